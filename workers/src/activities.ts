@@ -1,0 +1,141 @@
+/** Activities, built by a factory over their dependencies (all I/O is in the repository and artifact store). */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
+import { METHODS, type SweepSpec } from '../../workflows/src/spec.js';
+import type { ArtifactStore } from './artifacts.js';
+import type { BackendInfo } from './backends/index.js';
+import { loadSplit, subset } from './data/fashion-mnist.js';
+import { compressionRate, effectiveFlops, flops, nonzeroParams, totalParams } from './pruning/metrics.js';
+import { buildModel, type ModelName } from './pruning/models.js';
+import { computeMasks, type UnstructuredMethod } from './pruning/prune.js';
+import { deserializeModel, serializeModel } from './pruning/serialize.js';
+import { evaluate, train, type Dataset } from './pruning/train.js';
+import type { WorkerRepository } from './repository.js';
+
+export interface ActivityDeps {
+  repo: WorkerRepository;
+  artifacts: ArtifactStore;
+  backend: BackendInfo;
+  /** Train/test data for a sweep and seed; defaults to Fashion-MNIST subsets. */
+  loadData?: (spec: SweepSpec, seed: number) => { train: Dataset; test: Dataset };
+  /** Store pruned models as artifacts (default true). */
+  storePrunedModels?: boolean;
+}
+
+/** Bump when training code changes in a way that invalidates cached baselines. */
+export const BASELINE_VERSION = 1;
+
+export function defaultLoadData(spec: SweepSpec, seed: number): { train: Dataset; test: Dataset } {
+  if (spec.dataset !== 'fashion-mnist') throw ApplicationFailure.nonRetryable(`unknown dataset "${spec.dataset}"`, 'InvalidConfig');
+  return { train: subset(loadSplit('train'), spec.trainSubset, seed), test: subset(loadSplit('test'), spec.testSubset, seed) };
+}
+
+export function baselineConfig(spec: SweepSpec, seed: number) {
+  return {
+    version: BASELINE_VERSION, model: spec.model, dataset: spec.dataset, seed, epochs: spec.baselineEpochs,
+    batchSize: spec.batchSize, learningRate: spec.learningRate, trainSubset: spec.trainSubset ?? null, testSubset: spec.testSubset ?? null,
+  };
+}
+
+/** Content address of a baseline: the same model, data, seed and hyperparameters give the same key. */
+export function baselineKey(spec: SweepSpec, seed: number): string {
+  return createHash('sha256').update(JSON.stringify(baselineConfig(spec, seed))).digest('hex').slice(0, 32);
+}
+
+function progress(phase: string) {
+  const ctx = Context.current();
+  return (p: { epoch: number; batch: number; batches: number; loss: number }) => {
+    if (p.batch === p.batches || p.batch % 5 === 0) ctx.heartbeat({ phase, ...p });
+    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+  };
+}
+
+export function createActivities(deps: ActivityDeps): LopperActivities {
+  const { repo, artifacts, backend } = deps;
+  const loadData = deps.loadData ?? defaultLoadData;
+  const baselineBytes = new Map<string, Uint8Array>();
+
+  async function loadBaseline(key: string): Promise<Uint8Array> {
+    let bytes = baselineBytes.get(key);
+    if (!bytes) {
+      const row = await repo.findBaseline(key);
+      if (!row) throw new Error(`baseline ${key} not found`);
+      bytes = await artifacts.get(row.artifactUri);
+      baselineBytes.set(key, bytes);
+    }
+    return bytes;
+  }
+
+  return {
+    async markSweepRunning(sweepId) {
+      await repo.markSweepRunning(sweepId);
+    },
+
+    async trainBaseline({ sweepId, spec, seed }: TrainBaselineInput): Promise<BaselineRef> {
+      const key = baselineKey(spec, seed);
+      let row = await repo.findBaseline(key);
+      if (!row) {
+        const started = Date.now();
+        const { train: trainSet, test } = loadData(spec, seed);
+        const model = buildModel(spec.model as ModelName, seed);
+        try {
+          await train(model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: progress('baseline') });
+          const accuracy = await evaluate(model, test);
+          const bytes = await serializeModel(model);
+          const artifactUri = await artifacts.put('baseline', bytes);
+          baselineBytes.set(key, bytes);
+          row = await repo.saveBaseline({
+            key, model: spec.model, dataset: spec.dataset, seed, config: baselineConfig(spec, seed), accuracy,
+            totalParams: totalParams(model), flops: flops(model), artifactUri, durationMs: Date.now() - started, backend: backend.backend,
+          });
+        } finally {
+          model.dispose();
+        }
+      }
+      await repo.linkBaseline(sweepId, seed, key, row.totalParams);
+      return { seed, key, accuracy: row.accuracy, totalParams: row.totalParams };
+    },
+
+    async runTrial(input: RunTrialInput): Promise<TrialOutcome> {
+      const { trialId, spec, method, amount, seed, baseline } = input;
+      if (!(METHODS as readonly string[]).includes(method)) throw ApplicationFailure.nonRetryable(`unknown method "${method}"`, 'InvalidConfig');
+      if (!(amount >= 0 && amount < 1)) throw ApplicationFailure.nonRetryable(`amount ${amount} is outside [0, 1)`, 'InvalidConfig');
+      const trial = await repo.getTrial(trialId);
+      if (!trial) throw ApplicationFailure.nonRetryable(`trial ${trialId} does not exist`, 'InvalidConfig');
+      if (trial.status === 'DONE') return { trialId, accuracy: NaN, compressionRate: NaN, skipped: true };
+      await repo.startTrial(trialId);
+
+      const started = Date.now();
+      const { train: trainSet, test } = loadData(spec, seed);
+      const model = await deserializeModel(await loadBaseline(baseline.key));
+      try {
+        const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
+        const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
+        await train(model, trainSet, { epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, masks, onProgress: progress('finetune') });
+        const accuracy = await evaluate(model, test);
+        const nonzero = nonzeroParams(model);
+        const artifactUri = deps.storePrunedModels === false ? null : await artifacts.put('pruned', await serializeModel(model));
+        const result = {
+          accuracy, baselineAccuracy: baseline.accuracy, accuracyDrop: baseline.accuracy - accuracy,
+          totalParams: totalParams(model), nonzeroParams: nonzero, baselineParams: baseline.totalParams,
+          compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
+          durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
+          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, batchSize: spec.batchSize, baselineKey: baseline.key, prunedTensors: masks.length },
+        };
+        await repo.completeTrial(trialId, result);
+        return { trialId, accuracy, compressionRate: result.compressionRate, skipped: false };
+      } finally {
+        model.dispose();
+      }
+    },
+
+    async markTrialFailed({ trialId, error }) {
+      await repo.failTrial(trialId, error);
+    },
+
+    async finishSweep({ sweepId, status, error }) {
+      await repo.finishSweep(sweepId, status, error);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/** Where model artifacts live: Postgres (default; any worker can fetch them) or a local directory. */
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { PrismaClient } from '../../prisma/src/client.js';
+
+export interface ArtifactStore {
+  /** Stores bytes under a content address and returns its URI (idempotent). */
+  put(kind: string, bytes: Uint8Array): Promise<string>;
+  get(uri: string): Promise<Uint8Array>;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+export class PostgresArtifactStore implements ArtifactStore {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async put(kind: string, bytes: Uint8Array): Promise<string> {
+    const hash = sha256(bytes);
+    const uri = `pg:artifact/${hash}`;
+    await this.prisma.artifact.upsert({
+      where: { uri },
+      create: { uri, kind, bytes: Buffer.from(bytes), sizeBytes: bytes.length, sha256: hash },
+      update: {},
+    });
+    return uri;
+  }
+
+  async get(uri: string): Promise<Uint8Array> {
+    const row = await this.prisma.artifact.findUnique({ where: { uri } });
+    if (!row) throw new Error(`artifact not found: ${uri}`);
+    return row.bytes;
+  }
+}
+
+export class DirectoryArtifactStore implements ArtifactStore {
+  private readonly dir: string;
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  async put(kind: string, bytes: Uint8Array): Promise<string> {
+    const name = `${kind}-${sha256(bytes)}.bin`;
+    const path = join(this.dir, name);
+    if (!existsSync(path)) {
+      writeFileSync(`${path}.tmp`, bytes);
+      renameSync(`${path}.tmp`, path); // never a half-written artifact
+    }
+    return `file:${path}`;
+  }
+
+  async get(uri: string): Promise<Uint8Array> {
+    if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
+    return readFileSync(uri.slice('file:'.length));
+  }
+}
+
+/** LOPPER_ARTIFACTS: `postgres` (default) or `dir:/some/path`. */
+export function createArtifactStore(setting: string | undefined, prisma: PrismaClient): ArtifactStore {
+  if (!setting || setting === 'postgres') return new PostgresArtifactStore(prisma);
+  if (setting.startsWith('dir:')) return new DirectoryArtifactStore(setting.slice(4));
+  throw new Error(`LOPPER_ARTIFACTS must be "postgres" or "dir:<path>", got "${setting}"`);
+}

@@ -1,0 +1,35 @@
+/** Compute backend selection for a worker process. */
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { cpus } from 'node:os';
+
+export const BACKEND_NAMES = ['wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export interface BackendInfo { backend: BackendName; device: string }
+
+/** Kernels that training the model zoo needs on a backend. */
+const TRAINING_KERNELS = ['MatMul', 'BatchMatMul', 'Relu', 'Softmax', 'Conv2D', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Conv2DBackpropInput'];
+
+/**
+ * Selects the backend: `requested` (or LOPPER_BACKEND) wins; otherwise wasm, then cpu.
+ * Fails with a clear message when an explicitly requested backend cannot start.
+ */
+export async function initBackend(requested = process.env.LOPPER_BACKEND): Promise<BackendInfo> {
+  tf.env().set('IS_TEST', false);
+  const order: BackendName[] = requested ? [requested as BackendName] : ['wasm', 'cpu'];
+  for (const name of order) {
+    if (!BACKEND_NAMES.includes(name)) throw new Error(`LOPPER_BACKEND="${name}" is not one of ${BACKEND_NAMES.join(', ')}`);
+    let ok = false;
+    try { ok = await tf.setBackend(name); } catch { ok = false; }
+    if (ok) {
+      await tf.ready();
+      const missing = TRAINING_KERNELS.filter((k) => !tf.getKernel(k, name) && name === 'cpu');
+      if (missing.length) throw new Error(`backend ${name} lacks training kernels: ${missing.join(', ')}`);
+      return { backend: name, device: `${cpus()[0]?.model?.trim() ?? 'cpu'} (${name})` };
+    }
+    if (requested) throw new Error(`backend "${name}" failed to initialise`);
+  }
+  throw new Error('no TensorFlow.js backend could be initialised');
+}

@@ -1,0 +1,30 @@
+/** Worker environment, validated once at start. */
+export interface WorkerConfig {
+  databaseUrl: string;
+  temporalAddress: string;
+  namespace: string;
+  backend?: string;
+  artifacts?: string;
+  /** Also run the workflow worker in this process (default true). */
+  runWorkflows: boolean;
+  /** Poll the GPU task queue instead of the CPU one. */
+  gpu: boolean;
+  maxConcurrentActivities: number;
+}
+
+export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  const missing = ['DATABASE_URL', 'TEMPORAL_ADDRESS'].filter((k) => !env[k]);
+  if (missing.length) throw new Error(`worker: missing environment variable(s): ${missing.join(', ')}`);
+  const conc = Number(env.LOPPER_WORKER_CONCURRENCY ?? '1');
+  if (!Number.isInteger(conc) || conc < 1) throw new Error(`LOPPER_WORKER_CONCURRENCY must be a positive integer, got "${env.LOPPER_WORKER_CONCURRENCY}"`);
+  return {
+    databaseUrl: env.DATABASE_URL!,
+    temporalAddress: env.TEMPORAL_ADDRESS!,
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    backend: env.LOPPER_BACKEND || undefined,
+    artifacts: env.LOPPER_ARTIFACTS || undefined,
+    runWorkflows: env.LOPPER_RUN_WORKFLOWS !== '0',
+    gpu: env.LOPPER_GPU === '1',
+    maxConcurrentActivities: conc,
+  };
+}

@@ -1,0 +1,10 @@
+/** Worker process entry point. */
+import { workerConfigFromEnv } from './config.js';
+import { createWorkers } from './worker.js';
+
+const workers = await createWorkers(workerConfigFromEnv());
+console.log(`[worker] ready (${workers.backend}, pid ${process.pid})`);
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => workers.shutdown());
+await workers.run();
+await workers.close();
+console.log('[worker] stopped');

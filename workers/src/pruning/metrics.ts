@@ -1,0 +1,53 @@
+/** Honest metrics, one function each. FLOPs count a multiply-add as 2 FLOPs, per single input example. */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { countNonzero } from './masks.js';
+
+/** Trainable parameters (weights, biases, BatchNorm gamma/beta; not the BatchNorm moving statistics). */
+export function totalParams(model: tfl.LayersModel): number {
+  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+}
+
+export function nonzeroParams(model: tfl.LayersModel): number {
+  return model.trainableWeights.reduce((n, w) => n + countNonzero(w.read().dataSync()), 0);
+}
+
+/** 1 - nonzero / baseline params. */
+export function compressionRate(nonzero: number, baselineParams: number): number {
+  return 1 - nonzero / baselineParams;
+}
+
+/** baseline params / nonzero params (ShrinkBench's compression ratio). */
+export function compressionRatio(nonzero: number, baselineParams: number): number {
+  return nonzero === 0 ? Infinity : baselineParams / nonzero;
+}
+
+function outputPositions(layer: tfl.layers.Layer): number {
+  const shape = layer.outputShape as number[];
+  // Conv output [batch, h, w, c]: each kernel entry is used once per output position.
+  return shape.length === 4 ? (shape[1] ?? 1) * (shape[2] ?? 1) : 1;
+}
+
+/** Dense FLOPs of conv and dense layers (2 x MACs) plus biases. */
+export function flops(model: tfl.LayersModel): number {
+  return layerFlops(model, false);
+}
+
+/** FLOPs that remain when multiplications by a zero weight are skipped. */
+export function effectiveFlops(model: tfl.LayersModel): number {
+  return layerFlops(model, true);
+}
+
+function layerFlops(model: tfl.LayersModel, skipZeros: boolean): number {
+  let total = 0;
+  for (const layer of model.layers) {
+    const cls = layer.getClassName();
+    if (cls !== 'Dense' && cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') continue;
+    const positions = outputPositions(layer);
+    for (const w of layer.getWeights()) {
+      const n = skipZeros ? countNonzero(w.dataSync()) : w.size;
+      const isKernel = w.rank > 1;
+      total += (isKernel ? 2 * n : n) * positions;
+    }
+  }
+  return total;
+}

@@ -1,0 +1,66 @@
+/** All database I/O of the worker's activities. */
+import type { PrismaClient } from '../../prisma/src/client.js';
+
+export interface BaselineRow {
+  key: string; model: string; dataset: string; seed: number; config: object; accuracy: number;
+  totalParams: number; flops: number; artifactUri: string; durationMs: number; backend: string;
+}
+
+export interface TrialResult {
+  accuracy: number; baselineAccuracy: number; accuracyDrop: number; totalParams: number; nonzeroParams: number;
+  baselineParams: number; compressionRate: number; flops: number; effectiveFlops: number; durationMs: number;
+  backend: string; device: string; artifactUri: string | null; config: object;
+}
+
+export class WorkerRepository {
+  constructor(private readonly prisma: PrismaClient) {}
+
+  async markSweepRunning(sweepId: string): Promise<void> {
+    await this.prisma.sweep.updateMany({ where: { id: sweepId, status: 'PENDING' }, data: { status: 'RUNNING' } });
+  }
+
+  async findBaseline(key: string) {
+    return this.prisma.baseline.findUnique({ where: { key } });
+  }
+
+  /** Inserts a baseline; when another worker inserted the same key first, keeps theirs. */
+  async saveBaseline(row: BaselineRow) {
+    await this.prisma.baseline.upsert({ where: { key: row.key }, create: { ...row, flops: BigInt(row.flops) }, update: {} });
+    return (await this.findBaseline(row.key))!;
+  }
+
+  async linkBaseline(sweepId: string, seed: number, baselineKey: string, totalParams: number): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.sweepBaseline.upsert({ where: { sweepId_seed: { sweepId, seed } }, create: { sweepId, seed, baselineKey }, update: { baselineKey } }),
+      this.prisma.sweep.update({ where: { id: sweepId }, data: { baselineParams: totalParams } }),
+    ]);
+  }
+
+  async getTrial(trialId: string) {
+    return this.prisma.trial.findUnique({ where: { id: trialId }, select: { id: true, status: true, sweepId: true } });
+  }
+
+  async startTrial(trialId: string): Promise<void> {
+    await this.prisma.trial.update({ where: { id: trialId }, data: { status: 'RUNNING', attempts: { increment: 1 }, error: null } });
+  }
+
+  /** Records the result on the trial's one row (a retry overwrites, never adds). */
+  async completeTrial(trialId: string, r: TrialResult): Promise<void> {
+    await this.prisma.trial.update({
+      where: { id: trialId },
+      data: { ...r, flops: BigInt(r.flops), effectiveFlops: BigInt(r.effectiveFlops), status: 'DONE', finishedAt: new Date(), error: null },
+    });
+  }
+
+  async failTrial(trialId: string, error: string): Promise<void> {
+    await this.prisma.trial.updateMany({ where: { id: trialId, status: { not: 'DONE' } }, data: { status: 'FAILED', error, finishedAt: new Date() } });
+  }
+
+  async finishSweep(sweepId: string, status: 'COMPLETED' | 'FAILED' | 'CANCELLED', error?: string): Promise<void> {
+    // A sweep cancelled by the user stays CANCELLED.
+    await this.prisma.sweep.updateMany({
+      where: { id: sweepId, status: { not: 'CANCELLED' } },
+      data: { status, error: error ?? null, finishedAt: new Date() },
+    });
+  }
+}

@@ -1,0 +1,45 @@
+/** Creates the Temporal workers of one process: activities on its capability queue, workflows optionally. */
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createRequire } from 'node:module';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, WORKFLOW_TASK_QUEUE } from '../../workflows/src/constants.js';
+import { createPrisma } from '../../prisma/src/client.js';
+import { createActivities } from './activities.js';
+import { createArtifactStore } from './artifacts.js';
+import { initBackend } from './backends/index.js';
+import type { WorkerConfig } from './config.js';
+import { WorkerRepository } from './repository.js';
+
+const require = createRequire(import.meta.url);
+export const WORKFLOWS_PATH = require.resolve('../../workflows/src/index.ts');
+
+export interface RunningWorkers { run(): Promise<void>; shutdown(): void; close(): Promise<void>; backend: string }
+
+export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> {
+  const backend = await initBackend(cfg.backend);
+  const prisma = createPrisma(cfg.databaseUrl, 2);
+  const activities = createActivities({ repo: new WorkerRepository(prisma), artifacts: createArtifactStore(cfg.artifacts, prisma), backend });
+  const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
+  const workers: Worker[] = [
+    await Worker.create({
+      connection,
+      namespace: cfg.namespace,
+      taskQueue: cfg.gpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE,
+      activities,
+      maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
+    }),
+  ];
+  if (cfg.runWorkflows) {
+    workers.push(await Worker.create({ connection, namespace: cfg.namespace, taskQueue: WORKFLOW_TASK_QUEUE, workflowsPath: WORKFLOWS_PATH }));
+  }
+  return {
+    backend: `${backend.backend} on ${backend.device}`,
+    run: async () => {
+      await Promise.all(workers.map((w) => w.run()));
+    },
+    shutdown: () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown()),
+    close: async () => {
+      await connection.close();
+      await prisma.$disconnect();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/** The activity contract. Workflows import only these types; workers implement them (workers/src/activities.ts). */
+import type { MethodName, SweepSpec } from './spec.js';
+
+export interface BaselineRef {
+  seed: number;
+  key: string;
+  accuracy: number;
+  totalParams: number;
+}
+
+export interface TrainBaselineInput { sweepId: string; spec: SweepSpec; seed: number }
+
+export interface RunTrialInput {
+  sweepId: string;
+  trialId: string;
+  spec: SweepSpec;
+  method: MethodName;
+  amount: number;
+  seed: number;
+  baseline: BaselineRef;
+}
+
+export interface TrialOutcome { trialId: string; accuracy: number; compressionRate: number; skipped: boolean }
+
+export type SweepFinalStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
+
+export interface LopperActivities {
+  markSweepRunning(sweepId: string): Promise<void>;
+  trainBaseline(input: TrainBaselineInput): Promise<BaselineRef>;
+  runTrial(input: RunTrialInput): Promise<TrialOutcome>;
+  markTrialFailed(input: { trialId: string; error: string }): Promise<void>;
+  finishSweep(input: { sweepId: string; status: SweepFinalStatus; error?: string }): Promise<void>;
+}

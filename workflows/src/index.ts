@@ -1,0 +1,2 @@
+// Workflow bundle entry: every workflow the worker registers.
+export { SweepWorkflow } from './sweep.workflow.js';

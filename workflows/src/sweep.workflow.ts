@@ -1,0 +1,105 @@
+/**
+ * SweepWorkflow: baselines once per seed, then one trial per grid point with bounded concurrency.
+ * Deterministic code only (no Node builtins, no I/O): everything else happens in activities.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  ContinueAsNew,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BaselineRef, LopperActivities } from './activity-types.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, TRIALS_PER_RUN } from './constants.js';
+import { expandGrid, gridSize, type SweepSpec } from './spec.js';
+
+export interface SweepWorkflowInput {
+  sweepId: string;
+  spec: SweepSpec;
+  /** Set by continueAsNew: where this run starts in the grid, and the baselines already trained. */
+  offset?: number;
+  baselines?: BaselineRef[];
+  failedSoFar?: number;
+}
+
+export interface SweepWorkflowResult { sweepId: string; trials: number; failed: number; status: 'COMPLETED' | 'FAILED' | 'CANCELLED' }
+
+function activitiesFor(spec: SweepSpec) {
+  const taskQueue = spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE;
+  const bookkeeping = proxyActivities<LopperActivities>({
+    taskQueue,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5, initialInterval: '1 second' },
+  });
+  const compute = proxyActivities<LopperActivities>({
+    taskQueue,
+    startToCloseTimeout: '2 hours',
+    heartbeatTimeout: '2 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['InvalidConfig'] },
+  });
+  return { bookkeeping, compute };
+}
+
+function describe(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWorkflowResult> {
+  const { sweepId, spec } = input;
+  if (workflowInfo().workflowId !== sweepId) {
+    throw ApplicationFailure.nonRetryable(`workflow id must equal sweepId (${sweepId})`, 'InvalidConfig');
+  }
+  if (gridSize(spec) === 0) throw ApplicationFailure.nonRetryable('spec: the grid is empty', 'InvalidConfig');
+  if (!(spec.concurrency >= 1)) throw ApplicationFailure.nonRetryable('spec.concurrency must be >= 1', 'InvalidConfig');
+  const { bookkeeping, compute } = activitiesFor(spec);
+  const grid = expandGrid(sweepId, spec);
+  const offset = input.offset ?? 0;
+  let failed = input.failedSoFar ?? 0;
+
+  try {
+    let baselines = input.baselines;
+    if (!baselines) {
+      await bookkeeping.markSweepRunning(sweepId);
+      const seeds = [...new Set(spec.seeds)];
+      baselines = await Promise.all(seeds.map((seed) => compute.trainBaseline({ sweepId, spec, seed })));
+    }
+    const bySeed = new Map(baselines.map((b) => [b.seed, b]));
+
+    const slice = grid.slice(offset, offset + TRIALS_PER_RUN);
+    let next = 0;
+    const runner = async () => {
+      while (next < slice.length) {
+        const t = slice[next++];
+        try {
+          await compute.runTrial({ sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline: bySeed.get(t.seed)! });
+        } catch (err) {
+          if (isCancellation(err)) throw err;
+          failed++;
+          log.warn('trial failed', { trialId: t.trialId, error: describe(err) });
+          await bookkeeping.markTrialFailed({ trialId: t.trialId, error: describe(err) });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(spec.concurrency, slice.length) }, runner));
+
+    if (offset + TRIALS_PER_RUN < grid.length) {
+      return await continueAsNew<typeof SweepWorkflow>({ sweepId, spec, offset: offset + TRIALS_PER_RUN, baselines, failedSoFar: failed });
+    }
+    const status = failed === grid.length ? 'FAILED' : 'COMPLETED';
+    await bookkeeping.finishSweep({ sweepId, status, error: failed ? `${failed} of ${grid.length} trials failed` : undefined });
+    return { sweepId, trials: grid.length, failed, status };
+  } catch (err) {
+    if (err instanceof ContinueAsNew) throw err;
+    if (isCancellation(err)) {
+      await CancellationScope.nonCancellable(() => bookkeeping.finishSweep({ sweepId, status: 'CANCELLED' }));
+      throw err;
+    }
+    await CancellationScope.nonCancellable(() => bookkeeping.finishSweep({ sweepId, status: 'FAILED', error: describe(err) }));
+    throw err;
+  }
+}
