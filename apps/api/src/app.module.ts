@@ -1,0 +1,47 @@
+import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type OnModuleDestroy } from '@nestjs/common';
+import { createPrisma, type PrismaClient } from '../../../prisma/src/client.js';
+import { API_CONFIG, type ApiConfig } from './config.js';
+import { openApiDocument } from './openapi.js';
+import { SweepsController } from './sweeps/sweeps.controller.js';
+import { PRISMA, SweepsRepository } from './sweeps/sweeps.repository.js';
+import { SweepsService } from './sweeps/sweeps.service.js';
+import { SweepWorkflowClient } from './sweeps/workflow.client.js';
+
+@Controller()
+class MetaController {
+  private readonly doc = openApiDocument();
+  @Get('docs')
+  docs() {
+    return this.doc;
+  }
+  @Get('health')
+  health() {
+    return { ok: true };
+  }
+}
+
+@Injectable()
+class PrismaLifecycle implements OnModuleDestroy {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+  async onModuleDestroy() {
+    await this.prisma.$disconnect();
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forConfig(cfg: ApiConfig): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [SweepsController, MetaController],
+      providers: [
+        { provide: API_CONFIG, useValue: cfg },
+        { provide: PRISMA, useFactory: () => createPrisma(cfg.databaseUrl) },
+        PrismaLifecycle,
+        SweepsRepository,
+        SweepWorkflowClient,
+        SweepsService,
+      ],
+    };
+  }
+}

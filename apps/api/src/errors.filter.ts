@@ -1,0 +1,33 @@
+/** Maps domain errors to HTTP: ValidationError and malformed JSON -> 400, NotFound -> 404. */
+import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
+import type { Response } from 'express';
+import { ValidationError } from './sweeps/sweeps.dto.js';
+import { NotFound } from './sweeps/sweeps.service.js';
+
+@Catch()
+export class ErrorsFilter implements ExceptionFilter {
+  catch(err: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    if (err instanceof ValidationError) {
+      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: err.message, errors: err.errors });
+      return;
+    }
+    if (err instanceof NotFound) {
+      res.status(404).json({ statusCode: 404, error: 'Not Found', message: err.message });
+      return;
+    }
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e?.type === 'entity.parse.failed') {
+      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: `malformed JSON body: ${e.message}`, errors: [{ field: 'body', message: 'malformed JSON' }] });
+      return;
+    }
+    if (err instanceof HttpException) {
+      const status = err.getStatus();
+      const body = err.getResponse();
+      res.status(status).json(typeof body === 'string' ? { statusCode: status, message: body } : body);
+      return;
+    }
+    console.error('[api] unhandled error', err);
+    res.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: (err as Error)?.message ?? String(err) });
+  }
+}

@@ -1,0 +1,61 @@
+/** The OpenAPI 3.1 document served at /docs, built from the DTO schemas. */
+import { z } from 'zod';
+import { CreateSweepSchema } from './sweeps/sweeps.dto.js';
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
+const errors = { 400: { description: 'Invalid input', ...json(ref('Error')) }, 404: { description: 'Unknown sweep', ...json(ref('Error')) } };
+
+export function openApiDocument(): object {
+  const nullableNumber = { type: ['number', 'null'] };
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Lopper sweep API', version: '0.1.0', description: 'Submit pruning sweeps; read trials and the accuracy-vs-compression Pareto front.' },
+    paths: {
+      '/sweeps': {
+        post: { summary: 'Submit a sweep', requestBody: { required: true, ...json(ref('CreateSweep')) }, responses: { 201: { description: 'Created', ...json({ type: 'object', properties: { id: { type: 'string' }, totalTrials: { type: 'integer' } } }) }, 400: errors[400] } },
+        get: { summary: 'List sweeps (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'tag', in: 'query', schema: { type: 'string' } }], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
+      },
+      '/sweeps/{id}': { get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } } },
+      '/sweeps/{id}/trials': { get: { summary: 'Every trial with its metrics', parameters: [idParam], responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 404: errors[404] } } },
+      '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
+      '/sweeps/{id}/cancel': { post: { summary: 'Cancel a running sweep', parameters: [idParam], responses: { 200: { description: 'Cancellation result' }, 404: errors[404] } } },
+    },
+    components: {
+      schemas: {
+        CreateSweep: z.toJSONSchema(CreateSweepSchema, { io: 'input', unrepresentable: 'any' }),
+        Error: { type: 'object', properties: { statusCode: { type: 'integer' }, message: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
+        Sweep: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, name: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' },
+            status: { enum: ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] }, tags: { type: 'array', items: { type: 'string' } },
+            totalTrials: { type: 'integer' },
+            counts: { type: 'object', properties: { pending: { type: 'integer' }, running: { type: 'integer' }, done: { type: 'integer' }, failed: { type: 'integer' } } },
+            baselineAccuracy: nullableNumber, baselineParams: nullableNumber, error: { type: ['string', 'null'] },
+            createdAt: { type: 'string', format: 'date-time' }, finishedAt: { type: ['string', 'null'], format: 'date-time' }, spec: ref('CreateSweep'),
+          },
+        },
+        Trial: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' },
+            status: { enum: ['PENDING', 'RUNNING', 'DONE', 'FAILED'] }, accuracy: nullableNumber, accuracyDrop: nullableNumber,
+            totalParams: nullableNumber, nonzeroParams: nullableNumber, compressionRate: { ...nullableNumber, description: '1 - nonzero / baseline params' },
+            flops: nullableNumber, effectiveFlops: nullableNumber, durationMs: nullableNumber, backend: { type: ['string', 'null'] }, device: { type: ['string', 'null'] },
+            attempts: { type: 'integer' }, error: { type: ['string', 'null'] }, config: { type: 'object' },
+          },
+        },
+        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },
+        Pareto: {
+          type: 'object',
+          properties: {
+            sweepId: { type: 'string' }, front: { type: 'array', items: ref('ParetoPoint') },
+            dominated: { type: 'array', items: { allOf: [ref('ParetoPoint'), { type: 'object', properties: { dominatedBy: { type: 'array', items: { type: 'string' } } } }] } },
+          },
+        },
+      },
+    },
+  };
+}

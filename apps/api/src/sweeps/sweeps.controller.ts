@@ -1,0 +1,41 @@
+/** HTTP surface of sweeps: thin, everything else is in SweepsService. */
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { SweepsService } from './sweeps.service.js';
+
+@Controller('sweeps')
+export class SweepsController {
+  constructor(@Inject(SweepsService) private readonly sweeps: SweepsService) {}
+
+  @Post()
+  @HttpCode(201)
+  create(@Body() body: unknown) {
+    return this.sweeps.create(body);
+  }
+
+  @Get()
+  list(@Query('limit') limit?: string, @Query('tag') tag?: string) {
+    const n = limit === undefined ? 50 : Math.min(500, Math.max(1, Number.parseInt(limit, 10) || 50));
+    return this.sweeps.list(n, tag);
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string) {
+    return this.sweeps.get(id);
+  }
+
+  @Get(':id/trials')
+  trials(@Param('id') id: string) {
+    return this.sweeps.trials(id);
+  }
+
+  @Get(':id/pareto')
+  pareto(@Param('id') id: string) {
+    return this.sweeps.pareto(id);
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(200)
+  cancel(@Param('id') id: string) {
+    return this.sweeps.cancel(id);
+  }
+}

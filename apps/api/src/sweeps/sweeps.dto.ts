@@ -1,0 +1,80 @@
+/** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
+import { z } from 'zod';
+import { DATASETS, METHODS, MODELS, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+
+export const CreateSweepSchema = z
+  .object({
+    name: z.string().trim().min(1, 'must be a non-empty string').max(200),
+    model: z.enum(MODELS, { error: `must be one of ${MODELS.join(', ')}` }),
+    dataset: z.enum(DATASETS, { error: `must be one of ${DATASETS.join(', ')}` }).default('fashion-mnist'),
+    methods: z.array(z.enum(METHODS, { error: `must be one of ${METHODS.join(', ')}` })).min(1, 'must name at least one method'),
+    amounts: z.array(finite.min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)')).min(1, 'must hold at least one amount'),
+    seeds: z.array(z.number().int('must be an integer').min(0).max(2 ** 31 - 1)).min(1, 'must hold at least one seed'),
+    baselineEpochs: z.number().int().min(1).max(1000),
+    finetuneEpochs: z.number().int().min(0).max(1000),
+    trainSubset: z.number().int().min(1).max(60_000).optional(),
+    testSubset: z.number().int().min(1).max(10_000).optional(),
+    batchSize: z.number().int().min(1).max(8192).default(128),
+    learningRate: finite.gt(0).max(10).default(1e-3),
+    finetuneLearningRate: finite.gt(0).max(10).optional(),
+    concurrency: z.number().int().min(1).max(1000).default(4),
+    requireGpu: z.boolean().default(false),
+    tags: z.array(z.string().min(1).max(100)).max(50).default([]),
+  })
+  .strict();
+
+export type CreateSweepDto = z.input<typeof CreateSweepSchema>;
+
+export class ValidationError extends Error {
+  constructor(readonly errors: { field: string; message: string }[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+}
+
+/** Validates a request body into a full SweepSpec, or throws ValidationError naming each bad field. */
+export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
+  }
+  const r = CreateSweepSchema.safeParse(body);
+  if (!r.success) {
+    throw new ValidationError(
+      r.error.issues.map((i) => ({
+        field: i.path.length ? i.path.join('.') : 'body',
+        message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
+      })),
+    );
+  }
+  const spec = r.data as SweepSpec;
+  const n = gridSize(spec);
+  if (n > maxTrials) {
+    throw new ValidationError([{ field: 'methods x amounts x seeds', message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);
+  }
+  return spec;
+}
+
+export interface SweepCounts { pending: number; running: number; done: number; failed: number }
+
+export interface SweepView {
+  id: string; name: string; model: string; dataset: string; status: string; tags: string[];
+  totalTrials: number; counts: SweepCounts; baselineAccuracy: number | null; baselineParams: number | null;
+  error: string | null; createdAt: string; finishedAt: string | null; spec: SweepSpec;
+}
+
+export interface TrialView {
+  id: string; method: string; amount: number; seed: number; status: string; accuracy: number | null;
+  accuracyDrop: number | null; totalParams: number | null; nonzeroParams: number | null; compressionRate: number | null;
+  flops: number | null; effectiveFlops: number | null; durationMs: number | null; backend: string | null; device: string | null;
+  attempts: number; error: string | null; config: unknown;
+}
+
+export interface ParetoPoint { trialId: string; method: string; amount: number; seed: number; accuracy: number; compressionRate: number }
+
+export interface ParetoView {
+  sweepId: string;
+  objectives: { accuracy: 'max'; compressionRate: 'max' };
+  front: ParetoPoint[];
+  dominated: (ParetoPoint & { dominatedBy: string[] })[];
+}

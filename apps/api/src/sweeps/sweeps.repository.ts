@@ -1,0 +1,57 @@
+/** All database I/O of the sweeps API. */
+import { Inject, Injectable } from '@nestjs/common';
+import type { PrismaClient } from '../../../../prisma/src/client.js';
+import { expandGrid, type SweepSpec } from '../../../../workflows/src/spec.js';
+
+export const PRISMA = Symbol('PRISMA');
+
+@Injectable()
+export class SweepsRepository {
+  constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
+
+  /** Creates the sweep and all its PENDING trials in one transaction. */
+  async create(id: string, spec: SweepSpec): Promise<void> {
+    const grid = expandGrid(id, spec);
+    await this.prisma.$transaction([
+      this.prisma.sweep.create({ data: { id, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: spec.tags, totalTrials: grid.length } }),
+      this.prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId: id, method: t.method, amount: t.amount, seed: t.seed, config: { method: t.method, amount: t.amount, seed: t.seed } })) }),
+    ]);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.prisma.sweep.deleteMany({ where: { id } });
+  }
+
+  async find(id: string) {
+    return this.prisma.sweep.findUnique({ where: { id }, include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } } });
+  }
+
+  async list(limit: number, tag?: string) {
+    return this.prisma.sweep.findMany({
+      where: tag ? { tags: { has: tag } } : undefined,
+      orderBy: { createdAt: 'desc' },
+      take: limit,
+      include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } },
+    });
+  }
+
+  /** Trial counts by status for each sweep id. */
+  async counts(ids: string[]): Promise<Map<string, Record<string, number>>> {
+    const rows = await this.prisma.trial.groupBy({ by: ['sweepId', 'status'], where: { sweepId: { in: ids } }, _count: { _all: true } });
+    const out = new Map<string, Record<string, number>>();
+    for (const r of rows) {
+      const m = out.get(r.sweepId) ?? {};
+      m[r.status] = r._count._all;
+      out.set(r.sweepId, m);
+    }
+    return out;
+  }
+
+  async trials(sweepId: string) {
+    return this.prisma.trial.findMany({ where: { sweepId }, orderBy: [{ seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }] });
+  }
+
+  async markCancelled(id: string): Promise<void> {
+    await this.prisma.sweep.updateMany({ where: { id, status: { in: ['PENDING', 'RUNNING'] } }, data: { status: 'CANCELLED', finishedAt: new Date() } });
+  }
+}

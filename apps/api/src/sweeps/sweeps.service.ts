@@ -1,0 +1,103 @@
+/** Sweep logic: validation, creation, views, Pareto front, cancellation. */
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { SweepSpec } from '../../../../workflows/src/spec.js';
+import { API_CONFIG, type ApiConfig } from '../config.js';
+import { paretoFront } from '../pareto.js';
+import { SweepsRepository } from './sweeps.repository.js';
+import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepView, type TrialView } from './sweeps.dto.js';
+import { SweepWorkflowClient } from './workflow.client.js';
+
+export class NotFound extends Error {}
+
+type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
+type TrialRow = Awaited<ReturnType<SweepsRepository['trials']>>[number];
+
+const num = (v: bigint | number | null) => (v === null ? null : Number(v));
+
+@Injectable()
+export class SweepsService {
+  constructor(
+    @Inject(SweepsRepository) private readonly repo: SweepsRepository,
+    @Inject(SweepWorkflowClient) private readonly workflows: SweepWorkflowClient,
+    @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+  ) {}
+
+  /** Validates, stores the sweep with its trials, starts SweepWorkflow; nothing stays written if a step fails. */
+  async create(body: unknown): Promise<{ id: string; totalTrials: number }> {
+    const spec = parseSweepSpec(body, this.cfg.maxTrials);
+    const id = `sw-${randomUUID()}`;
+    await this.repo.create(id, spec);
+    try {
+      await this.workflows.start(id, spec);
+    } catch (e) {
+      await this.repo.delete(id);
+      throw e;
+    }
+    const row = await this.repo.find(id);
+    return { id, totalTrials: row!.totalTrials };
+  }
+
+  async get(id: string): Promise<SweepView> {
+    const row = await this.repo.find(id);
+    if (!row) throw new NotFound(`sweep ${id} not found`);
+    const counts = await this.repo.counts([id]);
+    return this.view(row, counts.get(id) ?? {});
+  }
+
+  async list(limit = 50, tag?: string): Promise<SweepView[]> {
+    const rows = await this.repo.list(limit, tag);
+    const counts = await this.repo.counts(rows.map((r) => r.id));
+    return rows.map((r) => this.view(r, counts.get(r.id) ?? {}));
+  }
+
+  async trials(id: string): Promise<TrialView[]> {
+    if (!(await this.repo.find(id))) throw new NotFound(`sweep ${id} not found`);
+    return (await this.repo.trials(id)).map(trialView);
+  }
+
+  async pareto(id: string): Promise<ParetoView> {
+    const trials = await this.trials(id);
+    const points = trials
+      .filter((t) => t.status === 'DONE' && t.accuracy !== null && t.compressionRate !== null)
+      .map((t) => ({ id: t.id, objectives: [t.accuracy!, t.compressionRate!], t }));
+    const { front, dominated } = paretoFront(points);
+    const pt = (t: TrialView): ParetoPoint => ({ trialId: t.id, method: t.method, amount: t.amount, seed: t.seed, accuracy: t.accuracy!, compressionRate: t.compressionRate! });
+    return {
+      sweepId: id,
+      objectives: { accuracy: 'max', compressionRate: 'max' },
+      front: front.map((p) => pt(p.t)).sort((a, b) => a.compressionRate - b.compressionRate),
+      dominated: dominated.map((d) => ({ ...pt(d.point.t), dominatedBy: d.dominatedBy })),
+    };
+  }
+
+  async cancel(id: string): Promise<{ id: string; cancelled: boolean; status: string }> {
+    const row = await this.repo.find(id);
+    if (!row) throw new NotFound(`sweep ${id} not found`);
+    const requested = await this.workflows.cancel(id);
+    if (requested) await this.repo.markCancelled(id);
+    const after = await this.repo.find(id);
+    return { id, cancelled: requested, status: after!.status };
+  }
+
+  private view(row: SweepRow, c: Record<string, number>): SweepView {
+    const accs = row.baselines.map((b) => b.baseline.accuracy);
+    return {
+      id: row.id, name: row.name, model: row.model, dataset: row.dataset, status: row.status, tags: row.tags,
+      totalTrials: row.totalTrials,
+      counts: { pending: c.PENDING ?? 0, running: c.RUNNING ?? 0, done: c.DONE ?? 0, failed: c.FAILED ?? 0 },
+      baselineAccuracy: accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null,
+      baselineParams: row.baselineParams, error: row.error,
+      createdAt: row.createdAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null, spec: row.spec as unknown as SweepSpec,
+    };
+  }
+}
+
+function trialView(t: TrialRow): TrialView {
+  return {
+    id: t.id, method: t.method, amount: t.amount, seed: t.seed, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
+    totalParams: t.totalParams, nonzeroParams: t.nonzeroParams, compressionRate: t.compressionRate, flops: num(t.flops),
+    effectiveFlops: num(t.effectiveFlops), durationMs: t.durationMs, backend: t.backend, device: t.device, attempts: t.attempts,
+    error: t.error, config: t.config,
+  };
+}

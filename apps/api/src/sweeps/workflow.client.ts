@@ -1,0 +1,50 @@
+/** The API's only door to Temporal. */
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { WORKFLOW_TASK_QUEUE } from '../../../../workflows/src/constants.js';
+import type { SweepSpec } from '../../../../workflows/src/spec.js';
+import type { SweepWorkflow } from '../../../../workflows/src/sweep.workflow.js';
+import { API_CONFIG, type ApiConfig } from '../config.js';
+
+@Injectable()
+export class SweepWorkflowClient implements OnModuleDestroy {
+  private client?: Promise<{ client: Client; connection: Connection }>;
+
+  constructor(@Inject(API_CONFIG) private readonly cfg: ApiConfig) {}
+
+  private get(): Promise<{ client: Client; connection: Connection }> {
+    this.client ??= Connection.connect({ address: this.cfg.temporalAddress }).then((connection) => ({
+      connection,
+      client: new Client({ connection, namespace: this.cfg.namespace }),
+    }));
+    return this.client;
+  }
+
+  async start(sweepId: string, spec: SweepSpec): Promise<void> {
+    const { client } = await this.get();
+    await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', {
+      taskQueue: WORKFLOW_TASK_QUEUE,
+      workflowId: sweepId,
+      args: [{ sweepId, spec }],
+    });
+  }
+
+  /** Requests cancellation; false when the workflow does not exist or already ended. */
+  async cancel(sweepId: string): Promise<boolean> {
+    const { client } = await this.get();
+    try {
+      const handle = client.workflow.getHandle(sweepId);
+      const desc = await handle.describe();
+      if (desc.status.name !== 'RUNNING') return false;
+      await handle.cancel();
+      return true;
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return false;
+      throw e;
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.client) await (await this.client).connection.close();
+  }
+}

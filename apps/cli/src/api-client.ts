@@ -1,0 +1,36 @@
+/** Typed HTTP client for the sweep API (used by the CLI and `npm run up`). */
+import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
+
+export class ApiError extends Error {
+  constructor(readonly status: number, readonly body: { message?: string; errors?: { field: string; message: string }[] }) {
+    super(body.errors?.length ? body.errors.map((e) => `${e.field}: ${e.message}`).join('\n') : (body.message ?? `HTTP ${status}`));
+  }
+}
+
+export class LopperApi {
+  constructor(readonly baseUrl: string = process.env.LOPPER_API_URL ?? 'http://127.0.0.1:3000') {}
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      throw new Error(`cannot reach the Lopper API at ${this.baseUrl} (${(e as Error).message}); set LOPPER_API_URL or start it with npm run up`);
+    }
+    const text = await res.text();
+    const data = text ? JSON.parse(text) : undefined;
+    if (!res.ok) throw new ApiError(res.status, data ?? {});
+    return data as T;
+  }
+
+  submit(spec: unknown) { return this.call<{ id: string; totalTrials: number }>('POST', '/sweeps', spec); }
+  sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
+  sweeps() { return this.call<SweepView[]>('GET', '/sweeps'); }
+  trials(id: string) { return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials`); }
+  pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
+  cancel(id: string) { return this.call<{ cancelled: boolean; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/cancel`); }
+}

@@ -1,0 +1,44 @@
+/** CLI commands as functions (so `npm run up` and tests reuse them). */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
+import type { LopperApi } from './api-client.js';
+import { paretoTable, progressLine, TERMINAL_STATUSES } from './format.js';
+
+export function readSpecFile(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
+  }
+}
+
+export async function submit(api: LopperApi, path: string, out: (s: string) => void): Promise<string> {
+  const { id, totalTrials } = await api.submit(readSpecFile(path));
+  out(`submitted ${id} (${totalTrials} trials)`);
+  return id;
+}
+
+/** Polls the sweep, redrawing one progress line, until it reaches a terminal status (or once, when follow is false). */
+export async function status(api: LopperApi, id: string, opts: { follow: boolean; intervalMs?: number; stream?: NodeJS.WriteStream }): Promise<SweepView> {
+  const stream = opts.stream ?? process.stdout;
+  for (;;) {
+    const s = await api.sweep(id);
+    const line = progressLine(s);
+    if (stream.isTTY) stream.write(`\r\x1b[2K${line}`);
+    else stream.write(`${line}\n`);
+    if (!opts.follow || TERMINAL_STATUSES.includes(s.status)) {
+      if (stream.isTTY) stream.write('\n');
+      if (s.error) stream.write(`note: ${s.error}\n`);
+      return s;
+    }
+    await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+  }
+}
+
+export async function pareto(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {
+  const p = await api.pareto(id);
+  out(`Pareto front of ${id} (accuracy up, compression up): ${p.front.length} of ${p.front.length + p.dominated.length} finished trials`);
+  out(paretoTable(p));
+}

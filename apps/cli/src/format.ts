@@ -1,0 +1,30 @@
+/** Terminal output: tables and the progress bar. Pure functions of their inputs. */
+import type { ParetoView, SweepView } from '../../api/src/sweeps/sweeps.dto.js';
+
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(cells[0]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+export function paretoTable(p: ParetoView): string {
+  if (!p.front.length) return '(no finished trials yet)';
+  return table(
+    ['method', 'amount', 'seed', 'accuracy', 'compression'],
+    p.front.map((t) => [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)]),
+  );
+}
+
+export function progressLine(s: SweepView, width = 30): string {
+  const finished = s.counts.done + s.counts.failed;
+  const frac = s.totalTrials ? finished / s.totalTrials : 0;
+  const filled = Math.round(frac * width);
+  const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
+  const base = s.baselineAccuracy === null ? 'baseline training' : `baseline ${pct(s.baselineAccuracy)}`;
+  return `[${bar}] ${finished}/${s.totalTrials} trials (${s.counts.running} running, ${s.counts.failed} failed) ${base} ${s.status}`;
+}
+
+export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'];

@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/** `lopper`: submit sweeps, follow them, print Pareto fronts. */
+import { Command } from 'commander';
+import { ApiError, LopperApi } from './api-client.js';
+import * as cmd from './commands.js';
+
+const program = new Command('lopper').description('Pruning sweeps from the command line').option('--api <url>', 'API base URL (default $LOPPER_API_URL or http://127.0.0.1:3000)');
+const api = () => new LopperApi(program.opts().api);
+const print = (s: string) => console.log(s);
+
+const sweep = program.command('sweep').description('submit and follow sweeps');
+sweep.command('submit <file>').description('submit a sweep from a JSON or YAML file').option('-f, --follow', 'follow progress until done')
+  .action(async (file: string, o: { follow?: boolean }) => {
+    const id = await cmd.submit(api(), file, print);
+    if (o.follow) await cmd.status(api(), id, { follow: true });
+  });
+sweep.command('status <id>').description('show progress; follows until the sweep ends unless --once').option('--once', 'print once and exit')
+  .action(async (id: string, o: { once?: boolean }) => { await cmd.status(api(), id, { follow: !o.once }); });
+sweep.command('list').description('list recent sweeps').action(async () => {
+  for (const s of await api().sweeps()) print(`${s.id}  ${s.status.padEnd(9)}  ${s.name}`);
+});
+sweep.command('cancel <id>').description('cancel a running sweep').action(async (id: string) => {
+  const r = await api().cancel(id);
+  print(r.cancelled ? `cancel requested (${r.status})` : `not running (${r.status})`);
+});
+program.command('pareto <id>').description('print the Pareto front as a table').action(async (id: string) => cmd.pareto(api(), id, print));
+
+program.parseAsync().catch((e: unknown) => {
+  console.error(e instanceof ApiError ? `error (HTTP ${e.status}):\n${e.message}` : `error: ${(e as Error).message}`);
+  process.exit(1);
+});

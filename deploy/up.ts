@@ -1,0 +1,61 @@
+/**
+ * `npm run up`: provision Temporal and Postgres with the defaults, migrate, start API and worker(s),
+ * submit examples/quick-sweep.json, show progress, print the Pareto table, keep the API running.
+ * Ctrl-C stops everything this started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { LopperApi } from '../apps/cli/src/api-client.js';
+import * as cli from '../apps/cli/src/commands.js';
+import { applyMigrations } from '../prisma/src/engine.js';
+import { freePort, startServices } from './services.js';
+
+const dataDir = process.env.LOPPER_DATA_DIR ?? '.data';
+const children: ChildProcess[] = [];
+let stopping = false;
+
+const services = await startServices({ dataDir });
+async function stopAll(code: number): Promise<never> {
+  if (stopping) process.exit(code);
+  stopping = true;
+  console.log('\n[up] stopping API, workers and services…');
+  await Promise.all(children.map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))))));
+  await services.stop();
+  process.exit(code);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+try {
+  const applied = await applyMigrations(services.databaseUrl);
+  console.log(`[up] migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
+  const port = process.env.PORT ? Number(process.env.PORT) : await freePort();
+  const env = { ...process.env, DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, PORT: String(port) };
+  const start = (name: string, script: string, extra: Record<string, string> = {}) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prefix = (d: Buffer) => d.toString().split('\n').filter((l) => l && !/\[INFO\]|^\s|^}|sdkComponent/.test(l)).map((l) => `[${name}] ${l.replace(/^\[(api|worker)\] /, '')}`).join('\n');
+    c.stdout!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.log(s); });
+    c.stderr!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.error(s); });
+    c.on('exit', (code) => { if (!stopping) { console.error(`[up] ${name} exited with code ${code}`); void stopAll(1); } });
+    children.push(c);
+  };
+  // One worker process per core (WASM runs one thread per process); only the first also runs workflows.
+  const nWorkers = Number(process.env.LOPPER_WORKERS ?? cpus().length);
+  for (let i = 0; i < nWorkers; i++) start(`worker${i + 1}`, 'workers/src/main.ts', { LOPPER_RUN_WORKFLOWS: i === 0 ? '1' : '0' });
+  start('api', 'apps/api/src/main.ts');
+
+  const api = new LopperApi(`http://127.0.0.1:${port}`);
+  for (let i = 0; ; i++) {
+    try { await api.sweeps(); break; } catch (e) { if (i > 300) throw e; await new Promise((r) => setTimeout(r, 200)); }
+  }
+  const example = process.env.LOPPER_EXAMPLE ?? 'examples/quick-sweep.json';
+  const id = await cli.submit(api, example, console.log);
+  await cli.status(api, id, { follow: true });
+  await cli.pareto(api, id, console.log);
+  console.log(`\n[up] API: ${api.baseUrl} (OpenAPI: ${api.baseUrl}/docs)${services.temporalUi ? `  Temporal UI: ${services.temporalUi}` : ''}`);
+  console.log(`[up] try: LOPPER_API_URL=${api.baseUrl} npx lopper pareto ${id}`);
+  console.log('[up] running; Ctrl-C stops everything started here.');
+} catch (e) {
+  console.error(`[up] ${(e as Error).message}`);
+  await stopAll(1);
+}

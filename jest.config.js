@@ -1,0 +1,26 @@
+// Jest in ESM mode (NestJS 12 is ESM-only) with @swc/jest. Unit tests sit beside the source (*.spec.ts);
+// integration and end-to-end tests live in test/ and run against the real Postgres and Temporal dev server
+// that test/global-setup.ts starts.
+const swc = ['@swc/jest', {
+  jsc: {
+    parser: { syntax: 'typescript', decorators: true },
+    transform: { legacyDecorator: true, decoratorMetadata: false },
+    target: 'es2022',
+  },
+  module: { type: 'es6' },
+}];
+const common = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+};
+export default {
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,workers,workflows,prisma,deploy}/**/*.spec.ts'] },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.test.ts'], globalSetup: '<rootDir>/test/global-setup.ts', globalTeardown: '<rootDir>/test/global-teardown.ts' },
+  ],
+  testTimeout: 120000,
+  // Integration suites share one Temporal server and task queues: run suites one at a time.
+  maxWorkers: 1,
+};
