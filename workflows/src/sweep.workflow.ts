@@ -24,12 +24,16 @@ export interface SweepWorkflowInput {
   offset?: number;
   baselines?: BaselineRef[];
   failedSoFar?: number;
+  /** Trials per workflow run before continueAsNew (default TRIALS_PER_RUN). */
+  trialsPerRun?: number;
+  /** Activity task queue; default by capability (CPU_TASK_QUEUE, or GPU_TASK_QUEUE when spec.requireGpu). */
+  activityTaskQueue?: string;
 }
 
 export interface SweepWorkflowResult { sweepId: string; trials: number; failed: number; status: 'COMPLETED' | 'FAILED' | 'CANCELLED' }
 
-function activitiesFor(spec: SweepSpec) {
-  const taskQueue = spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE;
+function activitiesFor(spec: SweepSpec, override?: string) {
+  const taskQueue = override ?? (spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE);
   const bookkeeping = proxyActivities<LopperActivities>({
     taskQueue,
     startToCloseTimeout: '1 minute',
@@ -56,9 +60,10 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
   }
   if (gridSize(spec) === 0) throw ApplicationFailure.nonRetryable('spec: the grid is empty', 'InvalidConfig');
   if (!(spec.concurrency >= 1)) throw ApplicationFailure.nonRetryable('spec.concurrency must be >= 1', 'InvalidConfig');
-  const { bookkeeping, compute } = activitiesFor(spec);
+  const { bookkeeping, compute } = activitiesFor(spec, input.activityTaskQueue);
   const grid = expandGrid(sweepId, spec);
   const offset = input.offset ?? 0;
+  const perRun = input.trialsPerRun ?? TRIALS_PER_RUN;
   let failed = input.failedSoFar ?? 0;
 
   try {
@@ -70,7 +75,7 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
     }
     const bySeed = new Map(baselines.map((b) => [b.seed, b]));
 
-    const slice = grid.slice(offset, offset + TRIALS_PER_RUN);
+    const slice = grid.slice(offset, offset + perRun);
     let next = 0;
     const runner = async () => {
       while (next < slice.length) {
@@ -87,8 +92,8 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
     };
     await Promise.all(Array.from({ length: Math.min(spec.concurrency, slice.length) }, runner));
 
-    if (offset + TRIALS_PER_RUN < grid.length) {
-      return await continueAsNew<typeof SweepWorkflow>({ sweepId, spec, offset: offset + TRIALS_PER_RUN, baselines, failedSoFar: failed });
+    if (offset + perRun < grid.length) {
+      return await continueAsNew<typeof SweepWorkflow>({ sweepId, spec, offset: offset + perRun, baselines, failedSoFar: failed, trialsPerRun: input.trialsPerRun, activityTaskQueue: input.activityTaskQueue });
     }
     const status = failed === grid.length ? 'FAILED' : 'COMPLETED';
     await bookkeeping.finishSweep({ sweepId, status, error: failed ? `${failed} of ${grid.length} trials failed` : undefined });

@@ -74,6 +74,7 @@ export class SweepsService {
   async cancel(id: string): Promise<{ id: string; cancelled: boolean; status: string }> {
     const row = await this.repo.find(id);
     if (!row) throw new NotFound(`sweep ${id} not found`);
+    if (!['PENDING', 'RUNNING'].includes(row.status)) return { id, cancelled: false, status: row.status };
     const requested = await this.workflows.cancel(id);
     if (requested) await this.repo.markCancelled(id);
     const after = await this.repo.find(id);

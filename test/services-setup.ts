@@ -10,7 +10,7 @@ declare global {
   var __LOPPER_SERVICES__: Services | undefined;
 }
 
-export default async function globalSetup(): Promise<void> {
+export async function setup(): Promise<void> {
   const dataDir = process.env.LOPPER_TEST_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'lopper-test-'));
   const s = await startServices({ dataDir, databaseName: 'lopper_test', log: (m) => console.log(`\n[test services] ${m}`) });
   globalThis.__LOPPER_SERVICES__ = s;
@@ -18,4 +18,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.DATABASE_URL = s.databaseUrl;
   process.env.TEMPORAL_ADDRESS = s.temporalAddress;
   process.env.LOPPER_TEST_DATA_DIR = dataDir;
+}
+
+export async function teardown(): Promise<void> {
+  await globalThis.__LOPPER_SERVICES__?.stop();
 }

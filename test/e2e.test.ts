@@ -1,0 +1,210 @@
+/**
+ * End to end: the real API and worker processes against the real Postgres and Temporal dev server.
+ * A grid of 4 trials on a Fashion-MNIST subset (2,000 train / 1,000 test images).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
+import { LopperApi, ApiError } from '../apps/cli/src/api-client.js';
+import type { ParetoView, SweepView, TrialView } from '../apps/api/src/sweeps/sweeps.dto.js';
+import { computeCount } from '../workers/src/pruning/amount.js';
+import { createActivities } from '../workers/src/activities.js';
+import { PostgresArtifactStore } from '../workers/src/artifacts.js';
+import { WorkerRepository } from '../workers/src/repository.js';
+import { startProcess, type Proc } from './helpers/processes.js';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { countNonzero } from '../workers/src/pruning/masks.js';
+import { nonzeroParams } from '../workers/src/pruning/metrics.js';
+import { prunableWeights } from '../workers/src/pruning/models.js';
+import { deserializeModel } from '../workers/src/pruning/serialize.js';
+
+const MLP_KERNELS = [784 * 300, 300 * 100, 100 * 10];
+const MLP_OTHER = 300 + 100 + 10; // biases are not pruned
+const MLP_TOTAL = MLP_KERNELS.reduce((a, b) => a + b, 0) + MLP_OTHER;
+
+const grid = {
+  name: 'e2e', model: 'mlp', dataset: 'fashion-mnist', methods: ['l1-unstructured', 'global-l1-unstructured'], amounts: [0.5, 0.9],
+  seeds: [7], baselineEpochs: 3, finetuneEpochs: 1, trainSubset: 2000, testSubset: 1000, batchSize: 64, concurrency: 2, tags: ['e2e'],
+};
+
+let api: LopperApi;
+let temporal: Client;
+let prisma: PrismaClient;
+const procs: Proc[] = [];
+
+beforeAll(async () => {
+  const env = { DATABASE_URL: process.env.DATABASE_URL!, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, LOPPER_MAX_TRIALS: '100' };
+  const [a, w] = await Promise.all([
+    startProcess('apps/api/src/main.ts', { ...env, PORT: '0' }, /listening on (http:\/\/\S+)/),
+    startProcess('workers/src/main.ts', env, /\[worker\] ready/),
+  ]);
+  procs.push(a, w);
+  api = new LopperApi(a.match[1]);
+  prisma = createPrisma(process.env.DATABASE_URL!);
+  temporal = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all(procs.map((p) => p.stop()));
+  await prisma?.$disconnect();
+  await temporal?.connection.close();
+});
+
+async function waitDone(id: string, timeoutMs = 600_000): Promise<SweepView> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await api.sweep(id);
+    if (['COMPLETED', 'FAILED', 'CANCELLED'].includes(s.status)) return s;
+    if (Date.now() > end) throw new Error(`sweep ${id} still ${s.status} after ${timeoutMs} ms: ${JSON.stringify(s.counts)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function rejected(body: unknown): Promise<ApiError> {
+  const err = await api.submit(body).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ApiError);
+  return err as ApiError;
+}
+
+describe('a pruning sweep from the HTTP API to the Pareto front', () => {
+  let sweepId: string;
+  let trials: TrialView[];
+  let sweep: SweepView;
+
+  it('runs every trial of the grid exactly once', async () => {
+    const created = await api.submit(grid);
+    expect(created.totalTrials).toBe(4);
+    sweepId = created.id;
+    sweep = await waitDone(sweepId);
+    expect(sweep.status).toBe('COMPLETED');
+    expect(sweep.counts).toEqual({ pending: 0, running: 0, done: 4, failed: 0 });
+    trials = await api.trials(sweepId);
+    expect(trials).toHaveLength(4);
+    expect(new Set(trials.map((t) => `${t.method}/${t.amount}/${t.seed}`)).size).toBe(4);
+    expect(await prisma.trial.count({ where: { sweepId } })).toBe(4);
+    for (const t of trials) {
+      expect(t.status).toBe('DONE');
+      expect(t.backend).toMatch(/wasm|cpu/);
+      expect(t.durationMs).toBeGreaterThan(0);
+      expect(t.attempts).toBe(1);
+    }
+  }, 600_000);
+
+  it('trains a real baseline (accuracy above 0.7 on the subset)', () => {
+    expect(sweep.baselineAccuracy).toBeGreaterThan(0.7);
+    expect(sweep.baselineParams).toBe(MLP_TOTAL);
+  });
+
+  it("prunes exactly the amount's share of the weights (PyTorch counts; biases are not pruned)", async () => {
+    await tf.setBackend('cpu');
+    for (const t of trials) {
+      const pruned = t.method === 'global-l1-unstructured'
+        ? computeCount(t.amount, MLP_KERNELS.reduce((a, b) => a + b, 0))
+        : MLP_KERNELS.reduce((n, k) => n + computeCount(t.amount, k), 0);
+      expect(t.totalParams).toBe(MLP_TOTAL);
+      // The stored pruned model has exactly `pruned` zero kernel entries...
+      const row = await prisma.trial.findUniqueOrThrow({ where: { id: t.id } });
+      const model = await deserializeModel(await new PostgresArtifactStore(prisma).get(row.artifactUri!));
+      const zeroKernel = prunableWeights(model).reduce((n, v) => n + v.read().size - countNonzero(v.read().dataSync()), 0);
+      expect(zeroKernel).toBe(pruned);
+      // ...and the reported count is what that model holds (a dead ReLU unit can keep a bias of exactly 0).
+      expect(t.nonzeroParams).toBe(nonzeroParams(model));
+      expect(t.nonzeroParams).toBeGreaterThan(MLP_TOTAL - pruned - MLP_OTHER);
+      expect(t.nonzeroParams).toBeLessThanOrEqual(MLP_TOTAL - pruned);
+      model.dispose();
+      expect(t.compressionRate).toBeCloseTo(1 - t.nonzeroParams! / MLP_TOTAL, 12);
+      expect(t.accuracyDrop).toBeCloseTo(sweep.baselineAccuracy! - t.accuracy!, 12);
+      expect(t.effectiveFlops).toBeLessThan(t.flops!);
+    }
+  });
+
+  it('returns exactly the nondominated trials as the Pareto front', async () => {
+    const p: ParetoView = await api.pareto(sweepId);
+    const beats = (a: TrialView, b: TrialView) => a.accuracy! >= b.accuracy! && a.compressionRate! >= b.compressionRate! && (a.accuracy! > b.accuracy! || a.compressionRate! > b.compressionRate!);
+    const expected = trials.filter((t) => !trials.some((o) => o !== t && beats(o, t))).map((t) => t.id).sort();
+    expect(p.front.map((f) => f.trialId).sort()).toEqual(expected);
+    expect(p.front.length + p.dominated.length).toBe(4);
+    for (const d of p.dominated) {
+      const t = trials.find((x) => x.id === d.trialId)!;
+      expect(d.dominatedBy.length).toBeGreaterThan(0);
+      for (const id of d.dominatedBy) expect(beats(trials.find((x) => x.id === id)!, t)).toBe(true);
+    }
+  });
+
+  it('never writes a second row when a trial is retried', async () => {
+    const acts = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: { backend: 'cpu', device: 'test' } });
+    const t = trials[0];
+    const baseline = await prisma.sweepBaseline.findFirstOrThrow({ where: { sweepId }, include: { baseline: true } });
+    const again = await acts.runTrial({
+      sweepId, trialId: t.id, spec: sweep.spec, method: t.method as 'l1-unstructured', amount: t.amount, seed: t.seed,
+      baseline: { seed: t.seed, key: baseline.baselineKey, accuracy: baseline.baseline.accuracy, totalParams: baseline.baseline.totalParams },
+    });
+    expect(again.skipped).toBe(true);
+    expect(await prisma.trial.count({ where: { sweepId } })).toBe(4);
+    expect((await api.trials(sweepId)).find((x) => x.id === t.id)).toEqual(t);
+  });
+
+  it('reuses the trained baseline in a later sweep with the same model, data, seed and hyperparameters', async () => {
+    const before = await prisma.baseline.count();
+    const { id } = await api.submit({ ...grid, name: 'e2e-reuse', methods: ['random-unstructured'], amounts: [0.3] });
+    const s = await waitDone(id);
+    expect(s.status).toBe('COMPLETED');
+    expect(s.baselineAccuracy).toBe(sweep.baselineAccuracy);
+    expect(await prisma.baseline.count()).toBe(before);
+    const [t] = await api.trials(id);
+    expect(t.nonzeroParams).toBe(MLP_TOTAL - MLP_KERNELS.reduce((n, k) => n + computeCount(0.3, k), 0));
+  }, 300_000);
+
+  it('cancels a running sweep', async () => {
+    const { id } = await api.submit({ ...grid, name: 'e2e-cancel', seeds: [99], baselineEpochs: 50 });
+    await new Promise((r) => setTimeout(r, 1500));
+    const r = await api.cancel(id);
+    expect(r.cancelled).toBe(true);
+    const s = await waitDone(id, 60_000);
+    expect(s.status).toBe('CANCELLED');
+    // The workflow itself ends cancelled (its clean-up activity ran on the worker).
+    const handle = temporal.workflow.getHandle(id);
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect((await api.cancel(id)).cancelled).toBe(false);
+  }, 120_000);
+
+  it('rejects bad input with a 400 naming each bad field, and writes nothing', async () => {
+    const sweeps = await prisma.sweep.count();
+    const trialRows = await prisma.trial.count();
+
+    const malformed = await fetch(`${api.baseUrl}/sweeps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",' });
+    expect(malformed.status).toBe(400);
+
+    const cases: [unknown, string][] = [
+      [{ ...grid, methods: ['l1-unstructured', 'magic'] }, 'methods.1'],
+      [{ ...grid, model: 'gpt5' }, 'model'],
+      [{ ...grid, amounts: [0.5, 1] }, 'amounts.1'],
+      [{ ...grid, amounts: [-0.1] }, 'amounts.0'],
+      [{ ...grid, methods: [] }, 'methods'],
+      [{ ...grid, seeds: [] }, 'seeds'],
+      [{ ...grid, amounts: Array.from({ length: 51 }, (_, i) => i / 100) }, 'methods x amounts x seeds'],
+      [{ ...grid, name: undefined }, 'name'],
+      [{ ...grid, baselineEpochs: 0 }, 'baselineEpochs'],
+      [{ ...grid, colour: 'red' }, 'body'],
+      [[1, 2], 'body'],
+    ];
+    for (const [body, field] of cases) {
+      const e = await rejected(body);
+      expect(e.status).toBe(400);
+      expect(e.body.errors?.map((x) => x.field)).toContain(field);
+    }
+    expect(await prisma.sweep.count()).toBe(sweeps);
+    expect(await prisma.trial.count()).toBe(trialRows);
+  });
+
+  it('answers 404 for unknown ids and serves the OpenAPI document', async () => {
+    for (const call of [() => api.sweep('nope'), () => api.trials('nope'), () => api.pareto('nope'), () => api.cancel('nope')]) {
+      const e = await call().catch((x: unknown) => x);
+      expect((e as ApiError).status).toBe(404);
+    }
+    const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel']));
+  });
+});

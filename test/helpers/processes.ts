@@ -1,0 +1,30 @@
+/** Starts the real API and worker processes (as `npm run up` does) for end-to-end tests. */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Proc { child: ChildProcess; output: () => string; stop: () => Promise<void> }
+
+export function startProcess(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<Proc & { match: RegExpMatchArray }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const proc: Proc = {
+    child,
+    output: () => out,
+    stop: () => new Promise<void>((res) => {
+      if (child.exitCode !== null || child.signalCode !== null) return res();
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      child.once('exit', () => { clearTimeout(t); res(); });
+      child.kill('SIGTERM');
+    }),
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} not ready after ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      out = (out + d.toString()).slice(-20_000);
+      const m = out.match(ready);
+      if (m) { clearTimeout(timer); resolve({ ...proc, match: m }); }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${script} exited with ${code}:\n${out}`)); });
+  });
+}

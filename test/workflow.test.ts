@@ -1,0 +1,148 @@
+/**
+ * SweepWorkflow on the real Temporal dev server (started by global-setup), with recording activities:
+ * checks the orchestration (baselines once per seed, every grid point once, bounded concurrency,
+ * failures recorded, continueAsNew, cancellation). RECORD_HISTORY=1 saves a history for the replay test.
+ */
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { LopperActivities, RunTrialInput } from '../workflows/src/activity-types.js';
+import { expandGrid } from '../workflows/src/spec.js';
+import type { SweepWorkflow } from '../workflows/src/sweep.workflow.js';
+import { testSpec } from './helpers/spec.js';
+
+const require = createRequire(import.meta.url);
+let bundle: WorkflowBundleWithSourceMap;
+let connection: NativeConnection;
+let client: Client;
+
+beforeAll(async () => {
+  Runtime.install({ logger: new DefaultLogger('ERROR') });
+  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows/src/index.ts'), logger: new DefaultLogger('ERROR') });
+  connection = await NativeConnection.connect({ address: process.env.TEMPORAL_ADDRESS! });
+  client = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }) });
+});
+afterAll(async () => {
+  await connection?.close();
+  await client?.connection.close();
+});
+
+interface Recorder { acts: LopperActivities; calls: string[]; maxInFlight: number; finished: { status: string; error?: string }[] }
+
+function recorder(opts: { failTrial?: (t: RunTrialInput) => boolean; trialDelayMs?: number } = {}): Recorder {
+  const r: Recorder = { calls: [], maxInFlight: 0, finished: [], acts: undefined as never };
+  let inFlight = 0;
+  r.acts = {
+    async markSweepRunning(id) { r.calls.push(`running:${id}`); },
+    async trainBaseline({ seed }) { r.calls.push(`baseline:${seed}`); return { seed, key: `k${seed}`, accuracy: 0.8, totalParams: 100 }; },
+    async runTrial(t) {
+      inFlight++;
+      r.maxInFlight = Math.max(r.maxInFlight, inFlight);
+      try {
+        await new Promise((res) => setTimeout(res, opts.trialDelayMs ?? 20));
+        r.calls.push(`trial:${t.trialId}`);
+        if (opts.failTrial?.(t)) throw new Error(`boom ${t.trialId}`);
+        return { trialId: t.trialId, accuracy: 0.7, compressionRate: t.amount, skipped: false };
+      } finally { inFlight--; }
+    },
+    async markTrialFailed({ trialId }) { r.calls.push(`failed:${trialId}`); },
+    async finishSweep({ status, error }) { r.finished.push({ status, error }); },
+  };
+  return r;
+}
+
+async function withWorkers<T>(acts: LopperActivities, fn: () => Promise<T>): Promise<T> {
+  const workers = [
+    await Worker.create({ connection, taskQueue: WORKFLOW_TASK_QUEUE, workflowBundle: bundle }),
+    await Worker.create({ connection, taskQueue: ACTIVITY_TASK_QUEUE, activities: acts, maxConcurrentActivityTaskExecutions: 50 }),
+  ];
+  const runs = workers.map((w) => w.run());
+  try {
+    return await fn();
+  } finally {
+    workers.forEach((w) => w.shutdown());
+    await Promise.all(runs);
+  }
+}
+
+// Queues of this suite only, so that no other suite's worker takes its tasks.
+const WORKFLOW_TASK_QUEUE = `test-workflows-${process.pid}`;
+const ACTIVITY_TASK_QUEUE = `test-activities-${process.pid}`;
+
+const uid = (p: string) => `${p}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+describe('SweepWorkflow on the Temporal dev server', () => {
+  it('records: trains each seed once, runs every grid point exactly once within the concurrency limit', async () => {
+    const r = recorder();
+    const sweepId = uid('wf-basic');
+    const spec = testSpec({ seeds: [1, 2], methods: ['l1-unstructured', 'global-l1-unstructured'], amounts: [0.25, 0.5, 0.75], concurrency: 3 });
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec, activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result).toEqual({ sweepId, trials: 12, failed: 0, status: 'COMPLETED' });
+    expect(r.calls.filter((c) => c.startsWith('baseline:')).sort()).toEqual(['baseline:1', 'baseline:2']);
+    const trials = r.calls.filter((c) => c.startsWith('trial:')).map((c) => c.slice(6)).sort();
+    expect(trials).toEqual(expandGrid(sweepId, spec).map((t) => t.trialId).sort());
+    expect(r.maxInFlight).toBeLessThanOrEqual(3);
+    expect(r.maxInFlight).toBeGreaterThan(1);
+    expect(r.finished).toEqual([{ status: 'COMPLETED', error: undefined }]);
+    if (process.env.RECORD_HISTORY === '1') {
+      const history = await client.workflow.getHandle(sweepId).fetchHistory();
+      writeFileSync(new URL('./fixtures/sweep-history.json', import.meta.url), JSON.stringify({ workflowId: sweepId, history: JSON.parse(historyToJSON(history)) }));
+    }
+  });
+
+  it('records failed trials and goes on with the rest', async () => {
+    const r = recorder({ failTrial: (t) => t.amount === 0.9 });
+    const sweepId = uid('wf-fail');
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec: testSpec(), activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result.failed).toBe(2);
+    expect(result.status).toBe('COMPLETED');
+    expect(r.calls.filter((c) => c.startsWith('failed:')).length).toBe(2);
+    expect(r.finished[0]).toEqual({ status: 'COMPLETED', error: '2 of 4 trials failed' });
+  }, 180_000);
+
+  it('continues as new in bounded chunks without repeating a trial or a baseline', async () => {
+    const r = recorder({ trialDelayMs: 1 });
+    const sweepId = uid('wf-can');
+    const spec = testSpec({ amounts: [0.1, 0.2, 0.3, 0.4, 0.5], concurrency: 2 });
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec, trialsPerRun: 3, activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result).toEqual({ sweepId, trials: 10, failed: 0, status: 'COMPLETED' });
+    const trials = r.calls.filter((c) => c.startsWith('trial:'));
+    expect(new Set(trials).size).toBe(10);
+    expect(trials.length).toBe(10);
+    expect(r.calls.filter((c) => c.startsWith('baseline:'))).toEqual(['baseline:1']);
+    const runs = await client.workflow.getHandle(sweepId).describe();
+    expect(runs.runId).toBeDefined();
+  });
+
+  it('marks the sweep CANCELLED when cancelled', async () => {
+    const r = recorder({ trialDelayMs: 400 });
+    const sweepId = uid('wf-cancel');
+    await withWorkers(r.acts, async () => {
+      const h = await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec: testSpec({ concurrency: 1 }), activityTaskQueue: ACTIVITY_TASK_QUEUE }] });
+      while (!r.calls.some((c) => c.startsWith('trial:'))) await new Promise((res) => setTimeout(res, 50));
+      await h.cancel();
+      await expect(h.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    });
+    expect(r.finished).toEqual([{ status: 'CANCELLED', error: undefined }]);
+  });
+
+  it('rejects a workflow id that is not the sweep id as a non-retryable error', async () => {
+    const r = recorder();
+    await withWorkers(r.acts, async () => {
+      const err = await client.workflow
+        .execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: uid('other'), args: [{ sweepId: 'not-this', spec: testSpec(), activityTaskQueue: ACTIVITY_TASK_QUEUE }] })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(String((err as WorkflowFailedError).cause?.message)).toMatch(/workflow id must equal sweepId/);
+    });
+    expect(r.calls).toEqual([]);
+  });
+});
