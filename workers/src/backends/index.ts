@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { cpus } from 'node:os';
+import { registerWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -10,7 +11,12 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export interface BackendInfo { backend: BackendName; device: string }
 
 /** Kernels that training the model zoo needs on a backend. */
-const TRAINING_KERNELS = ['MatMul', 'BatchMatMul', 'Relu', 'Softmax', 'Conv2D', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Conv2DBackpropInput'];
+export const TRAINING_KERNELS = ['BatchMatMul', 'Relu', 'Softmax', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Sum', 'Mean', 'Rsqrt', 'Tile'];
+
+/** Training kernels that `backend` lacks. */
+export function missingTrainingKernels(backend: string): string[] {
+  return TRAINING_KERNELS.filter((k) => !tf.getKernel(k, backend));
+}
 
 /**
  * Selects the backend: `requested` (or LOPPER_BACKEND) wins; otherwise wasm, then cpu.
@@ -25,8 +31,9 @@ export async function initBackend(requested = process.env.LOPPER_BACKEND): Promi
     try { ok = await tf.setBackend(name); } catch { ok = false; }
     if (ok) {
       await tf.ready();
-      const missing = TRAINING_KERNELS.filter((k) => !tf.getKernel(k, name) && name === 'cpu');
-      if (missing.length) throw new Error(`backend ${name} lacks training kernels: ${missing.join(', ')}`);
+      if (name === 'wasm') registerWasmKernels();
+      const missing = missingTrainingKernels(name);
+      if (missing.length) throw new Error(`backend ${name} lacks kernels that training needs: ${missing.join(', ')}`);
       return { backend: name, device: `${cpus()[0]?.model?.trim() ?? 'cpu'} (${name})` };
     }
     if (requested) throw new Error(`backend "${name}" failed to initialise`);

@@ -4,6 +4,9 @@ import * as tfl from '@tensorflow/tfjs-layers';
 export const MODEL_NAMES = ['mlp', 'lenet5'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
+/** Keras momentum 0.9 = PyTorch's BatchNorm momentum 0.1: moving statistics settle within short trainings. */
+const BN_MOMENTUM = 0.9;
+
 export interface ModelInput { height: number; width: number; channels: number; classes: number }
 
 export const FASHION_MNIST_INPUT: ModelInput = { height: 28, width: 28, channels: 1, classes: 10 };
@@ -30,19 +33,19 @@ export function buildModel(name: ModelName, seed: number, input: ModelInput = FA
         name: 'lenet5',
         layers: [
           tfl.layers.conv2d({ inputShape: [input.height, input.width, input.channels], filters: 6, kernelSize: 5, padding: 'same', useBias: false, kernelInitializer: init(), name: 'conv1' }),
-          tfl.layers.batchNormalization({ name: 'bn1' }),
+          tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: 'bn1' }),
           tfl.layers.activation({ activation: 'relu', name: 'relu1' }),
           tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool1' }),
           tfl.layers.conv2d({ filters: 16, kernelSize: 5, padding: 'valid', useBias: false, kernelInitializer: init(), name: 'conv2' }),
-          tfl.layers.batchNormalization({ name: 'bn2' }),
+          tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: 'bn2' }),
           tfl.layers.activation({ activation: 'relu', name: 'relu2' }),
           tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool2' }),
           tfl.layers.flatten({ name: 'flatten' }),
           tfl.layers.dense({ units: 120, useBias: false, kernelInitializer: init(), name: 'fc1' }),
-          tfl.layers.batchNormalization({ name: 'bn3' }),
+          tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: 'bn3' }),
           tfl.layers.activation({ activation: 'relu', name: 'relu3' }),
           tfl.layers.dense({ units: 84, useBias: false, kernelInitializer: init(), name: 'fc2' }),
-          tfl.layers.batchNormalization({ name: 'bn4' }),
+          tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: 'bn4' }),
           tfl.layers.activation({ activation: 'relu', name: 'relu4' }),
           tfl.layers.dense({ units: input.classes, kernelInitializer: init(), name: 'fc3' }),
         ],

@@ -1,0 +1,62 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmKernels } from './wasm-kernels.js';
+
+async function on<T>(backend: string, f: () => T): Promise<T> {
+  await tf.setBackend(backend);
+  return f();
+}
+
+function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+  registerWasmKernels();
+});
+
+describe('WASM Conv2DBackpropFilter', () => {
+  const cases: [string, number[], number[], number, 'same' | 'valid'][] = [
+    ['5x5 same', [4, 12, 12, 3], [5, 5, 3, 6], 1, 'same'],
+    ['5x5 valid', [3, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
+    ['3x3 stride 2 same', [2, 9, 9, 4], [3, 3, 4, 5], 2, 'same'],
+    ['3x3 stride 2 valid', [2, 10, 11, 2], [3, 3, 2, 3], 2, 'valid'],
+  ];
+  it.each(cases)('equals the cpu backend within 1e-5 relative error (%s)', async (_, xShape, fShape, stride, pad) => {
+    const xv = tf.randomNormal(xShape, 0, 1, 'float32', 1).dataSync() as Float32Array;
+    const grad = async () => {
+      const x = tf.tensor4d(xv, xShape as [number, number, number, number]);
+      const f = tf.tensor4d(tf.randomNormal(fShape, 0, 1, 'float32', 2).dataSync() as Float32Array, fShape as [number, number, number, number]);
+      const g = tf.grad((w: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, w, stride, pad))))(f);
+      const data = (await g.data()) as Float32Array;
+      tf.dispose([x, f, g]);
+      return data;
+    };
+    const cpu = await (await on('cpu', grad));
+    const wasm = await (await on('wasm', grad));
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+    await tf.setBackend('cpu');
+  });
+
+  it('lets a conv net train on WASM without leaking tensors', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.randomNormal([8, 10, 10, 1]);
+    const w0 = tf.randomNormal([3, 3, 1, 4]);
+    const w = tf.variable(w0);
+    w0.dispose();
+    const opt = tf.train.sgd(0.01);
+    const loss0 = tf.tidy(() => tf.mean(tf.square(tf.conv2d(x, w, 1, "same"))).dataSync()[0]);
+    for (let i = 0; i < 5; i++) opt.minimize(() => tf.mean(tf.square(tf.conv2d(x, w, 1, "same"))) as tf.Scalar);
+    const loss1 = tf.tidy(() => tf.mean(tf.square(tf.conv2d(x, w, 1, "same"))).dataSync()[0]);
+    expect(loss1).toBeLessThan(loss0);
+    tf.dispose([x, w]);
+    opt.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
