@@ -119,7 +119,13 @@ async function startDebianPostgres(bin: string, dir: string, dbName: string, log
     }
   }
   log(`postgres: Debian postgresql on 127.0.0.1:${port} (data ${data})`);
-  return { url: `postgresql://postgres@127.0.0.1:${port}/${dbName}`, stop: () => stopChild(child, 'SIGINT') };
+  const stop = async () => {
+    // Signal postgres itself (runuser does not pass signals on): fast shutdown, then wait for the process.
+    const [c, a] = asUser(join(bin, 'pg_ctl'), ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']);
+    spawnSync(c, a, { stdio: 'ignore' });
+    await stopChild(child, 'SIGINT', 5_000);
+  };
+  return { url: `postgresql://postgres@127.0.0.1:${port}/${dbName}`, stop };
 }
 
 async function startPglite(dir: string, log: (m: string) => void): Promise<{ url: string; stop: () => Promise<void> }> {

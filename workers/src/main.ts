@@ -1,7 +1,9 @@
 /** Worker process entry point. */
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { workerConfigFromEnv } from './config.js';
 import { createWorkers } from './worker.js';
 
+Runtime.install({ logger: new DefaultLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
 const workers = await createWorkers(workerConfigFromEnv());
 console.log(`[worker] ready (${workers.backend}, pid ${process.pid})`);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => workers.shutdown());

@@ -26,6 +26,9 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
       taskQueue: cfg.gpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE,
       activities,
       maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
+      // Heartbeats carry cancellation back: send them often so a cancelled sweep stops within seconds.
+      defaultHeartbeatThrottleInterval: '2 seconds',
+      maxHeartbeatThrottleInterval: '5 seconds',
     }),
   ];
   if (cfg.runWorkflows) {

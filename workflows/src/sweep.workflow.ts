@@ -42,7 +42,7 @@ function activitiesFor(spec: SweepSpec, override?: string) {
   const compute = proxyActivities<LopperActivities>({
     taskQueue,
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '2 minutes',
+    heartbeatTimeout: '1 minute',
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['InvalidConfig'] },
   });
   return { bookkeeping, compute };
