@@ -27,7 +27,8 @@ async function loadWasm(): Promise<Record<string, unknown>> {
     const bg = (await import('@prisma/schema-engine-wasm/schema_engine_bg')) as Record<string, unknown>;
     const require = createRequire(import.meta.url);
     const wasmPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg').replace(/\.js$/, '.wasm');
-    const { instance } = await WebAssembly.instantiate(readFileSync(wasmPath), { './schema_engine_bg.js': bg as WebAssembly.ModuleImports });
+    const wasm = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: Record<string, unknown> } }> } }).WebAssembly;
+    const { instance } = await wasm.instantiate(readFileSync(wasmPath), { './schema_engine_bg.js': bg });
     (bg.__wbg_set_wasm as (e: unknown) => void)(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return bg;

@@ -1,14 +1,18 @@
 /** Activities, built by a factory over their dependencies (all I/O is in the repository and artifact store). */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { METHODS, type SweepSpec } from '../../workflows/src/spec.js';
+import { METHODS, UNSTRUCTURED_METHOD_NAMES, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { batchNormGammaImportance, keepPlan, l1FilterImportance } from './pruning/channels.js';
+import { channelGroups, removeChannels } from './pruning/surgery.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { BackendInfo } from './backends/index.js';
 import { loadSplit, subset } from './data/fashion-mnist.js';
-import { compressionRate, effectiveFlops, flops, nonzeroParams, totalParams } from './pruning/metrics.js';
+import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroParams, serializedSize, totalParams } from './pruning/metrics.js';
 import { buildModel, type ModelName } from './pruning/models.js';
-import { computeMasks, type UnstructuredMethod } from './pruning/prune.js';
+import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/prune.js';
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
 import { evaluate, train, type Dataset } from './pruning/train.js';
 import type { WorkerRepository } from './repository.js';
@@ -67,6 +71,43 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     return bytes;
   }
 
+  /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
+  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; config: object }> {
+    const { method, amount, seed, spec } = input;
+    if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
+      const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
+      return { model, masks, config: { prunedTensors: masks.length } };
+    }
+    // Sweeps stored before these options existed have none: fill the API's defaults.
+    const slimming: SlimmingOptions = { lambda: 1e-4, sparsityEpochs: 1, ...(spec.slimming as Partial<SlimmingOptions> | undefined) };
+    const minKeepFraction = spec.structured?.minKeepFraction ?? 0.1;
+    const groups = channelGroups(model);
+    let scores;
+    if (method === 'network-slimming') {
+      // Sparsity training: L1 penalty on every BatchNorm gamma, then one global |gamma| threshold.
+      if (groups.some((g) => !g.batchNorm)) throw ApplicationFailure.nonRetryable(`network-slimming: model ${spec.model} lacks BatchNorm after a hidden layer`, 'InvalidConfig');
+      const gammaVars = groups.map((g) => model.getLayer(g.batchNorm!).trainableWeights[0]);
+      await train(model, trainSet, {
+        epochs: slimming.sparsityEpochs, batchSize: spec.batchSize, learningRate, seed: seed + 2, onProgress: progress('sparsity'),
+        penalty: () => tf.tidy(() => tf.mul(slimming.lambda, tf.addN(gammaVars.map((v) => tf.sum(tf.abs(v.read())))))),
+      });
+      scores = batchNormGammaImportance(model, groups);
+    } else if (method === 'l1-structured') {
+      scores = l1FilterImportance(model, groups);
+    } else {
+      throw ApplicationFailure.nonRetryable(`unknown method "${method}"`, 'InvalidConfig');
+    }
+    const plan = keepPlan(scores, amount, { scope: method === 'network-slimming' ? 'global' : 'per-layer', minKeepFraction });
+    const small = removeChannels(model, plan);
+    return {
+      model: small,
+      config: {
+        ...(method === 'network-slimming' ? { slimming } : {}), minKeepFraction,
+        channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
+      },
+    };
+  }
+
   return {
     async markSweepRunning(sweepId) {
       await repo.markSweepRunning(sweepId);
@@ -108,25 +149,31 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
 
       const started = Date.now();
       const { train: trainSet, test } = loadData(spec, seed);
-      const model = await deserializeModel(await loadBaseline(baseline.key));
+      const baselineModel = await deserializeModel(await loadBaseline(baseline.key));
+      let model = baselineModel;
       try {
-        const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
+        const baselineLatencyMs = await inferenceLatencyMs(baselineModel);
         const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
-        await train(model, trainSet, { epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, masks, onProgress: progress('finetune') });
+        const pruned = await prune(model, input, trainSet, finetuneLearningRate);
+        model = pruned.model;
+        await train(model, trainSet, { epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, masks: pruned.masks, onProgress: progress('finetune') });
         const accuracy = await evaluate(model, test);
         const nonzero = nonzeroParams(model);
+        const size = await serializedSize(model);
         const artifactUri = deps.storePrunedModels === false ? null : await artifacts.put('pruned', await serializeModel(model));
         const result = {
           accuracy, baselineAccuracy: baseline.accuracy, accuracyDrop: baseline.accuracy - accuracy,
           totalParams: totalParams(model), nonzeroParams: nonzero, baselineParams: baseline.totalParams,
           compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
+          latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
           durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, batchSize: spec.batchSize, baselineKey: baseline.key, prunedTensors: masks.length },
+          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config },
         };
         await repo.completeTrial(trialId, result);
         return { trialId, accuracy, compressionRate: result.compressionRate, skipped: false };
       } finally {
-        model.dispose();
+        if (model !== baselineModel) model.dispose();
+        baselineModel.dispose();
       }
     },
 

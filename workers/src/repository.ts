@@ -9,6 +9,7 @@ export interface BaselineRow {
 export interface TrialResult {
   accuracy: number; baselineAccuracy: number; accuracyDrop: number; totalParams: number; nonzeroParams: number;
   baselineParams: number; compressionRate: number; flops: number; effectiveFlops: number; durationMs: number;
+  latencyMs: number; baselineLatencyMs: number; sizeBytes: number; gzipBytes: number;
   backend: string; device: string; artifactUri: string | null; config: object;
 }
 

@@ -4,7 +4,24 @@
  */
 export const MODELS = ['mlp', 'lenet5'] as const;
 export const DATASETS = ['fashion-mnist'] as const;
-export const METHODS = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured'] as const;
+export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured'] as const;
+/** Structured methods remove channels physically (smaller, faster models). */
+export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming'] as const;
+export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
+/** Models with BatchNorm after every hidden conv/dense layer (needed by network-slimming). */
+export const BATCHNORM_MODELS: readonly string[] = ['lenet5'];
+
+export interface SlimmingOptions {
+  /** L1 penalty on BatchNorm gamma during sparsity training (Liu et al. 2017: 1e-4 for VGG, 1e-5 for ResNet). */
+  lambda: number;
+  /** Epochs of sparsity training on the baseline before the threshold. */
+  sparsityEpochs: number;
+}
+
+export interface StructuredOptions {
+  /** Fewest channels each layer keeps, as a fraction of its channels (one channel always stays). */
+  minKeepFraction: number;
+}
 
 export type ModelName = (typeof MODELS)[number];
 export type DatasetName = (typeof DATASETS)[number];
@@ -27,6 +44,8 @@ export interface SweepSpec {
   finetuneLearningRate?: number;
   concurrency: number;
   requireGpu: boolean;
+  slimming: SlimmingOptions;
+  structured: StructuredOptions;
   tags: string[];
 }
 

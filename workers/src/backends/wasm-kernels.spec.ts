@@ -32,7 +32,7 @@ describe('WASM Conv2DBackpropFilter', () => {
     const grad = async () => {
       const x = tf.tensor4d(xv, xShape as [number, number, number, number]);
       const f = tf.tensor4d(tf.randomNormal(fShape, 0, 1, 'float32', 2).dataSync() as Float32Array, fShape as [number, number, number, number]);
-      const g = tf.grad((w: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, w, stride, pad))))(f);
+      const g = tf.grad((w: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, w as tf.Tensor4D, stride, pad))))(f);
       const data = (await g.data()) as Float32Array;
       tf.dispose([x, f, g]);
       return data;
@@ -46,9 +46,9 @@ describe('WASM Conv2DBackpropFilter', () => {
   it('lets a conv net train on WASM without leaking tensors', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
-    const x = tf.randomNormal([8, 10, 10, 1]);
+    const x = tf.randomNormal([8, 10, 10, 1]) as tf.Tensor4D;
     const w0 = tf.randomNormal([3, 3, 1, 4]);
-    const w = tf.variable(w0);
+    const w = tf.variable(w0 as tf.Tensor4D);
     w0.dispose();
     const opt = tf.train.sgd(0.01);
     const loss0 = tf.tidy(() => tf.mean(tf.square(tf.conv2d(x, w, 1, "same"))).dataSync()[0]);

@@ -1,10 +1,13 @@
 /** Honest metrics, one function each. FLOPs count a multiply-add as 2 FLOPs, per single input example. */
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { gzipSync } from 'node:zlib';
+import { serializeModelRaw } from './serialize.js';
 import { countNonzero } from './masks.js';
 
 /** Trainable parameters (weights, biases, BatchNorm gamma/beta; not the BatchNorm moving statistics). */
 export function totalParams(model: tfl.LayersModel): number {
-  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * (b ?? 1), 1), 0);
+  return model.trainableWeights.reduce((n, w) => n + w.shape.reduce((a: number, b) => a * (b ?? 1), 1), 0);
 }
 
 export function nonzeroParams(model: tfl.LayersModel): number {
@@ -50,4 +53,31 @@ function layerFlops(model: tfl.LayersModel, skipZeros: boolean): number {
     }
   }
   return total;
+}
+
+/** Median wall time (ms) of `runs` forward passes on a batch of `batch` random inputs, after `warmup` passes. */
+export async function inferenceLatencyMs(model: tfl.LayersModel, opts: { batch?: number; runs?: number; warmup?: number } = {}): Promise<number> {
+  const { batch = 64, runs = 15, warmup = 3 } = opts;
+  const shape = (model.inputs[0].shape.slice(1) as number[]);
+  const x = tf.randomUniform([batch, ...shape]);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + runs; i++) {
+      const t0 = performance.now();
+      const y = model.predict(x) as tf.Tensor;
+      await y.data();
+      y.dispose();
+      if (i >= warmup) times.push(performance.now() - t0);
+    }
+  } finally {
+    x.dispose();
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+/** Serialized size (topology + float32 weights) and its gzip size, in bytes. */
+export async function serializedSize(model: tfl.LayersModel): Promise<{ bytes: number; gzipBytes: number }> {
+  const raw = await serializeModelRaw(model);
+  return { bytes: raw.length, gzipBytes: gzipSync(raw, { level: 9 }).length };
 }

@@ -14,7 +14,7 @@ export async function serializeModelRaw(model: tfl.LayersModel): Promise<Buffer>
   await model.save(
     tf.io.withSaveHandler(async (a) => {
       const data = a.weightData instanceof ArrayBuffer ? a.weightData : tf.io.concatenateArrayBuffers(a.weightData as ArrayBuffer[]);
-      const header = Buffer.from(JSON.stringify({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs } satisfies Header));
+      const header = Buffer.from(JSON.stringify({ modelTopology: a.modelTopology, weightSpecs: a.weightSpecs! } satisfies Header));
       const len = Buffer.alloc(4);
       len.writeUInt32LE(header.length);
       out = Buffer.concat([len, header, Buffer.from(data)]);

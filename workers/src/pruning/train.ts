@@ -13,6 +13,8 @@ export interface TrainOptions {
   seed: number;
   /** Masks enforced after every optimizer step: pruned entries stay exactly zero. */
   masks?: MaskSet;
+  /** Extra loss term added at every step (e.g. Network Slimming's L1 penalty on BatchNorm gamma). */
+  penalty?: () => tf.Scalar;
   onProgress?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
 }
 
@@ -33,7 +35,7 @@ function batchTensors(data: Dataset, idx: Int32Array, from: number, to: number):
 export function applyMasks(masks: MaskSet | undefined): void {
   if (!masks) return;
   for (const { variable, mask } of masks) {
-    tf.tidy(() => variable.write(tf.mul(variable.read(), tf.tensor(mask, variable.shape))));
+    tf.tidy(() => { variable.write(tf.mul(variable.read(), tf.tensor(mask, variable.shape as number[]))); });
   }
 }
 
@@ -42,7 +44,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
   const optimizer = tf.train.adam(opts.learningRate);
   const batches = Math.ceil(data.count / opts.batchSize);
   // Masks as tensors once, not per step.
-  const maskTensors = (opts.masks ?? []).map(({ variable, mask }) => ({ variable, t: tf.keep(tf.tensor(mask, variable.shape)) }));
+  const maskTensors = (opts.masks ?? []).map(({ variable, mask }) => ({ variable, t: tf.keep(tf.tensor(mask, variable.shape as number[])) }));
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let lastEpochLoss = NaN;
   try {
@@ -52,9 +54,12 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
       let sum = 0;
       for (let b = 0; b < batches; b++) {
         const { x, y } = batchTensors(data, order, b * opts.batchSize, Math.min(data.count, (b + 1) * opts.batchSize));
-        const lossT = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, varList);
+        const lossT = optimizer.minimize(() => {
+          const ce = tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
+          return opts.penalty ? tf.add(ce, opts.penalty()) : ce;
+        }, true, varList);
         tf.dispose([x, y]);
-        for (const { variable, t } of maskTensors) tf.tidy(() => variable.write(tf.mul(variable.read(), t)));
+        for (const { variable, t } of maskTensors) tf.tidy(() => { variable.write(tf.mul(variable.read(), t)); });
         const loss = (await lossT!.data())[0];
         lossT!.dispose();
         sum += loss;

@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { DATASETS, METHODS, MODELS, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, METHODS, MODELS, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -21,6 +21,17 @@ export const CreateSweepSchema = z
     finetuneLearningRate: finite.gt(0).max(10).optional(),
     concurrency: z.number().int().min(1).max(1000).default(4),
     requireGpu: z.boolean().default(false),
+    slimming: z
+      .object({
+        lambda: finite.gt(0, 'must be > 0').max(1, 'must be <= 1').default(1e-4),
+        sparsityEpochs: z.number().int().min(0).max(1000).default(1),
+      })
+      .strict()
+      .default({ lambda: 1e-4, sparsityEpochs: 1 }),
+    structured: z
+      .object({ minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1) })
+      .strict()
+      .default({ minKeepFraction: 0.1 }),
     tags: z.array(z.string().min(1).max(100)).max(50).default([]),
   })
   .strict();
@@ -48,6 +59,9 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
     );
   }
   const spec = r.data as SweepSpec;
+  if (spec.methods.includes('network-slimming') && !BATCHNORM_MODELS.includes(spec.model)) {
+    throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; model "${spec.model}" has none (use ${BATCHNORM_MODELS.join(', ')})` }]);
+  }
   const n = gridSize(spec);
   if (n > maxTrials) {
     throw new ValidationError([{ field: 'methods x amounts x seeds', message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);

@@ -1,0 +1,70 @@
+/**
+ * The worker's activities against the real Postgres: baselines, unstructured and structured trials
+ * (physical channel removal), on small Fashion-MNIST subsets.
+ */
+import { MockActivityEnvironment } from '@temporalio/testing';
+import * as tf from '@tensorflow/tfjs-core';
+import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
+import { createActivities } from '../workers/src/activities.js';
+import { PostgresArtifactStore } from '../workers/src/artifacts.js';
+import { initBackend } from '../workers/src/backends/index.js';
+import { WorkerRepository } from '../workers/src/repository.js';
+import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
+import type { LopperActivities } from '../workflows/src/activity-types.js';
+import { testSpec } from './helpers/spec.js';
+
+let prisma: PrismaClient;
+let acts: LopperActivities;
+const env = new MockActivityEnvironment();
+
+beforeAll(async () => {
+  prisma = createPrisma(process.env.DATABASE_URL!);
+  acts = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('wasm') });
+});
+afterAll(async () => { await prisma.$disconnect(); });
+
+async function runSweep(spec: SweepSpec) {
+  const sweepId = `act-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const grid = expandGrid(sweepId, spec);
+  await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
+  await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
+  const baseline = await env.run(acts.trainBaseline, { sweepId, spec, seed: spec.seeds[0] });
+  for (const t of grid) await env.run(acts.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
+  return { baseline, trials: await prisma.trial.findMany({ where: { sweepId }, orderBy: { amount: 'asc' } }) };
+}
+
+describe('structured pruning trials remove channels physically', () => {
+  it('l1-structured on the MLP: half of each hidden layer removed, the model really smaller', async () => {
+    const before = tf.memory().numTensors;
+    const { baseline, trials } = await runSweep(testSpec({ methods: ['l1-structured'], amounts: [0.5], trainSubset: 512, testSubset: 256 }));
+    const [t] = trials;
+    expect(t.status).toBe('DONE');
+    expect(t.totalParams).toBe(784 * 150 + 150 + 150 * 50 + 50 + 50 * 10 + 10);
+    expect(t.totalParams).toBeLessThan(baseline.totalParams);
+    expect(t.compressionRate).toBeCloseTo(1 - t.nonzeroParams! / baseline.totalParams, 12);
+    expect((t.config as { channels: object }).channels).toEqual({ fc1: '150/300', fc2: '50/100' });
+    expect(Number(t.flops)).toBeLessThan(2 * (784 * 300 + 300 * 100 + 1000));
+    expect(t.latencyMs).toBeGreaterThan(0);
+    expect(t.baselineLatencyMs).toBeGreaterThan(0);
+    expect(t.sizeBytes).toBeGreaterThan(t.gzipBytes!);
+    expect(tf.memory().numTensors).toBe(before);
+  }, 300_000);
+
+  it('network-slimming on LeNet-5: sparsity training, one global gamma threshold, no empty layer', async () => {
+    const { baseline, trials } = await runSweep(testSpec({
+      model: 'lenet5', methods: ['network-slimming'], amounts: [0.6], trainSubset: 256, testSubset: 128, finetuneEpochs: 1,
+      slimming: { lambda: 1e-3, sparsityEpochs: 1 },
+    }));
+    const [t] = trials;
+    expect(t.status).toBe('DONE');
+    const channels = (t.config as { channels: Record<string, string> }).channels;
+    const kept = Object.values(channels).map((s) => s.split('/').map(Number));
+    const totalKept = kept.reduce((n, [k]) => n + k, 0);
+    const total = kept.reduce((n, [, c]) => n + c, 0);
+    expect(total).toBe(6 + 16 + 120 + 84);
+    expect(total - totalKept).toBe(Math.round(0.6 * total)); // round(135.6) = 136 channels removed
+    for (const [k, c] of kept) expect(k).toBeGreaterThanOrEqual(Math.max(1, Math.ceil(0.1 * c)));
+    expect(t.totalParams).toBeLessThan(baseline.totalParams);
+    expect((t.config as { slimming: object }).slimming).toEqual({ lambda: 1e-3, sparsityEpochs: 1 });
+  }, 300_000);
+});
