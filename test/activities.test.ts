@@ -10,7 +10,7 @@ import { PostgresArtifactStore } from '../workers/src/artifacts.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import { WorkerRepository } from '../workers/src/repository.js';
 import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
-import type { LopperActivities } from '../workflows/src/activity-types.js';
+import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
 
 let prisma: PrismaClient;
@@ -28,7 +28,7 @@ async function runSweep(spec: SweepSpec) {
   const grid = expandGrid(sweepId, spec);
   await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
   await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
-  const baseline = await env.run(acts.trainBaseline, { sweepId, spec, seed: spec.seeds[0] });
+  const baseline = (await env.run(acts.trainBaseline, { sweepId, spec, seed: spec.seeds[0] })) as BaselineRef;
   for (const t of grid) await env.run(acts.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
   return { baseline, trials: await prisma.trial.findMany({ where: { sweepId }, orderBy: { amount: 'asc' } }) };
 }

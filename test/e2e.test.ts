@@ -115,6 +115,8 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       expect(t.compressionRate).toBeCloseTo(1 - t.nonzeroParams! / MLP_TOTAL, 12);
       expect(t.accuracyDrop).toBeCloseTo(sweep.baselineAccuracy! - t.accuracy!, 12);
       expect(t.effectiveFlops).toBeLessThan(t.flops!);
+      expect(t.speedup).toBeCloseTo(t.baselineLatencyMs! / t.latencyMs!, 12);
+      expect(t.gzipBytes).toBeLessThan(t.sizeBytes!);
     }
   });
 

@@ -23,11 +23,13 @@ export async function submit(api: LopperApi, path: string, out: (s: string) => v
 /** Polls the sweep, redrawing one progress line, until it reaches a terminal status (or once, when follow is false). */
 export async function status(api: LopperApi, id: string, opts: { follow: boolean; intervalMs?: number; stream?: NodeJS.WriteStream }): Promise<SweepView> {
   const stream = opts.stream ?? process.stdout;
+  let last = '';
   for (;;) {
     const s = await api.sweep(id);
     const line = progressLine(s);
     if (stream.isTTY) stream.write(`\r\x1b[2K${line}`);
-    else stream.write(`${line}\n`);
+    else if (line !== last) stream.write(`${line}\n`); // logs: one line per change
+    last = line;
     if (!opts.follow || TERMINAL_STATUSES.includes(s.status)) {
       if (stream.isTTY) stream.write('\n');
       if (s.error) stream.write(`note: ${s.error}\n`);

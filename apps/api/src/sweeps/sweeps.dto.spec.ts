@@ -23,6 +23,13 @@ describe('parseSweepSpec', () => {
     expect(parseSweepSpec(big, 6).seeds).toEqual([1, 2]);
     expect(fields(big, 5)).toEqual(['methods x amounts x seeds']);
   });
+  it('validates method options and method/model fit', () => {
+    expect(parseSweepSpec({ ...ok, model: 'lenet5', methods: ['network-slimming'] }, 10).slimming).toEqual({ lambda: 1e-4, sparsityEpochs: 1 });
+    expect(fields({ ...ok, methods: ['network-slimming'] })).toEqual(['methods']); // mlp has no BatchNorm
+    expect(fields({ ...ok, slimming: { lambda: 0 } })).toEqual(['slimming.lambda']);
+    expect(fields({ ...ok, slimming: { lambda: 1e-4, bogus: 1 } })).toEqual(['slimming']);
+    expect(fields({ ...ok, structured: { minKeepFraction: 1 } })).toEqual(['structured.minKeepFraction']);
+  });
   it('accepts amount 0 and rejects 1 (the API takes fractions in [0, 1))', () => {
     expect(parseSweepSpec({ ...ok, amounts: [0] }, 10).amounts).toEqual([0]);
     expect(fields({ ...ok, amounts: [1] })).toEqual(['amounts.0']);

@@ -98,7 +98,8 @@ function trialView(t: TrialRow): TrialView {
   return {
     id: t.id, method: t.method, amount: t.amount, seed: t.seed, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
     totalParams: t.totalParams, nonzeroParams: t.nonzeroParams, compressionRate: t.compressionRate, flops: num(t.flops),
-    effectiveFlops: num(t.effectiveFlops), durationMs: t.durationMs, backend: t.backend, device: t.device, attempts: t.attempts,
+    effectiveFlops: num(t.effectiveFlops), latencyMs: t.latencyMs, baselineLatencyMs: t.baselineLatencyMs,
+    speedup: t.latencyMs && t.baselineLatencyMs ? t.baselineLatencyMs / t.latencyMs : null, sizeBytes: t.sizeBytes, gzipBytes: t.gzipBytes, durationMs: t.durationMs, backend: t.backend, device: t.device, attempts: t.attempts,
     error: t.error, config: t.config,
   };
 }
