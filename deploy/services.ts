@@ -128,17 +128,18 @@ async function startDebianPostgres(bin: string, dir: string, dbName: string, log
   return { url: `postgresql://postgres@127.0.0.1:${port}/${dbName}`, stop };
 }
 
-async function startPglite(dir: string, log: (m: string) => void): Promise<{ url: string; stop: () => Promise<void> }> {
+export async function startPglite(dir: string, log: (m: string) => void): Promise<{ url: string; stop: () => Promise<void> }> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   mkdirSync(dir, { recursive: true });
   const db = await PGlite.create(dir);
   const port = await freePort();
-  const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
+  // PGlite is single-threaded: the socket server queues queries from many connections (API, workers, pools).
+  const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1', maxConnections: 100 });
   await server.start();
   log(`postgres: embedded PGlite on 127.0.0.1:${port} (data ${dir})`);
   return {
-    url: `postgresql://postgres@127.0.0.1:${port}/postgres?connection_limit=1`,
+    url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     stop: async () => { await server.stop(); await db.close(); },
   };
 }

@@ -1,0 +1,48 @@
+/**
+ * The embedded default database: PGlite over TCP (what a user without Postgres gets). Migrations apply
+ * and the worker's repository and artifact store work through Prisma against it.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { startPglite } from '../deploy/services.js';
+import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
+import { applyMigrations, migrationsList } from '../prisma/src/engine.js';
+import { createActivities } from '../workers/src/activities.js';
+import { PostgresArtifactStore } from '../workers/src/artifacts.js';
+import { WorkerRepository } from '../workers/src/repository.js';
+import { initBackend } from '../workers/src/backends/index.js';
+import { expandGrid } from '../workflows/src/spec.js';
+import type { BaselineRef } from '../workflows/src/activity-types.js';
+import { testSpec } from './helpers/spec.js';
+
+let db: Awaited<ReturnType<typeof startPglite>>;
+let prisma: PrismaClient;
+
+beforeAll(async () => {
+  db = await startPglite(mkdtempSync(join(tmpdir(), 'lopper-pglite-')), () => {});
+}, 60_000);
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await db?.stop();
+});
+
+it('applies the migrations and runs a baseline and a trial through Prisma on PGlite', async () => {
+  expect(await applyMigrations(db.url)).toEqual(migrationsList().migrationDirectories.map((d) => d.path));
+  prisma = createPrisma(db.url);
+  const spec = testSpec({ methods: ['l1-unstructured'], amounts: [0.5], trainSubset: 256, testSubset: 128 });
+  const sweepId = 'pglite-sweep';
+  const [t] = expandGrid(sweepId, spec);
+  await prisma.sweep.create({ data: { id: sweepId, name: 'p', model: 'mlp', dataset: 'fashion-mnist', spec: spec as object, tags: ['x'], totalTrials: 1 } });
+  await prisma.trial.create({ data: { id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} } });
+  const acts = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('wasm') });
+  const env = new MockActivityEnvironment();
+  // Several pooled connections at once: PGlite's socket server queues them.
+  const baseline = (await env.run(acts.trainBaseline, { sweepId, spec, seed: 1 })) as BaselineRef;
+  await Promise.all([env.run(acts.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline }), prisma.sweep.count(), prisma.trial.count()]);
+  const row = await prisma.trial.findUniqueOrThrow({ where: { id: t.trialId } });
+  expect(row.status).toBe('DONE');
+  expect(row.nonzeroParams).toBeLessThan(baseline.totalParams);
+  expect(await prisma.artifact.count()).toBe(2);
+}, 120_000);
