@@ -33,6 +33,26 @@ async function runSweep(spec: SweepSpec) {
   return { baseline, trials: await prisma.trial.findMany({ where: { sweepId }, orderBy: { amount: 'asc' } }) };
 }
 
+describe('gradual pruning and fine-tuning options', () => {
+  it('gradual-l1-unstructured reaches exactly the target sparsity; distillation and cosine LR are recorded', async () => {
+    const { trials } = await runSweep(testSpec({
+      methods: ['gradual-l1-unstructured'], amounts: [0.8], trainSubset: 640, testSubset: 128, batchSize: 64, finetuneEpochs: 1,
+      finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, distill: { temperature: 4, alpha: 0.7 } },
+    }));
+    const [t] = trials;
+    expect(t.status).toBe('DONE');
+    const kernels = 784 * 300 + 300 * 100 + 100 * 10;
+    // Biases are not pruned; a dead unit's bias may be exactly 0, so compare within the bias count.
+    expect(t.totalParams! - t.nonzeroParams!).toBeGreaterThanOrEqual(Math.round(0.8 * kernels));
+    expect(t.totalParams! - t.nonzeroParams!).toBeLessThanOrEqual(Math.round(0.8 * kernels) + 410);
+    const cfg = t.config as { schedule: { kind: string; final: number }; gradualSteps: { step: number; sparsity: number }[]; finetune: object };
+    expect(cfg.schedule).toMatchObject({ kind: 'polynomial', final: 0.8 });
+    expect(cfg.gradualSteps.length).toBeGreaterThan(3);
+    expect(cfg.gradualSteps.at(-1)!.sparsity).toBeCloseTo(0.8, 12);
+    expect(cfg.finetune).toEqual({ lrSchedule: 'cosine', minLearningRate: 1e-6, distill: { temperature: 4, alpha: 0.7 } });
+  }, 300_000);
+});
+
 describe('structured pruning trials remove channels physically', () => {
   it('l1-structured on the MLP: half of each hidden layer removed, the model really smaller', async () => {
     const before = tf.memory().numTensors;

@@ -4,9 +4,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { METHODS, UNSTRUCTURED_METHOD_NAMES, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { METHODS, UNSTRUCTURED_METHOD_NAMES, type FinetuneOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, keepPlan, l1FilterImportance } from './pruning/channels.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
+import { GradualPruner } from './pruning/gradual.js';
+import type { Schedule } from './pruning/schedules.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { BackendInfo } from './backends/index.js';
 import { loadSplit, subset } from './data/fashion-mnist.js';
@@ -72,8 +74,16 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   }
 
   /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
-  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; config: object }> {
+  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; config: object }> {
     const { method, amount, seed, spec } = input;
+    if (method === 'gradual-l1-unstructured') {
+      // AGP / polynomial decay (power 3) from 0 to `amount`, global L1, over the first 70% of fine-tuning steps.
+      const steps = spec.finetuneEpochs * Math.ceil(trainSet.count / spec.batchSize);
+      const end = Math.max(1, Math.floor(0.7 * steps));
+      const schedule: Schedule = { kind: 'polynomial', initial: 0, final: amount, begin: 0, end, frequency: Math.max(1, Math.floor(end / 10)) };
+      if (steps < 1) throw ApplicationFailure.nonRetryable('gradual-l1-unstructured needs finetuneEpochs >= 1', 'InvalidConfig');
+      return { model, gradual: new GradualPruner(model, schedule, 'global'), config: { schedule } };
+    }
     if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
       const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
       return { model, masks, config: { prunedTensors: masks.length } };
@@ -156,7 +166,13 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
         const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
         const pruned = await prune(model, input, trainSet, finetuneLearningRate);
         model = pruned.model;
-        await train(model, trainSet, { epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, masks: pruned.masks, onProgress: progress('finetune') });
+        const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
+        await train(model, trainSet, {
+          epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, onProgress: progress('finetune'),
+          masks: pruned.masks, gradual: pruned.gradual,
+          cosine: ft.lrSchedule === 'cosine' ? { minLearningRate: ft.minLearningRate } : undefined,
+          distill: ft.distill ? { teacher: baselineModel, ...ft.distill } : undefined,
+        });
         const accuracy = await evaluate(model, test);
         const nonzero = nonzeroParams(model);
         const size = await serializedSize(model);
@@ -167,7 +183,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
           latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
           durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config },
+          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
         };
         await repo.completeTrial(trialId, result);
         return { trialId, accuracy, compressionRate: result.compressionRate, skipped: false };

@@ -4,7 +4,7 @@
  */
 export const MODELS = ['mlp', 'lenet5'] as const;
 export const DATASETS = ['fashion-mnist'] as const;
-export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured'] as const;
+export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured', 'gradual-l1-unstructured'] as const;
 /** Structured methods remove channels physically (smaller, faster models). */
 export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming'] as const;
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
@@ -16,6 +16,14 @@ export interface SlimmingOptions {
   lambda: number;
   /** Epochs of sparsity training on the baseline before the threshold. */
   sparsityEpochs: number;
+}
+
+export interface FinetuneOptions {
+  /** Learning-rate schedule of fine-tuning: cosine annealing to minLearningRate, or constant. */
+  lrSchedule: 'cosine' | 'constant';
+  minLearningRate: number;
+  /** Knowledge distillation from the unpruned baseline (null: labels only). */
+  distill: { temperature: number; alpha: number } | null;
 }
 
 export interface StructuredOptions {
@@ -45,6 +53,7 @@ export interface SweepSpec {
   concurrency: number;
   requireGpu: boolean;
   slimming: SlimmingOptions;
+  finetune: FinetuneOptions;
   structured: StructuredOptions;
   tags: string[];
 }

@@ -64,3 +64,64 @@ describe('masked training', () => {
     copy.dispose();
   });
 });
+
+describe('gradual pruning during training', () => {
+  it('raises sparsity at the scheduled steps to exactly round(target x size), never un-pruning', async () => {
+    const { GradualPruner } = await import('./gradual.js');
+    const model = buildModel('mlp', 4);
+    const before = tf.memory().numTensors;
+    const pruner = new GradualPruner(model, { kind: 'polynomial', initial: 0.2, final: 0.8, begin: 0, end: 8, frequency: 4 }, 'global');
+    const seen: Float32Array[] = [];
+    const origUpdate = pruner.update.bind(pruner);
+    pruner.update = (step: number) => {
+      const changed = origUpdate(step);
+      if (changed) seen.push(...pruner.masks()!.map((m) => m.mask));
+      return changed;
+    };
+    await train(model, toyData(320, 5), { epochs: 1, batchSize: 32, learningRate: 1e-3, seed: 1, gradual: pruner, cosine: { minLearningRate: 1e-5 } });
+    expect(pruner.history.map((h) => h.step)).toEqual([0, 4, 8]);
+    const kernels = prunableWeights(model);
+    const N = kernels.reduce((n, v) => n + v.read().size, 0);
+    const zero = kernels.reduce((n, v) => n + v.read().dataSync().filter((x) => x === 0).length, 0);
+    expect(zero).toBe(Math.round(0.8 * N));
+    // Later masks contain every zero of earlier masks (3 tensors per update).
+    for (let u = 1; u < seen.length / 3; u++) {
+      for (let t = 0; t < 3; t++) {
+        const prev = seen[(u - 1) * 3 + t], next = seen[u * 3 + t];
+        expect(prev.some((m, i) => m === 0 && next[i] !== 0)).toBe(false);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
+describe('knowledge distillation', () => {
+  it('is alpha T^2 KL + (1 - alpha) CE, and zero KL when student = teacher', async () => {
+    const { distillationLoss } = await import('./train.js');
+    const s = tf.tensor2d([[1, 2, 3], [0, 0, 1]]);
+    const t = tf.tensor2d([[3, 2, 1], [1, 0, 0]]);
+    const hard = tf.scalar(0.7);
+    const T = 2, alpha = 0.6;
+    const got = distillationLoss(hard, s, t, { temperature: T, alpha }).dataSync()[0];
+    const sm = (r: number[]) => { const e = r.map((v) => Math.exp(v / T)); const z = e.reduce((a, b) => a + b); return e.map((v) => v / z); };
+    const kl = [[1, 2, 3, 3, 2, 1], [0, 0, 1, 1, 0, 0]].map((r) => { const ps = sm(r.slice(0, 3)), pt = sm(r.slice(3)); return pt.reduce((n, p, i) => n + p * Math.log(p / ps[i]), 0); });
+    expect(got).toBeCloseTo(alpha * T * T * ((kl[0] + kl[1]) / 2) + (1 - alpha) * 0.7, 5);
+    expect(distillationLoss(hard, s, s, { temperature: T, alpha: 1 }).dataSync()[0]).toBeCloseTo(0, 6);
+    tf.dispose([s, t, hard]);
+  });
+
+  it('fine-tunes a pruned student against its unpruned teacher', async () => {
+    const teacher = buildModel('mlp', 8);
+    const data = toyData(500, 9);
+    await train(teacher, data, { epochs: 4, batchSize: 50, learningRate: 1e-2, seed: 1 });
+    expect(await evaluate(teacher, data)).toBeGreaterThan(0.9);
+    const student = await deserializeModel(await serializeModel(teacher));
+    const masks = computeMasks(student, 'global-l1-unstructured', 0.5, 1);
+    const loss = await train(student, data, { epochs: 2, batchSize: 50, learningRate: 1e-3, seed: 2, masks, distill: { teacher, temperature: 4, alpha: 0.7 } });
+    expect(Number.isFinite(loss)).toBe(true);
+    expect(await evaluate(student, data)).toBeGreaterThan(0.85);
+    teacher.dispose();
+    student.dispose();
+  });
+});

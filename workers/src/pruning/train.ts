@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { seededPermutation } from './rng.js';
 import type { MaskSet } from './prune.js';
+import { cosineLearningRate } from './schedules.js';
 
 export interface Dataset { images: Float32Array; labels: Uint8Array; count: number; shape: [number, number, number]; classes: number }
 
@@ -13,6 +14,15 @@ export interface TrainOptions {
   seed: number;
   /** Masks enforced after every optimizer step: pruned entries stay exactly zero. */
   masks?: MaskSet;
+  /** Gradual pruning: called after every optimizer step (global step count from 0); new masks apply at once. */
+  gradual?: { update(step: number): boolean; masks(): MaskSet | undefined };
+  /** Learning rate per epoch-fraction: cosine annealing from learningRate to minLearningRate over the run. */
+  cosine?: { minLearningRate: number };
+  /**
+   * Knowledge distillation from `teacher` (e.g. the unpruned baseline): loss = alpha * T^2 * KL(softmax(t/T) || softmax(s/T))
+   * + (1 - alpha) * cross-entropy with the labels (Hinton et al. 2015).
+   */
+  distill?: { teacher: tfl.LayersModel; temperature: number; alpha: number };
   /** Extra loss term added at every step (e.g. Network Slimming's L1 penalty on BatchNorm gamma). */
   penalty?: () => tf.Scalar;
   onProgress?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
@@ -43,8 +53,11 @@ export function applyMasks(masks: MaskSet | undefined): void {
 export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOptions): Promise<number> {
   const optimizer = tf.train.adam(opts.learningRate);
   const batches = Math.ceil(data.count / opts.batchSize);
-  // Masks as tensors once, not per step.
-  const maskTensors = (opts.masks ?? []).map(({ variable, mask }) => ({ variable, t: tf.keep(tf.tensor(mask, variable.shape as number[])) }));
+  const totalSteps = opts.epochs * batches;
+  // Masks as tensors once, not per step (rebuilt only when gradual pruning changes them).
+  const toTensors = (ms: MaskSet | undefined) => (ms ?? []).map(({ variable, mask }) => ({ variable, t: tf.keep(tf.tensor(mask, variable.shape as number[])) }));
+  let maskTensors = toTensors(opts.masks);
+  let step = 0;
   const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
   let lastEpochLoss = NaN;
   try {
@@ -53,12 +66,23 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
       const order = seededPermutation(data.count, opts.seed * 7919 + epoch);
       let sum = 0;
       for (let b = 0; b < batches; b++) {
+        if (opts.cosine) {
+          // Cosine annealing (SGDR without restarts), per step.
+          (optimizer as unknown as { learningRate: number }).learningRate = cosineLearningRate(opts.learningRate, opts.cosine.minLearningRate, step, totalSteps);
+        }
         const { x, y } = batchTensors(data, order, b * opts.batchSize, Math.min(data.count, (b + 1) * opts.batchSize));
         const lossT = optimizer.minimize(() => {
-          const ce = tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar;
-          return opts.penalty ? tf.add(ce, opts.penalty()) : ce;
+          const logits = model.apply(x, { training: true }) as tf.Tensor;
+          let loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
+          if (opts.distill) loss = distillationLoss(loss, logits, opts.distill.teacher.predict(x) as tf.Tensor, opts.distill);
+          return opts.penalty ? tf.add(loss, opts.penalty()) : loss;
         }, true, varList);
         tf.dispose([x, y]);
+        if (opts.gradual?.update(step)) {
+          tf.dispose(maskTensors.map((m) => m.t));
+          maskTensors = toTensors(opts.gradual.masks());
+        }
+        step++;
         for (const { variable, t } of maskTensors) tf.tidy(() => { variable.write(tf.mul(variable.read(), t)); });
         const loss = (await lossT!.data())[0];
         lossT!.dispose();
@@ -73,6 +97,19 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
     optimizer.dispose();
   }
   return lastEpochLoss;
+}
+
+/** alpha * T^2 * KL(teacher_T || student_T) + (1 - alpha) * hard-label loss, averaged over the batch. */
+export function distillationLoss(hard: tf.Scalar, studentLogits: tf.Tensor, teacherLogits: tf.Tensor, o: { temperature: number; alpha: number }): tf.Scalar {
+  return tf.tidy(() => {
+    const T = o.temperature;
+    // The teacher's logits carry no gradient to the student's variables (only those are optimised).
+    const pT = tf.softmax(tf.div(teacherLogits, T));
+    const logPT = tf.logSoftmax(tf.div(teacherLogits, T));
+    const logPS = tf.logSoftmax(tf.div(studentLogits, T));
+    const kl = tf.mean(tf.sum(tf.mul(pT, tf.sub(logPT, logPS)), -1));
+    return tf.add(tf.mul(o.alpha * T * T, kl), tf.mul(1 - o.alpha, hard)) as tf.Scalar;
+  });
 }
 
 /** Top-1 accuracy on a dataset. */

@@ -28,6 +28,18 @@ export const CreateSweepSchema = z
       })
       .strict()
       .default({ lambda: 1e-4, sparsityEpochs: 1 }),
+    finetune: z
+      .object({
+        lrSchedule: z.enum(['cosine', 'constant'], { error: 'must be cosine or constant' }).default('cosine'),
+        minLearningRate: finite.min(0).max(10).default(1e-6),
+        distill: z
+          .object({ temperature: finite.gt(0).max(100).default(4), alpha: finite.min(0).max(1).default(0.7) })
+          .strict()
+          .nullable()
+          .default(null),
+      })
+      .strict()
+      .default({ lrSchedule: 'cosine', minLearningRate: 1e-6, distill: null }),
     structured: z
       .object({ minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1) })
       .strict()
