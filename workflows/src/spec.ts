@@ -2,14 +2,16 @@
  * The sweep contract shared by the API (validation), the workflow (grid expansion) and the CLI.
  * Pure and deterministic: safe inside workflow code.
  */
-export const MODELS = ['mlp', 'lenet5'] as const;
+export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
 export const DATASETS = ['fashion-mnist'] as const;
 export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured', 'gradual-l1-unstructured'] as const;
 /** Structured methods remove channels physically (smaller, faster models). */
 export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming'] as const;
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
 /** Models with BatchNorm after every hidden conv/dense layer (needed by network-slimming). */
-export const BATCHNORM_MODELS: readonly string[] = ['lenet5'];
+export const BATCHNORM_MODELS: readonly string[] = ['lenet5', 'vgg-small'];
+/** Sequential models, on which channel surgery (structured methods) runs; residual models take unstructured methods. */
+export const SEQUENTIAL_MODELS: readonly string[] = ['mlp', 'lenet5', 'vgg-small'];
 
 export interface SlimmingOptions {
   /** L1 penalty on BatchNorm gamma during sparsity training (Liu et al. 2017: 1e-4 for VGG, 1e-5 for ResNet). */

@@ -1,7 +1,8 @@
 /** Model zoo. Every model outputs logits (no softmax) so that losses and distillation can use them. */
+import type * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
-export const MODEL_NAMES = ['mlp', 'lenet5'] as const;
+export const MODEL_NAMES = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** Keras momentum 0.9 = PyTorch's BatchNorm momentum 0.1: moving statistics settle within short trainings. */
@@ -50,9 +51,60 @@ export function buildModel(name: ModelName, seed: number, input: ModelInput = FA
           tfl.layers.dense({ units: input.classes, kernelInitializer: init(), name: 'fc3' }),
         ],
       });
+    case 'vgg-small': {
+      // VGG-style: three blocks of two 3x3 conv + BN + ReLU, max-pooled; then a small classifier.
+      const layers: tfl.layers.Layer[] = [];
+      const widths = [16, 16, 32, 32, 64, 64];
+      widths.forEach((filters, i) => {
+        layers.push(tfl.layers.conv2d({ ...(i === 0 ? { inputShape: [input.height, input.width, input.channels] } : {}), filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init(), name: `conv${i + 1}` }));
+        layers.push(tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: `bn${i + 1}` }));
+        layers.push(tfl.layers.activation({ activation: 'relu', name: `relu${i + 1}` }));
+        if (i % 2 === 1) layers.push(tfl.layers.maxPooling2d({ poolSize: 2, name: `pool${(i + 1) / 2}` }));
+      });
+      layers.push(tfl.layers.flatten({ name: 'flatten' }));
+      layers.push(tfl.layers.dense({ units: 128, useBias: false, kernelInitializer: init(), name: 'fc1' }));
+      layers.push(tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: 'bn_fc1' }));
+      layers.push(tfl.layers.activation({ activation: 'relu', name: 'relu_fc1' }));
+      layers.push(tfl.layers.dense({ units: input.classes, kernelInitializer: init(), name: 'fc2' }));
+      return tfl.sequential({ name: 'vgg-small', layers });
+    }
+    case 'resnet-small': {
+      // A stem and two residual stages (identity shortcut, then a 1x1 projection shortcut with stride 2).
+      const x0 = tfl.input({ shape: [input.height, input.width, input.channels], name: 'input' });
+      const convBn = (x: tfl.SymbolicTensor, filters: number, kernel: number, stride: number, name: string, relu = true) => {
+        let y = tfl.layers.conv2d({ filters, kernelSize: kernel, strides: stride, padding: 'same', useBias: false, kernelInitializer: init(), name }).apply(x) as tfl.SymbolicTensor;
+        y = tfl.layers.batchNormalization({ momentum: BN_MOMENTUM, name: `${name}_bn` }).apply(y) as tfl.SymbolicTensor;
+        return relu ? (tfl.layers.activation({ activation: 'relu', name: `${name}_relu` }).apply(y) as tfl.SymbolicTensor) : y;
+      };
+      const block = (x: tfl.SymbolicTensor, filters: number, stride: number, name: string) => {
+        const y = convBn(convBn(x, filters, 3, stride, `${name}_a`), filters, 3, 1, `${name}_b`, false);
+        const shortcut = stride === 1 && (x.shape[3] === filters) ? x : convBn(x, filters, 1, stride, `${name}_proj`, false);
+        const sum = tfl.layers.add({ name: `${name}_add` }).apply([y, shortcut]) as tfl.SymbolicTensor;
+        return tfl.layers.activation({ activation: 'relu', name: `${name}_out` }).apply(sum) as tfl.SymbolicTensor;
+      };
+      let x = convBn(x0, 16, 3, 1, 'stem');
+      x = block(x, 16, 1, 'res1');
+      x = block(x, 32, 2, 'res2');
+      x = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tfl.SymbolicTensor;
+      const out = tfl.layers.dense({ units: input.classes, kernelInitializer: init(), name: 'fc' }).apply(x) as tfl.SymbolicTensor;
+      return tfl.model({ name: 'resnet-small', inputs: x0, outputs: out });
+    }
     default:
       throw new RangeError(`unknown model "${name as string}"; expected one of ${MODEL_NAMES.join(', ')}`);
   }
+}
+
+/** Loads a user's own TensorFlow.js LayersModel (model.json plus its weight files) from a directory or URL. */
+export async function loadUserModel(modelJsonPath: string): Promise<tfl.LayersModel> {
+  const { readFile } = await import('node:fs/promises');
+  const { dirname, join } = await import('node:path');
+  const tf = await import('@tensorflow/tfjs-core');
+  const json = JSON.parse(await readFile(modelJsonPath, 'utf8')) as { modelTopology: object; weightsManifest: { paths: string[]; weights: tfc.io.WeightsManifestEntry[] }[] };
+  const specs = json.weightsManifest.flatMap((g) => g.weights);
+  const buffers = await Promise.all(json.weightsManifest.flatMap((g) => g.paths).map((p) => readFile(join(dirname(modelJsonPath), p))));
+  const all = Buffer.concat(buffers);
+  const weightData = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
+  return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
 }
 
 /** The weights that pruning acts on: conv and dense kernels (not biases or BatchNorm), like the tutorial's `weight`. */

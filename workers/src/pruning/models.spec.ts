@@ -1,0 +1,69 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildModel, loadUserModel, MODEL_NAMES, prunableWeights } from './models.js';
+import { totalParams } from './metrics.js';
+import { maskChannelsInPlace, removeChannels, channelGroups } from './surgery.js';
+import { deserializeModel, serializeModel } from './serialize.js';
+
+beforeAll(async () => { await tf.setBackend('cpu'); });
+
+describe('model zoo', () => {
+  it.each(MODEL_NAMES)('%s maps a batch of images to 10 logits and leaks nothing', (name) => {
+    const before = tf.memory().numTensors;
+    const m = buildModel(name, 1);
+    const x = tf.zeros([2, 28, 28, 1]);
+    const y = m.predict(x) as tf.Tensor;
+    expect(y.shape).toEqual([2, 10]);
+    expect(prunableWeights(m).length).toBeGreaterThan(2);
+    tf.dispose([x, y]);
+    m.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('has the expected sizes', () => {
+    const sizes = Object.fromEntries(MODEL_NAMES.map((n) => { const m = buildModel(n, 1); const p = totalParams(m); m.dispose(); return [n, p]; }));
+    expect(sizes.mlp).toBe(266610);
+    expect(sizes.lenet5).toBeLessThan(sizes['vgg-small']);
+    expect(sizes['resnet-small']).toBe(19706); // stem 16, res1 16-16, res2 32-32 + 1x1 projection, fc
+  });
+
+  it('vgg-small loses channels physically with outputs equal to the masked model', async () => {
+    const m = buildModel('vgg-small', 3);
+    const plan = new Map(channelGroups(m).map((g) => [g.producer, Array.from({ length: Math.ceil(g.channels / 2) }, (_, i) => i * 2)]));
+    const small = removeChannels(m, plan);
+    const masked = await deserializeModel(await serializeModel(m));
+    maskChannelsInPlace(masked, plan);
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 1);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(small.predict(x) as tf.Tensor, masked.predict(x) as tf.Tensor))).dataSync()[0]);
+    expect(diff).toBeLessThan(1e-4);
+    expect(totalParams(small)).toBeLessThan(0.4 * totalParams(m));
+    tf.dispose(x);
+    [m, small, masked].forEach((z) => z.dispose());
+  });
+
+  it('refuses channel surgery on a residual model with a clear message', () => {
+    const m = buildModel('resnet-small', 1);
+    expect(() => removeChannels(m, new Map())).toThrow(/only Sequential/);
+    m.dispose();
+  });
+
+  it("loads a user's own model.json + weights", async () => {
+    const m = buildModel('lenet5', 4);
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-user-model-'));
+    await m.save(tf.io.withSaveHandler(async (a) => {
+      writeFileSync(join(dir, 'weights.bin'), Buffer.from(a.weightData as ArrayBuffer));
+      writeFileSync(join(dir, 'model.json'), JSON.stringify({ modelTopology: a.modelTopology, weightsManifest: [{ paths: ['weights.bin'], weights: a.weightSpecs }] }));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }));
+    const loaded = await loadUserModel(join(dir, 'model.json'));
+    const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 2);
+    const [a, b] = [m.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+    expect(Array.from(await a.data())).toEqual(Array.from(await b.data()));
+    tf.dispose([x, a, b]);
+    m.dispose();
+    loaded.dispose();
+  });
+});
