@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:backends`: training and inference images/s of LeNet-5-BN and the MLP at batch 128 on every
+ * TF.js backend available here, and PyTorch (Debian's python3-torch, one thread) measured in the same run;
+ * ratios to PyTorch and the fraction of this CPU's single-thread FP32 peak, measured now by scripts/peak_flops.c.
+ * Each worker process runs one backend thread, so every number here is per process.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { spawnSync } from 'node:child_process';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initBackend, BACKEND_NAMES } from '../workers/src/backends/index.js';
+import { flops } from '../workers/src/pruning/metrics.js';
+import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
+
+const BATCH = 128;
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const steps = Number(args.get('steps') ?? 10);
+const backends = (args.get('backends') ?? BACKEND_NAMES.join(',')).split(',');
+const models: ModelName[] = ['lenet5', 'mlp'];
+
+async function measure(model: ModelName, stepsFor: number) {
+  const m = buildModel(model, 1);
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomNormal([BATCH, 28, 28, 1]);
+  const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
+  const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = async () => {
+    const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+    await l.data();
+    l.dispose();
+  };
+  for (let i = 0; i < 2; i++) await step();
+  let t0 = performance.now();
+  for (let i = 0; i < stepsFor; i++) await step();
+  const train = (stepsFor * BATCH) / ((performance.now() - t0) / 1000);
+  const infer1 = async () => { const p = m.predict(x) as tf.Tensor; await p.data(); p.dispose(); };
+  for (let i = 0; i < 2; i++) await infer1();
+  t0 = performance.now();
+  for (let i = 0; i < stepsFor; i++) await infer1();
+  const infer = (stepsFor * BATCH) / ((performance.now() - t0) / 1000);
+  const f = flops(m);
+  tf.dispose([x, y]);
+  opt.dispose();
+  m.dispose();
+  return { train, infer, forwardFlops: f };
+}
+
+function torchReference(): { torch: string; lenet5: { train: number; infer: number }; mlp: { train: number; infer: number }; peakGflops: number } | null {
+  const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!py) return null;
+  const r = spawnSync(py, ['scripts/bench_torch.py', String(BATCH), String(Math.max(steps, 20))], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  if (r.status !== 0) { console.error(r.stderr); return null; }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+/** Single-thread FP32 peak (GFLOP/s), measured by an AVX2 FMA microbenchmark built with gcc. */
+function measuredPeakGflops(): number | null {
+  const exe = join(tmpdir(), `lopper-peak-${process.pid}`);
+  const cc = spawnSync('gcc', ['-O2', '-mavx2', '-mfma', '-o', exe, 'scripts/peak_flops.c'], { encoding: 'utf8' });
+  if (cc.status !== 0) return null;
+  const r = spawnSync(exe, { encoding: 'utf8' });
+  return r.status === 0 ? Number(r.stdout.trim()) : null;
+}
+
+const rows: string[][] = [];
+const torch = torchReference();
+const peak = measuredPeakGflops();
+console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; ${steps} timed steps after 2 warm-up steps`);
+console.log(torch ? `PyTorch ${torch.torch}, 1 thread (its matmul uses Debian's generic BLAS: ${torch.peakGflops.toFixed(1)} GFLOP/s on 1024^2 SGEMM)` : 'PyTorch: not installed (apt-get install python3-torch): no reference column');
+console.log(peak ? `single-thread FP32 peak measured now (AVX2 FMA): ${peak.toFixed(1)} GFLOP/s` : 'peak: gcc with AVX2/FMA unavailable, no peak column');
+for (const b of backends) {
+  try {
+    await initBackend(b);
+  } catch (e) {
+    console.log(`${b}: unavailable (${(e as Error).message})`);
+    continue;
+  }
+  for (const model of models) {
+    const n = b === 'cpu' && model === 'lenet5' ? Math.min(steps, 2) : steps; // the cpu backend takes ~14 s per LeNet step
+    const r = await measure(model, n);
+    const ref = torch?.[model as 'lenet5' | 'mlp'];
+    // Training costs about 3x the forward FLOPs (forward, input gradients, weight gradients).
+    const peakFrac = peak ? (3 * r.forwardFlops * r.train) / (peak * 1e9) : NaN;
+    rows.push([b, model, r.train.toFixed(0), ref ? ref.train.toFixed(0) : '-', ref ? (r.train / ref.train).toFixed(2) : '-', r.infer.toFixed(0), ref ? ref.infer.toFixed(0) : '-', ref ? (r.infer / ref.infer).toFixed(2) : '-', Number.isFinite(peakFrac) ? `${(100 * peakFrac).toFixed(1)}%` : '-']);
+  }
+}
+if (torch) for (const model of models) rows.push(['pytorch', model, torch[model as 'lenet5'].train.toFixed(0), '', '1.00', torch[model as 'lenet5'].infer.toFixed(0), '', '1.00', '']);
+const head = ['backend', 'model', 'train img/s', 'torch train', 'ratio', 'infer img/s', 'torch infer', 'ratio', 'train % of peak'];
+const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
+console.log([line(head), '| ' + w.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n'));

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""PyTorch reference for `npm run bench:backends`: the same LeNet-5-BN and MLP, batch 128, Adam, one thread.
+Prints one JSON object: images/s for training and inference, plus single-thread SGEMM GFLOP/s (the peak)."""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+torch.set_num_threads(1)
+BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 128
+STEPS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+
+
+def lenet5():
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2, bias=False), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120, bias=False), nn.BatchNorm1d(120), nn.ReLU(),
+        nn.Linear(120, 84, bias=False), nn.BatchNorm1d(84), nn.ReLU(), nn.Linear(84, 10))
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def bench(model):
+    x = torch.randn(BATCH, 1, 28, 28)
+    y = torch.randint(0, 10, (BATCH,))
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for i in range(STEPS + 3):
+        if i == 3:
+            t0 = time.perf_counter()
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    train = STEPS * BATCH / (time.perf_counter() - t0)
+    model.eval()
+    with torch.no_grad():
+        for i in range(STEPS + 3):
+            if i == 3:
+                t0 = time.perf_counter()
+            model(x)
+    infer = STEPS * BATCH / (time.perf_counter() - t0)
+    return {'train': train, 'infer': infer}
+
+
+def sgemm_gflops(n=1024, reps=5):
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+torch.manual_seed(0)
+print(json.dumps({'torch': torch.__version__, 'lenet5': bench(lenet5()), 'mlp': bench(mlp()), 'peakGflops': sgemm_gflops()}))
