@@ -23,7 +23,6 @@ export function missingTrainingKernels(backend: string): string[] {
  * Fails with a clear message when an explicitly requested backend cannot start.
  */
 export async function initBackend(requested = process.env.LOPPER_BACKEND): Promise<BackendInfo> {
-  tf.env().set('IS_TEST', false);
   const order: BackendName[] = requested ? [requested as BackendName] : ['wasm', 'cpu'];
   for (const name of order) {
     if (!BACKEND_NAMES.includes(name)) throw new Error(`LOPPER_BACKEND="${name}" is not one of ${BACKEND_NAMES.join(', ')}`);

@@ -9,13 +9,14 @@ export const PRISMA = Symbol('PRISMA');
 export class SweepsRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
-  /** Creates the sweep and all its PENDING trials in one transaction. */
-  async create(id: string, spec: SweepSpec): Promise<void> {
+  /** Creates the sweep and all its PENDING trials in one transaction; returns the number of trials. */
+  async create(id: string, spec: SweepSpec): Promise<number> {
     const grid = expandGrid(id, spec);
     await this.prisma.$transaction([
       this.prisma.sweep.create({ data: { id, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: spec.tags, totalTrials: grid.length } }),
       this.prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId: id, method: t.method, amount: t.amount, seed: t.seed, config: { method: t.method, amount: t.amount, seed: t.seed } })) }),
     ]);
+    return grid.length;
   }
 
   async delete(id: string): Promise<void> {

@@ -27,15 +27,14 @@ export class SweepsService {
   async create(body: unknown): Promise<{ id: string; totalTrials: number }> {
     const spec = parseSweepSpec(body, this.cfg.maxTrials);
     const id = `sw-${randomUUID()}`;
-    await this.repo.create(id, spec);
+    const totalTrials = await this.repo.create(id, spec);
     try {
       await this.workflows.start(id, spec);
     } catch (e) {
       await this.repo.delete(id);
       throw e;
     }
-    const row = await this.repo.find(id);
-    return { id, totalTrials: row!.totalTrials };
+    return { id, totalTrials };
   }
 
   async get(id: string): Promise<SweepView> {
