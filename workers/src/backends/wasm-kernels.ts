@@ -1,8 +1,10 @@
 /**
  * Kernels the stock WASM backend lacks, registered at worker start. Conv2DBackpropFilter is needed to
  * train any conv net on WASM: dW[kh, kw, ci, co] = sum over batch and output positions of
- * x[b, oh*sh + kh*dh - padTop, ow*sw + kw*dw - padLeft, ci] * dy[b, oh, ow, co], computed as
- * rank-1 updates (input pixel row x gradient row) straight on the WASM heap.
+ * x[b, oh*sh + kh*dh - padTop, ow*sw + kw*dw - padLeft, ci] * dy[b, oh, ow, co].
+ * It is computed as im2col + one matmul: colsT [kh*kw*ci, B*OH*OW] (built on the WASM heap) times
+ * dy viewed as [B*OH*OW, co], through the backend's own (XNNPACK) BatchMatMul kernel with no transposes
+ * (the transposed path of the stock kernel is a scalar loop).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -12,17 +14,17 @@ interface Conv2DBackpropFilterAttrs {
   dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; filterShape: [number, number, number, number];
 }
 
-export function conv2DBackpropFilterNHWC(
-  x: Float32Array, dy: Float32Array, out: Float32Array, info: tf.backend_util.Conv2DInfo,
-): void {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+/** colsT[(kh*KW + kw)*CI + ci][(b*OH + oh)*OW + ow] = x[b, ih, iw, ci] (0 in the padding). */
+export function im2colTransposed(x: Float32Array, cols: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  out.fill(0);
+  const N = batchSize * outHeight * outWidth;
+  cols.fill(0);
   for (let b = 0; b < batchSize; b++) {
     for (let oh = 0; oh < outHeight; oh++) {
       for (let ow = 0; ow < outWidth; ow++) {
-        const dyOff = ((b * outHeight + oh) * outWidth + ow) * outChannels;
+        const n = (b * outHeight + oh) * outWidth + ow;
         for (let kh = 0; kh < filterHeight; kh++) {
           const ih = oh * strideHeight + kh * dilationHeight - top;
           if (ih < 0 || ih >= inHeight) continue;
@@ -30,13 +32,8 @@ export function conv2DBackpropFilterNHWC(
             const iw = ow * strideWidth + kw * dilationWidth - left;
             if (iw < 0 || iw >= inWidth) continue;
             const xOff = ((b * inHeight + ih) * inWidth + iw) * inChannels;
-            const wOff = (kh * filterWidth + kw) * inChannels * outChannels;
-            for (let ci = 0; ci < inChannels; ci++) {
-              const xv = x[xOff + ci];
-              if (xv === 0) continue; // post-ReLU inputs are often zero
-              const row = wOff + ci * outChannels;
-              for (let co = 0; co < outChannels; co++) out[row + co] += xv * dy[dyOff + co];
-            }
+            const row = (kh * filterWidth + kw) * inChannels;
+            for (let ci = 0; ci < inChannels; ci++) cols[(row + ci) * N + n] = x[xOff + ci];
           }
         }
       }
@@ -53,8 +50,17 @@ const conv2DBackpropFilter: tf.KernelConfig = {
     if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
     const wasm = backend as BackendWasm;
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
-    const out = wasm.makeOutput(filterShape, 'float32');
-    conv2DBackpropFilterNHWC(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(dy) as Float32Array, wasm.typedArrayFromHeap(out) as Float32Array, info);
+    const K = info.filterHeight * info.filterWidth * info.inChannels;
+    const N = info.batchSize * info.outHeight * info.outWidth;
+    const cols = wasm.makeOutput([1, K, N], 'float32');
+    im2colTransposed(wasm.typedArrayFromHeap(x) as Float32Array, wasm.typedArrayFromHeap(cols) as Float32Array, info);
+    const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+    const out = matMul({
+      inputs: { a: cols, b: { dataId: dy.dataId, shape: [1, N, info.outChannels], dtype: 'float32' } },
+      backend, attrs: { transposeA: false, transposeB: false },
+    }) as tf.TensorInfo;
+    wasm.disposeData(cols.dataId);
+    (out as { shape: number[] }).shape = [...filterShape];
     return out;
   },
 };
