@@ -16,8 +16,9 @@ function relErr(a: Float32Array, b: Float32Array): number {
 }
 
 beforeAll(async () => {
-  await tf.setBackend('cpu');
+  await tf.setBackend('wasm');
   registerWasmKernels();
+  await tf.setBackend('cpu');
 });
 
 describe('WASM Conv2DBackpropFilter', () => {
@@ -39,6 +40,26 @@ describe('WASM Conv2DBackpropFilter', () => {
     };
     const cpu = await (await on('cpu', grad));
     const wasm = await (await on('wasm', grad));
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+    await tf.setBackend('cpu');
+  });
+
+  it.each([[false, false], [true, false], [false, true], [true, true]])('BatchMatMul transposeA=%s transposeB=%s equals the cpu backend', async (ta, tb) => {
+    const av = tf.randomNormal([3, 7, 5], 0, 1, 'float32', 4).dataSync() as Float32Array;
+    const bv = tf.randomNormal([3, 5, 6], 0, 1, 'float32', 5).dataSync() as Float32Array;
+    const run = async () => {
+      const a = ta ? tf.transpose(tf.tensor3d(av, [3, 7, 5]), [0, 2, 1]) : tf.tensor3d(av, [3, 7, 5]);
+      const b = tb ? tf.transpose(tf.tensor3d(bv, [3, 5, 6]), [0, 2, 1]) : tf.tensor3d(bv, [3, 5, 6]);
+      const before = tf.memory().numTensors;
+      const c = tf.matMul(a, b, ta, tb);
+      expect(c.shape).toEqual([3, 7, 6]);
+      const data = (await c.data()) as Float32Array;
+      tf.dispose([a, b, c]);
+      expect(tf.memory().numTensors).toBe(before - 2);
+      return data;
+    };
+    const cpu = await (await on('cpu', run));
+    const wasm = await (await on('wasm', run));
     expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
     await tf.setBackend('cpu');
   });

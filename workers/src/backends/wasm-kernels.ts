@@ -67,7 +67,40 @@ const conv2DBackpropFilter: tf.KernelConfig = {
 
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter];
 
-/** Registers the extra kernels once (idempotent). */
+const FAST_TRANSPOSE_TAG = Symbol('lopper.fastTransposeMatMul');
+
+/**
+ * Wraps the stock WASM BatchMatMul: with transposeA/transposeB it runs a scalar loop, so transpose the
+ * operand explicitly (WASM Transpose kernel) and multiply without transposes (XNNPACK).
+ */
+function fastTransposeBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
+  const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
+    if (!transposeA && !transposeB) return stock({ inputs, backend, attrs });
+    const wasm = backend as BackendWasm;
+    const temps: tf.TensorInfo[] = [];
+    const swapLast = (t: tf.TensorInfo) => {
+      const r = t.shape.length;
+      const perm = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+      const out = transpose({ inputs: { x: t }, backend, attrs: { perm } }) as tf.TensorInfo;
+      temps.push(out);
+      return out;
+    };
+    const out = stock({ inputs: { a: transposeA ? swapLast(a) : a, b: transposeB ? swapLast(b) : b }, backend, attrs: { transposeA: false, transposeB: false } });
+    for (const t of temps) wasm.disposeData(t.dataId);
+    return out;
+  };
+  return { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [FAST_TRANSPOSE_TAG]: true }) };
+}
+
+/** Registers the extra kernels once (idempotent). Call after the WASM backend is initialised. */
 export function registerWasmKernels(): void {
   for (const k of WASM_EXTRA_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+  const stock = tf.getKernel('BatchMatMul', 'wasm');
+  if (stock && !(FAST_TRANSPOSE_TAG in stock.kernelFunc)) {
+    tf.unregisterKernel('BatchMatMul', 'wasm');
+    tf.registerKernel(fastTransposeBatchMatMul(stock.kernelFunc));
+  }
 }
