@@ -70,6 +70,22 @@ describe('structured pruning trials remove channels physically', () => {
     expect(tf.memory().numTensors).toBe(before);
   }, 300_000);
 
+  it('taylor-structured and gradient-structured on LeNet-5: gradient importance, physical removal', async () => {
+    const { baseline, trials } = await runSweep(testSpec({
+      model: 'lenet5', methods: ['taylor-structured', 'gradient-structured'], amounts: [0.5], trainSubset: 256, testSubset: 128,
+      structured: { minKeepFraction: 0.1, importanceBatches: 2 },
+    }));
+    expect(trials).toHaveLength(2);
+    for (const t of trials) {
+      expect(t.status).toBe('DONE');
+      const cfg = t.config as { scope: string; channels: Record<string, string> };
+      expect(cfg.scope).toBe(t.method === 'taylor-structured' ? 'global' : 'per-layer');
+      const kept = Object.values(cfg.channels).map((s) => s.split('/').map(Number));
+      expect(kept.reduce((n, [k, c]) => n + c - k, 0)).toBe(Math.round(0.5 * (6 + 16 + 120 + 84))); // per layer: 3+8+60+42; global: the same total
+      expect(t.totalParams).toBeLessThan(baseline.totalParams);
+    }
+  }, 300_000);
+
   it('network-slimming on LeNet-5: sparsity training, one global gamma threshold, no empty layer', async () => {
     const { baseline, trials } = await runSweep(testSpec({
       model: 'lenet5', methods: ['network-slimming'], amounts: [0.6], trainSubset: 256, testSubset: 128, finetuneEpochs: 1,

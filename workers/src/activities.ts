@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
 import { METHODS, UNSTRUCTURED_METHOD_NAMES, type FinetuneOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
-import { batchNormGammaImportance, keepPlan, l1FilterImportance } from './pruning/channels.js';
+import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance } from './pruning/channels.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
 import { GradualPruner } from './pruning/gradual.js';
 import type { Schedule } from './pruning/schedules.js';
@@ -16,7 +16,7 @@ import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroPara
 import { buildModel, type ModelName } from './pruning/models.js';
 import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/prune.js';
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
-import { evaluate, train, type Dataset } from './pruning/train.js';
+import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
 import type { WorkerRepository } from './repository.js';
 
 export interface ActivityDeps {
@@ -104,15 +104,25 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       scores = batchNormGammaImportance(model, groups);
     } else if (method === 'l1-structured') {
       scores = l1FilterImportance(model, groups);
+    } else if (method === 'taylor-structured' || method === 'gradient-structured') {
+      const n = Math.min(spec.structured?.importanceBatches ?? 10, Math.ceil(trainSet.count / spec.batchSize));
+      const batches = Array.from({ length: n }, (_, i) => sliceBatch(trainSet, i * spec.batchSize, Math.min(trainSet.count, (i + 1) * spec.batchSize)));
+      try {
+        scores = gradientImportance(model, batches, method === 'taylor-structured' ? 'taylor' : 'mean-grad', groups);
+      } finally {
+        tf.dispose(batches.flatMap((b) => [b.x, b.y]));
+      }
     } else {
       throw ApplicationFailure.nonRetryable(`unknown method "${method}"`, 'InvalidConfig');
     }
-    const plan = keepPlan(scores, amount, { scope: method === 'network-slimming' ? 'global' : 'per-layer', minKeepFraction });
+    // Slimming and Taylor (normalised per layer) rank all channels together; L1 filters and mean |grad| per layer.
+    const scope = method === 'network-slimming' || method === 'taylor-structured' ? 'global' : 'per-layer';
+    const plan = keepPlan(scores, amount, { scope, minKeepFraction });
     const small = removeChannels(model, plan);
     return {
       model: small,
       config: {
-        ...(method === 'network-slimming' ? { slimming } : {}), minKeepFraction,
+        ...(method === 'network-slimming' ? { slimming } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
       },
     };

@@ -1,3 +1,5 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
 import { keepPlan } from './channels.js';
 
 const scores = new Map([
@@ -25,5 +27,38 @@ describe('channel keep plans', () => {
     expect(f.get('a')!.length).toBe(2);
     expect(f.get('b')!.length).toBe(3);
     expect(keepPlan(scores, 0.99, { scope: 'per-layer' }).get('a')).toEqual([1]);
+  });
+});
+
+describe('gradient-sensitive importance', () => {
+  it('Taylor equals |mean(activation x gradient)| per channel, L2-normalised, and is zero for a dead channel', async () => {
+    await tf.setBackend('cpu');
+    const { buildModel } = await import('./models.js');
+    const { gradientImportance } = await import('./channels.js');
+    const { channelGroups } = await import('./surgery.js');
+    const model = buildModel('mlp', 3);
+    // Kill unit 5 of fc1: its activation is 0 for every input.
+    const [k, b] = model.getLayer('fc1').getWeights();
+    const k2 = tf.tidy(() => tf.mul(k, tf.tensor1d(Array.from({ length: 300 }, (_, i) => (i === 5 ? 0 : 1)))));
+    model.getLayer('fc1').setWeights([k2, tf.zerosLike(b)]);
+    const x = tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', 1);
+    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10);
+    const before = tf.memory().numTensors;
+    const taylor = gradientImportance(model, [{ x, y }], 'taylor');
+    const meanGrad = gradientImportance(model, [{ x, y }], 'mean-grad');
+    expect(tf.memory().numTensors).toBe(before);
+    const t1 = taylor.get('fc1')!;
+    expect(t1[5]).toBe(0);
+    expect(Math.sqrt(t1.reduce((a, v) => a + v * v, 0))).toBeCloseTo(1, 6);
+    expect(meanGrad.get('fc1')!.length).toBe(300);
+    expect(channelGroups(model).map((g) => g.producer)).toEqual([...taylor.keys()]);
+    // Cross-check one channel of fc2 by hand: activation x gradient via the activation-offset gradient.
+    const a2 = tf.tidy(() => model.getLayer('fc2').apply(model.getLayer('fc1').apply(model.getLayer('flatten').apply(x))) as tf.Tensor);
+    const g2 = tf.tidy(() => tf.grad((a: tf.Tensor) => tf.losses.softmaxCrossEntropy(y, model.getLayer('fc3').apply(a) as tf.Tensor) as tf.Scalar)(a2));
+    const raw = tf.tidy(() => Array.from(tf.abs(tf.mean(tf.mul(a2, g2), 0)).dataSync()));
+    const norm = Math.sqrt(raw.reduce((a, v) => a + v * v, 0));
+    expect(taylor.get('fc2')![7]).toBeCloseTo(raw[7] / norm, 5);
+    tf.dispose([x, y, a2, g2, k2]);
+    model.dispose();
   });
 });

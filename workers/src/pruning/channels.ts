@@ -3,6 +3,7 @@
  * Criteria score each output channel of each prunable group; the policy turns scores and an amount
  * into a keep plan for `removeChannels` (physical removal).
  */
+import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { computeCount } from './amount.js';
 import { channelNorms } from './structured.js';
@@ -28,6 +29,82 @@ export function batchNormGammaImportance(model: tfl.LayersModel, groups = channe
     out.set(g.producer, Float64Array.from(model.getLayer(g.batchNorm).getWeights()[0].dataSync(), Math.abs));
   }
   return out;
+}
+
+/**
+ * Gradient-sensitive channel importance on a sequential model, over `batches` of (x, one-hot y):
+ * - 'taylor' (Molchanov et al. 2017): |mean over batch and positions of activation x dLoss/dactivation|,
+ *   accumulated over the batches, then L2-normalised per layer;
+ * - 'mean-grad' (the tutorial's variant): mean of |dLoss/dactivation| per channel.
+ * Activations are the producer's outputs after its BatchNorm (if any). Taylor is computed as the gradient
+ * of the loss w.r.t. a per-channel gate of 1 multiplied into the activation: dL/dg_c = sum(a_c * dL/da_c).
+ */
+export function gradientImportance(
+  model: tfl.LayersModel, batches: { x: tf.Tensor; y: tf.Tensor }[], criterion: 'taylor' | 'mean-grad', groups = channelGroups(model),
+): ChannelScores {
+  const gateAfter = new Map(groups.map((g, i) => [g.batchNorm ?? g.producer, i]));
+  const acc = groups.map((g) => new Float64Array(g.channels));
+  for (const { x, y } of batches) {
+    tf.tidy(() => {
+      const gates = groups.map((g) => tf.ones([g.channels]));
+      const captured: tf.Tensor[] = [];
+      const forward = (...gs: tf.Tensor[]) => {
+        let h = x;
+        for (const layer of model.layers) {
+          h = layer.apply(h, { training: false }) as tf.Tensor;
+          const gi = gateAfter.get(layer.name);
+          if (gi !== undefined) {
+            captured[gi] = h;
+            h = tf.mul(h, gs[gi]);
+          }
+        }
+        return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
+      };
+      if (criterion === 'taylor') {
+        const grads = tf.grads(forward)(gates);
+        // dL/dg is a sum over the batch and positions; the mean needs the count.
+        grads.forEach((gr, i) => {
+          const count = captured[i].size / groups[i].channels;
+          const v = gr.dataSync();
+          for (let c = 0; c < v.length; c++) acc[i][c] += v[c] / count;
+        });
+      } else {
+        // mean |dL/da| per channel: gradient w.r.t. the activations themselves.
+        const acts: tf.Tensor[] = [];
+        const lossOf = (...as: tf.Tensor[]) => {
+          let h = x;
+          for (const layer of model.layers) {
+            h = layer.apply(h, { training: false }) as tf.Tensor;
+            const gi = gateAfter.get(layer.name);
+            if (gi !== undefined) h = tf.add(h, as[gi]); // a zero offset: d loss / d offset = d loss / d activation
+          }
+          return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
+        };
+        for (let i = 0; i < groups.length; i++) acts.push(tf.zeros(outputShapeOf(model, groups[i], x.shape[0])));
+        const grads = tf.grads(lossOf)(acts);
+        grads.forEach((gr, i) => {
+          const axes = Array.from({ length: gr.rank - 1 }, (_, k) => k);
+          const m = tf.mean(tf.abs(gr), axes).dataSync();
+          for (let c = 0; c < m.length; c++) acc[i][c] += m[c];
+        });
+      }
+    });
+  }
+  const out: ChannelScores = new Map();
+  groups.forEach((g, i) => {
+    const s = acc[i].map((v) => Math.abs(v));
+    if (criterion === 'taylor') {
+      const norm = Math.sqrt(s.reduce((a, v) => a + v * v, 0)) || 1;
+      for (let c = 0; c < s.length; c++) s[c] /= norm;
+    }
+    out.set(g.producer, s);
+  });
+  return out;
+}
+
+function outputShapeOf(model: tfl.LayersModel, g: ChannelGroup, batch: number): number[] {
+  const shape = model.getLayer(g.batchNorm ?? g.producer).outputShape as number[];
+  return [batch, ...shape.slice(1)];
 }
 
 export interface PolicyOptions {

@@ -42,6 +42,13 @@ function batchTensors(data: Dataset, idx: Int32Array, from: number, to: number):
   return tf.tidy(() => ({ x: tf.tensor4d(xs, [n, h, w, c]), y: tf.oneHot(tf.tensor1d(ys, 'int32'), data.classes) as tf.Tensor2D }));
 }
 
+/** Examples [from, to) of a dataset as tensors (x NHWC, y one-hot). The caller disposes them. */
+export function sliceBatch(data: Dataset, from: number, to: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+  const idx = new Int32Array(to - from);
+  for (let i = 0; i < idx.length; i++) idx[i] = from + i;
+  return batchTensors(data, idx, 0, idx.length);
+}
+
 export function applyMasks(masks: MaskSet | undefined): void {
   if (!masks) return;
   for (const { variable, mask } of masks) {
