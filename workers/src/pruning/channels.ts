@@ -46,48 +46,28 @@ export function gradientImportance(
   const acc = groups.map((g) => new Float64Array(g.channels));
   for (const { x, y } of batches) {
     tf.tidy(() => {
-      const gates = groups.map((g) => tf.ones([g.channels]));
       const captured: tf.Tensor[] = [];
-      const forward = (...gs: tf.Tensor[]) => {
+      // Taylor: a per-channel gate of 1 multiplied in (dL/dg_c = sum a_c dL/da_c);
+      // mean-grad: a zero offset added (dL/doffset = dL/da).
+      const taylor = criterion === 'taylor';
+      const params = groups.map((g) => (taylor ? tf.ones([g.channels]) : tf.zeros(outputShapeOf(model, g, x.shape[0]))));
+      const loss = (...ps: tf.Tensor[]) => {
         let h = x;
         for (const layer of model.layers) {
           h = layer.apply(h, { training: false }) as tf.Tensor;
           const gi = gateAfter.get(layer.name);
           if (gi !== undefined) {
             captured[gi] = h;
-            h = tf.mul(h, gs[gi]);
+            h = taylor ? tf.mul(h, ps[gi]) : tf.add(h, ps[gi]);
           }
         }
         return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
       };
-      if (criterion === 'taylor') {
-        const grads = tf.grads(forward)(gates);
-        // dL/dg is a sum over the batch and positions; the mean needs the count.
-        grads.forEach((gr, i) => {
-          const count = captured[i].size / groups[i].channels;
-          const v = gr.dataSync();
-          for (let c = 0; c < v.length; c++) acc[i][c] += v[c] / count;
-        });
-      } else {
-        // mean |dL/da| per channel: gradient w.r.t. the activations themselves.
-        const acts: tf.Tensor[] = [];
-        const lossOf = (...as: tf.Tensor[]) => {
-          let h = x;
-          for (const layer of model.layers) {
-            h = layer.apply(h, { training: false }) as tf.Tensor;
-            const gi = gateAfter.get(layer.name);
-            if (gi !== undefined) h = tf.add(h, as[gi]); // a zero offset: d loss / d offset = d loss / d activation
-          }
-          return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
-        };
-        for (let i = 0; i < groups.length; i++) acts.push(tf.zeros(outputShapeOf(model, groups[i], x.shape[0])));
-        const grads = tf.grads(lossOf)(acts);
-        grads.forEach((gr, i) => {
-          const axes = Array.from({ length: gr.rank - 1 }, (_, k) => k);
-          const m = tf.mean(tf.abs(gr), axes).dataSync();
-          for (let c = 0; c < m.length; c++) acc[i][c] += m[c];
-        });
-      }
+      tf.grads(loss)(params).forEach((gr, i) => {
+        // Taylor: the gate gradient is a sum over batch and positions, so divide by their count for the mean.
+        const v = taylor ? tf.div(gr, captured[i].size / groups[i].channels).dataSync() : tf.mean(tf.abs(gr), Array.from({ length: gr.rank - 1 }, (_, k) => k)).dataSync();
+        for (let c = 0; c < v.length; c++) acc[i][c] += v[c];
+      });
     });
   }
   const out: ChannelScores = new Map();
