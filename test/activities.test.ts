@@ -37,7 +37,7 @@ describe('gradual pruning and fine-tuning options', () => {
   it('gradual-l1-unstructured reaches exactly the target sparsity; distillation and cosine LR are recorded', async () => {
     const { trials } = await runSweep(testSpec({
       methods: ['gradual-l1-unstructured'], amounts: [0.8], trainSubset: 640, testSubset: 128, batchSize: 64, finetuneEpochs: 1,
-      finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, distill: { temperature: 4, alpha: 0.7 } },
+      finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: { temperature: 4, alpha: 0.7 } },
     }));
     const [t] = trials;
     expect(t.status).toBe('DONE');
@@ -49,7 +49,7 @@ describe('gradual pruning and fine-tuning options', () => {
     expect(cfg.schedule).toMatchObject({ kind: 'polynomial', final: 0.8 });
     expect(cfg.gradualSteps.length).toBeGreaterThan(3);
     expect(cfg.gradualSteps.at(-1)!.sparsity).toBeCloseTo(0.8, 12);
-    expect(cfg.finetune).toEqual({ lrSchedule: 'cosine', minLearningRate: 1e-6, distill: { temperature: 4, alpha: 0.7 } });
+    expect(cfg.finetune).toEqual({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: { temperature: 4, alpha: 0.7 } });
   }, 300_000);
 });
 
@@ -72,6 +72,7 @@ describe('structured pruning trials remove channels physically', () => {
 
   it('taylor-structured and gradient-structured on LeNet-5: gradient importance, physical removal', async () => {
     const { baseline, trials } = await runSweep(testSpec({
+      finetune: { lrSchedule: 'constant', minLearningRate: 0, unprunedLrMultiplier: 0.1, distill: null },
       model: 'lenet5', methods: ['taylor-structured', 'gradient-structured'], amounts: [0.5], trainSubset: 256, testSubset: 128,
       structured: { minKeepFraction: 0.1, importanceBatches: 2 },
     }));
@@ -80,6 +81,8 @@ describe('structured pruning trials remove channels physically', () => {
       expect(t.status).toBe('DONE');
       const cfg = t.config as { scope: string; channels: Record<string, string> };
       expect(cfg.scope).toBe(t.method === 'taylor-structured' ? 'global' : 'per-layer');
+      // Every hidden group lost channels: its producer, BatchNorm and consumer count as pruned layers.
+      expect((t.config as { prunedLayers: string[] }).prunedLayers.sort()).toEqual(['bn1', 'bn2', 'bn3', 'bn4', 'conv1', 'conv2', 'fc1', 'fc2', 'fc3']);
       const kept = Object.values(cfg.channels).map((s) => s.split('/').map(Number));
       expect(kept.reduce((n, [k, c]) => n + c - k, 0)).toBe(Math.round(0.5 * (6 + 16 + 120 + 84))); // per layer: 3+8+60+42; global: the same total
       expect(t.totalParams).toBeLessThan(baseline.totalParams);

@@ -13,7 +13,7 @@ import type { ArtifactStore } from './artifacts.js';
 import type { BackendInfo } from './backends/index.js';
 import { loadSplit, subset } from './data/fashion-mnist.js';
 import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroParams, serializedSize, totalParams } from './pruning/metrics.js';
-import { buildModel, type ModelName } from './pruning/models.js';
+import { buildModel, prunableWeights, type ModelName } from './pruning/models.js';
 import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/prune.js';
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
@@ -57,6 +57,11 @@ function progress(phase: string) {
   };
 }
 
+/** Names of the layers that own any of `vars`. */
+function layersOf(model: tfl.LayersModel, vars: tfl.LayerVariable[]): Set<string> {
+  return new Set(model.layers.filter((l) => l.trainableWeights.some((w) => vars.includes(w))).map((l) => l.name));
+}
+
 export function createActivities(deps: ActivityDeps): LopperActivities {
   const { repo, artifacts, backend } = deps;
   const loadData = deps.loadData ?? defaultLoadData;
@@ -74,7 +79,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   }
 
   /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
-  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; config: object }> {
+  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; prunedLayers: Set<string>; config: object }> {
     const { method, amount, seed, spec } = input;
     if (method === 'gradual-l1-unstructured') {
       // AGP / polynomial decay (power 3) from 0 to `amount`, global L1, over the first 70% of fine-tuning steps.
@@ -82,11 +87,12 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const end = Math.max(1, Math.floor(0.7 * steps));
       const schedule: Schedule = { kind: 'polynomial', initial: 0, final: amount, begin: 0, end, frequency: Math.max(1, Math.floor(end / 10)) };
       if (steps < 1) throw ApplicationFailure.nonRetryable('gradual-l1-unstructured needs finetuneEpochs >= 1', 'InvalidConfig');
-      return { model, gradual: new GradualPruner(model, schedule, 'global'), config: { schedule } };
+      return { model, gradual: new GradualPruner(model, schedule, 'global'), prunedLayers: layersOf(model, prunableWeights(model)), config: { schedule } };
     }
     if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
       const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
-      return { model, masks, config: { prunedTensors: masks.length } };
+      const prunedVars = masks.filter((m) => m.mask.includes(0)).map((m) => m.variable);
+      return { model, masks, prunedLayers: layersOf(model, prunedVars), config: { prunedTensors: prunedVars.length } };
     }
     // Sweeps stored before these options existed have none: fill the API's defaults.
     const slimming: SlimmingOptions = { lambda: 1e-4, sparsityEpochs: 1, ...(spec.slimming as Partial<SlimmingOptions> | undefined) };
@@ -119,8 +125,10 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     const scope = method === 'network-slimming' || method === 'taylor-structured' ? 'global' : 'per-layer';
     const plan = keepPlan(scores, amount, { scope, minKeepFraction });
     const small = removeChannels(model, plan);
+    const changed = groups.filter((g) => plan.get(g.producer)!.length < g.channels);
     return {
       model: small,
+      prunedLayers: new Set(changed.flatMap((g) => [g.producer, g.batchNorm, g.consumer].filter((n): n is string => !!n))),
       config: {
         ...(method === 'network-slimming' ? { slimming } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
@@ -176,10 +184,12 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
         const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
         const pruned = await prune(model, input, trainSet, finetuneLearningRate);
         model = pruned.model;
-        const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
+        const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
+        const unpruned = model.layers.filter((l) => l.trainableWeights.length && !pruned.prunedLayers.has(l.name)).map((l) => l.name);
         await train(model, trainSet, {
           epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, onProgress: progress('finetune'),
           masks: pruned.masks, gradual: pruned.gradual,
+          layerLrMultipliers: ft.unprunedLrMultiplier !== 1 ? new Map(unpruned.map((n) => [n, ft.unprunedLrMultiplier])) : undefined,
           cosine: ft.lrSchedule === 'cosine' ? { minLearningRate: ft.minLearningRate } : undefined,
           distill: ft.distill ? { teacher: baselineModel, ...ft.distill } : undefined,
         });
@@ -193,7 +203,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
           latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
           durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
+          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
         };
         await repo.completeTrial(trialId, result);
         return { trialId, accuracy, compressionRate: result.compressionRate, skipped: false };

@@ -24,6 +24,8 @@ export interface FinetuneOptions {
   /** Learning-rate schedule of fine-tuning: cosine annealing to minLearningRate, or constant. */
   lrSchedule: 'cosine' | 'constant';
   minLearningRate: number;
+  /** Learning rate of the layers that were not pruned, as a multiple of the pruned layers' (the tutorial: 0.1). */
+  unprunedLrMultiplier: number;
   /** Knowledge distillation from the unpruned baseline (null: labels only). */
   distill: { temperature: number; alpha: number } | null;
 }

@@ -125,3 +125,22 @@ describe('knowledge distillation', () => {
     student.dispose();
   });
 });
+
+describe('per-layer learning rates', () => {
+  it('moves layers with a smaller multiplier proportionally less (Adam step ~ lr), and leaks nothing', async () => {
+    const model = buildModel('mlp', 11);
+    const before = tf.memory().numTensors;
+    const w0 = model.layers.map((l) => l.getWeights().map((w) => w.dataSync().slice()));
+    await train(model, toyData(64, 4), { epochs: 1, batchSize: 64, learningRate: 1e-3, seed: 1, layerLrMultipliers: new Map([['fc1', 0.1]]) });
+    const delta = (name: string) => {
+      const i = model.layers.findIndex((l) => l.name === name);
+      const now = Array.from(model.layers[i].getWeights()[0].dataSync());
+      return now.reduce((m, v, j) => Math.max(m, Math.abs(v - w0[i][0][j])), 0);
+    };
+    // One Adam step moves each weight by about lr: 1e-4 for fc1, 1e-3 for fc2.
+    expect(delta('fc1')).toBeLessThan(1.5e-4);
+    expect(delta('fc2')).toBeGreaterThan(5e-4);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});

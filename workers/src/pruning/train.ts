@@ -23,6 +23,11 @@ export interface TrainOptions {
    * + (1 - alpha) * cross-entropy with the labels (Hinton et al. 2015).
    */
   distill?: { teacher: tfl.LayersModel; temperature: number; alpha: number };
+  /**
+   * Per-layer learning rates: layer name -> multiplier of learningRate (e.g. 0.1 for the layers that were not
+   * pruned, as in the tutorial's param groups). Layers not listed use learningRate. One Adam per multiplier.
+   */
+  layerLrMultipliers?: Map<string, number>;
   /** Extra loss term added at every step (e.g. Network Slimming's L1 penalty on BatchNorm gamma). */
   penalty?: () => tf.Scalar;
   onProgress?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
@@ -58,14 +63,21 @@ export function applyMasks(masks: MaskSet | undefined): void {
 
 /** Trains with Adam and softmax cross-entropy; returns the mean loss of the last epoch. */
 export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOptions): Promise<number> {
-  const optimizer = tf.train.adam(opts.learningRate);
   const batches = Math.ceil(data.count / opts.batchSize);
   const totalSteps = opts.epochs * batches;
   // Masks as tensors once, not per step (rebuilt only when gradual pruning changes them).
   const toTensors = (ms: MaskSet | undefined) => (ms ?? []).map(({ variable, mask }) => ({ variable, t: tf.keep(tf.tensor(mask, variable.shape as number[])) }));
   let maskTensors = toTensors(opts.masks);
   let step = 0;
-  const varList = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  // Parameter groups: one optimizer per learning-rate multiplier.
+  const groups = new Map<number, tf.Variable[]>();
+  for (const layer of model.layers) {
+    const mult = opts.layerLrMultipliers?.get(layer.name) ?? 1;
+    if (!(mult > 0)) throw new RangeError(`learning-rate multiplier of ${layer.name} must be > 0, got ${mult}`);
+    for (const w of layer.trainableWeights) groups.set(mult, [...(groups.get(mult) ?? []), w.read() as tf.Variable]);
+  }
+  const optimizers = [...groups].map(([mult, vars]) => ({ mult, vars, opt: tf.train.adam(opts.learningRate * mult) }));
+  const varList = optimizers.flatMap((o) => o.vars);
   let lastEpochLoss = NaN;
   try {
     applyMasks(opts.masks);
@@ -73,17 +85,25 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
       const order = seededPermutation(data.count, opts.seed * 7919 + epoch);
       let sum = 0;
       for (let b = 0; b < batches; b++) {
-        if (opts.cosine) {
-          // Cosine annealing (SGDR without restarts), per step.
-          (optimizer as unknown as { learningRate: number }).learningRate = cosineLearningRate(opts.learningRate, opts.cosine.minLearningRate, step, totalSteps);
-        }
+        // Cosine annealing (SGDR without restarts), per step, scaling every group alike.
+        const lr = opts.cosine ? cosineLearningRate(opts.learningRate, opts.cosine.minLearningRate, step, totalSteps) : opts.learningRate;
+        for (const o of optimizers) (o.opt as unknown as { learningRate: number }).learningRate = lr * o.mult;
         const { x, y } = batchTensors(data, order, b * opts.batchSize, Math.min(data.count, (b + 1) * opts.batchSize));
-        const lossT = optimizer.minimize(() => {
+        const lossFn = (): tf.Scalar => {
           const logits = model.apply(x, { training: true }) as tf.Tensor;
           let loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
           if (opts.distill) loss = distillationLoss(loss, logits, opts.distill.teacher.predict(x) as tf.Tensor, opts.distill);
-          return opts.penalty ? tf.add(loss, opts.penalty()) : loss;
-        }, true, varList);
+          return opts.penalty ? (tf.add(loss, opts.penalty()) as tf.Scalar) : loss;
+        };
+        let lossT: tf.Scalar;
+        if (optimizers.length === 1) {
+          lossT = optimizers[0].opt.minimize(lossFn, true, varList)!;
+        } else {
+          const { value, grads } = tf.variableGrads(lossFn, varList);
+          for (const o of optimizers) o.opt.applyGradients(o.vars.map((v) => ({ name: v.name, tensor: grads[v.name] })));
+          tf.dispose(grads);
+          lossT = value;
+        }
         tf.dispose([x, y]);
         if (opts.gradual?.update(step)) {
           tf.dispose(maskTensors.map((m) => m.t));
@@ -91,8 +111,8 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
         }
         step++;
         for (const { variable, t } of maskTensors) tf.tidy(() => { variable.write(tf.mul(variable.read(), t)); });
-        const loss = (await lossT!.data())[0];
-        lossT!.dispose();
+        const loss = (await lossT.data())[0];
+        lossT.dispose();
         sum += loss;
         opts.onProgress?.({ epoch, batch: b + 1, batches, loss });
         await new Promise((r) => setImmediate(r)); // let heartbeats and cancellation run
@@ -101,7 +121,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
     }
   } finally {
     tf.dispose(maskTensors.map((m) => m.t));
-    optimizer.dispose();
+    for (const o of optimizers) o.opt.dispose();
   }
   return lastEpochLoss;
 }

@@ -32,6 +32,7 @@ export const CreateSweepSchema = z
       .object({
         lrSchedule: z.enum(['cosine', 'constant'], { error: 'must be cosine or constant' }).default('cosine'),
         minLearningRate: finite.min(0).max(10).default(1e-6),
+        unprunedLrMultiplier: finite.gt(0, 'must be > 0').max(100).default(1),
         distill: z
           .object({ temperature: finite.gt(0).max(100).default(4), alpha: finite.min(0).max(1).default(0.7) })
           .strict()
@@ -39,7 +40,7 @@ export const CreateSweepSchema = z
           .default(null),
       })
       .strict()
-      .default({ lrSchedule: 'cosine', minLearningRate: 1e-6, distill: null }),
+      .default({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null }),
     structured: z
       .object({ minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1), importanceBatches: z.number().int().min(1).max(10_000).default(10) })
       .strict()
