@@ -74,7 +74,7 @@ describe('structured pruning trials remove channels physically', () => {
     const { baseline, trials } = await runSweep(testSpec({
       finetune: { lrSchedule: 'constant', minLearningRate: 0, unprunedLrMultiplier: 0.1, distill: null },
       model: 'lenet5', methods: ['taylor-structured', 'gradient-structured'], amounts: [0.5], trainSubset: 256, testSubset: 128,
-      structured: { minKeepFraction: 0.1, importanceBatches: 2 },
+      structured: { minKeepFraction: 0.1, importanceBatches: 2, hybridChannelFraction: 0.5 },
     }));
     expect(trials).toHaveLength(2);
     for (const t of trials) {
@@ -87,6 +87,19 @@ describe('structured pruning trials remove channels physically', () => {
       expect(kept.reduce((n, [k, c]) => n + c - k, 0)).toBe(Math.round(0.5 * (6 + 16 + 120 + 84))); // per layer: 3+8+60+42; global: the same total
       expect(t.totalParams).toBeLessThan(baseline.totalParams);
     }
+  }, 300_000);
+
+  it('hybrid: channels removed first, then the smaller model pruned gradually to the amount', async () => {
+    const { trials } = await runSweep(testSpec({ methods: ['hybrid'], amounts: [0.6], trainSubset: 640, testSubset: 128, structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5 } }));
+    const [t] = trials;
+    expect(t.status).toBe('DONE');
+    expect((t.config as { channels: object }).channels).toEqual({ fc1: '150/300', fc2: '50/100' });
+    const smallKernels = 784 * 150 + 150 * 50 + 50 * 10;
+    const small = smallKernels + 150 + 50 + 10;
+    expect(t.totalParams).toBe(small);
+    // Exactly round(0.6 x kernels) of the smaller model are zero (a dead unit may add a zero bias).
+    expect(t.totalParams! - t.nonzeroParams!).toBeGreaterThanOrEqual(Math.round(0.6 * smallKernels));
+    expect(t.totalParams! - t.nonzeroParams!).toBeLessThanOrEqual(Math.round(0.6 * smallKernels) + 210);
   }, 300_000);
 
   it('network-slimming on LeNet-5: sparsity training, one global gamma threshold, no empty layer', async () => {

@@ -81,13 +81,17 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
   async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; prunedLayers: Set<string>; config: object }> {
     const { method, amount, seed, spec } = input;
-    if (method === 'gradual-l1-unstructured') {
+    const gradualTo = (m: tfl.LayersModel) => {
       // AGP / polynomial decay (power 3) from 0 to `amount`, global L1, over the first 70% of fine-tuning steps.
       const steps = spec.finetuneEpochs * Math.ceil(trainSet.count / spec.batchSize);
+      if (steps < 1) throw ApplicationFailure.nonRetryable(`${method} needs finetuneEpochs >= 1`, 'InvalidConfig');
       const end = Math.max(1, Math.floor(0.7 * steps));
       const schedule: Schedule = { kind: 'polynomial', initial: 0, final: amount, begin: 0, end, frequency: Math.max(1, Math.floor(end / 10)) };
-      if (steps < 1) throw ApplicationFailure.nonRetryable('gradual-l1-unstructured needs finetuneEpochs >= 1', 'InvalidConfig');
-      return { model, gradual: new GradualPruner(model, schedule, 'global'), prunedLayers: layersOf(model, prunableWeights(model)), config: { schedule } };
+      return { gradual: new GradualPruner(m, schedule, 'global'), schedule };
+    };
+    if (method === 'gradual-l1-unstructured') {
+      const { gradual, schedule } = gradualTo(model);
+      return { model, gradual, prunedLayers: layersOf(model, prunableWeights(model)), config: { schedule } };
     }
     if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
       const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
@@ -108,7 +112,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
         penalty: () => tf.tidy(() => tf.mul(slimming.lambda, tf.addN(gammaVars.map((v) => tf.sum(tf.abs(v.read())))))),
       });
       scores = batchNormGammaImportance(model, groups);
-    } else if (method === 'l1-structured') {
+    } else if (method === 'l1-structured' || method === 'hybrid') {
       scores = l1FilterImportance(model, groups);
     } else if (method === 'taylor-structured' || method === 'gradient-structured') {
       const n = Math.min(spec.structured?.importanceBatches ?? 10, Math.ceil(trainSet.count / spec.batchSize));
@@ -123,14 +127,18 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     }
     // Slimming and Taylor (normalised per layer) rank all channels together; L1 filters and mean |grad| per layer.
     const scope = method === 'network-slimming' || method === 'taylor-structured' ? 'global' : 'per-layer';
-    const plan = keepPlan(scores, amount, { scope, minKeepFraction });
+    // hybrid: remove hybridChannelFraction of the channels, then prune the smaller model gradually to `amount`.
+    const channelAmount = method === 'hybrid' ? (spec.structured?.hybridChannelFraction ?? 0.5) : amount;
+    const plan = keepPlan(scores, channelAmount, { scope, minKeepFraction });
     const small = removeChannels(model, plan);
     const changed = groups.filter((g) => plan.get(g.producer)!.length < g.channels);
+    const hybrid = method === 'hybrid' ? gradualTo(small) : undefined;
     return {
       model: small,
+      gradual: hybrid?.gradual,
       prunedLayers: new Set(changed.flatMap((g) => [g.producer, g.batchNorm, g.consumer].filter((n): n is string => !!n))),
       config: {
-        ...(method === 'network-slimming' ? { slimming } : {}), scope, minKeepFraction,
+        ...(method === 'network-slimming' ? { slimming } : {}), ...(hybrid ? { channelAmount, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
       },
     };

@@ -6,7 +6,7 @@ export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
 export const DATASETS = ['fashion-mnist'] as const;
 export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured', 'gradual-l1-unstructured'] as const;
 /** Structured methods remove channels physically (smaller, faster models). */
-export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming', 'taylor-structured', 'gradient-structured'] as const;
+export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming', 'taylor-structured', 'gradient-structured', 'hybrid'] as const;
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
 /** Models with BatchNorm after every hidden conv/dense layer (needed by network-slimming). */
 export const BATCHNORM_MODELS: readonly string[] = ['lenet5', 'vgg-small'];
@@ -35,6 +35,8 @@ export interface StructuredOptions {
   minKeepFraction: number;
   /** Training batches over which taylor-/gradient-structured accumulate their importance. */
   importanceBatches: number;
+  /** hybrid: fraction of hidden channels removed (L1 filters) before gradual unstructured pruning to `amount`. */
+  hybridChannelFraction: number;
 }
 
 export type ModelName = (typeof MODELS)[number];

@@ -42,9 +42,9 @@ export const CreateSweepSchema = z
       .strict()
       .default({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null }),
     structured: z
-      .object({ minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1), importanceBatches: z.number().int().min(1).max(10_000).default(10) })
+      .object({ minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1), importanceBatches: z.number().int().min(1).max(10_000).default(10), hybridChannelFraction: finite.min(0).lt(1, 'must be < 1').default(0.5) })
       .strict()
-      .default({ minKeepFraction: 0.1, importanceBatches: 10 }),
+      .default({ minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5 }),
     tags: z.array(z.string().min(1).max(100)).max(50).default([]),
   })
   .strict();
