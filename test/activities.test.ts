@@ -9,6 +9,7 @@ import { createActivities } from '../workers/src/activities.js';
 import { PostgresArtifactStore } from '../workers/src/artifacts.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import { WorkerRepository } from '../workers/src/repository.js';
+import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
@@ -50,6 +51,26 @@ describe('gradual pruning and fine-tuning options', () => {
     expect(cfg.gradualSteps.length).toBeGreaterThan(3);
     expect(cfg.gradualSteps.at(-1)!.sparsity).toBeCloseTo(0.8, 12);
     expect(cfg.finetune).toEqual({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: { temperature: 4, alpha: 0.7 } });
+  }, 300_000);
+});
+
+describe('knowledge distillation', () => {
+  it('distils from an untouched copy of the baseline (pure KD still moves the pruned student)', async () => {
+    const { trials } = await runSweep(testSpec({
+      methods: ['l1-unstructured'], amounts: [0.5], trainSubset: 256, testSubset: 128,
+      finetune: { lrSchedule: 'constant', minLearningRate: 0, unprunedLrMultiplier: 1, distill: { temperature: 4, alpha: 1 } },
+    }));
+    const [t] = trials;
+    const store = new PostgresArtifactStore(prisma);
+    const baselineRow = await prisma.baseline.findUniqueOrThrow({ where: { key: (t.config as { baselineKey: string }).baselineKey } });
+    const [base, student] = await Promise.all([deserializeModel(await store.get(baselineRow.artifactUri)), deserializeModel(await store.get(t.artifactUri!))]);
+    const b = base.getLayer('fc1').getWeights()[0].dataSync();
+    const s = student.getLayer('fc1').getWeights()[0].dataSync();
+    // With the student as its own teacher the KL term and its gradient would be 0 and no surviving weight would move.
+    const moved = Array.from(s).reduce((n, v, i) => n + (v !== 0 && v !== b[i] ? 1 : 0), 0);
+    expect(moved).toBeGreaterThan(1000);
+    base.dispose();
+    student.dispose();
   }, 300_000);
 });
 

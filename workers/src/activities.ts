@@ -185,21 +185,24 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
 
       const started = Date.now();
       const { train: trainSet, test } = loadData(spec, seed);
-      const baselineModel = await deserializeModel(await loadBaseline(baseline.key));
+      const bytes = await loadBaseline(baseline.key);
+      const baselineModel = await deserializeModel(bytes);
+      const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
+      // The teacher is an untouched copy of the baseline: pruning (and slimming's sparsity training) change `model` in place.
+      const teacher = ft.distill ? await deserializeModel(bytes) : undefined;
       let model = baselineModel;
       try {
         const baselineLatencyMs = await inferenceLatencyMs(baselineModel);
         const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
         const pruned = await prune(model, input, trainSet, finetuneLearningRate);
         model = pruned.model;
-        const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
         const unpruned = model.layers.filter((l) => l.trainableWeights.length && !pruned.prunedLayers.has(l.name)).map((l) => l.name);
         await train(model, trainSet, {
           epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, onProgress: progress('finetune'),
           masks: pruned.masks, gradual: pruned.gradual,
           layerLrMultipliers: ft.unprunedLrMultiplier !== 1 ? new Map(unpruned.map((n) => [n, ft.unprunedLrMultiplier])) : undefined,
           cosine: ft.lrSchedule === 'cosine' ? { minLearningRate: ft.minLearningRate } : undefined,
-          distill: ft.distill ? { teacher: baselineModel, ...ft.distill } : undefined,
+          distill: ft.distill && teacher ? { teacher, ...ft.distill } : undefined,
         });
         const accuracy = await evaluate(model, test);
         const nonzero = nonzeroParams(model);
@@ -218,6 +221,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       } finally {
         if (model !== baselineModel) model.dispose();
         baselineModel.dispose();
+        teacher?.dispose();
       }
     },
 
