@@ -207,7 +207,8 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
         const accuracy = await evaluate(model, test);
         const nonzero = nonzeroParams(model);
         const size = await serializedSize(model);
-        const artifactUri = deps.storePrunedModels === false ? null : await artifacts.put('pruned', await serializeModel(model));
+        // One serialization gives both the size metrics and the stored artifact.
+        const artifactUri = deps.storePrunedModels === false ? null : await artifacts.put('pruned', size.gzipped);
         const result = {
           accuracy, baselineAccuracy: baseline.accuracy, accuracyDrop: baseline.accuracy - accuracy,
           totalParams: totalParams(model), nonzeroParams: nonzero, baselineParams: baseline.totalParams,

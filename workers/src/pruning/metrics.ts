@@ -1,8 +1,7 @@
 /** Honest metrics, one function each. FLOPs count a multiply-add as 2 FLOPs, per single input example. */
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { gzipSync } from 'node:zlib';
-import { serializeModelRaw } from './serialize.js';
+import { gzipModelBytes, serializeModelRaw } from './serialize.js';
 import { countNonzero } from './masks.js';
 
 /** Trainable parameters (weights, biases, BatchNorm gamma/beta; not the BatchNorm moving statistics). */
@@ -76,8 +75,9 @@ export async function inferenceLatencyMs(model: tfl.LayersModel, opts: { batch?:
   return times[Math.floor(times.length / 2)];
 }
 
-/** Serialized size (topology + float32 weights) and its gzip size, in bytes. */
-export async function serializedSize(model: tfl.LayersModel): Promise<{ bytes: number; gzipBytes: number }> {
+/** Serialized size (topology + float32 weights) and its gzip size, in bytes, with the gzipped bytes themselves. */
+export async function serializedSize(model: tfl.LayersModel): Promise<{ bytes: number; gzipBytes: number; gzipped: Buffer }> {
   const raw = await serializeModelRaw(model);
-  return { bytes: raw.length, gzipBytes: gzipSync(raw, { level: 9 }).length };
+  const gzipped = gzipModelBytes(raw);
+  return { bytes: raw.length, gzipBytes: gzipped.length, gzipped };
 }

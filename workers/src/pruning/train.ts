@@ -16,7 +16,7 @@ export interface TrainOptions {
   masks?: MaskSet;
   /** Gradual pruning: called after every optimizer step (global step count from 0); new masks apply at once. */
   gradual?: { update(step: number): boolean; masks(): MaskSet | undefined };
-  /** Learning rate per epoch-fraction: cosine annealing from learningRate to minLearningRate over the run. */
+  /** Cosine annealing of the learning rate, per step, from learningRate to minLearningRate over the run. */
   cosine?: { minLearningRate: number };
   /**
    * Knowledge distillation from `teacher` (e.g. the unpruned baseline): loss = alpha * T^2 * KL(softmax(t/T) || softmax(s/T))
@@ -54,13 +54,6 @@ export function sliceBatch(data: Dataset, from: number, to: number): { x: tf.Ten
   return batchTensors(data, idx, 0, idx.length);
 }
 
-export function applyMasks(masks: MaskSet | undefined): void {
-  if (!masks) return;
-  for (const { variable, mask } of masks) {
-    tf.tidy(() => { variable.write(tf.mul(variable.read(), tf.tensor(mask, variable.shape as number[]))); });
-  }
-}
-
 /** Trains with Adam and softmax cross-entropy; returns the mean loss of the last epoch. */
 export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOptions): Promise<number> {
   const batches = Math.ceil(data.count / opts.batchSize);
@@ -79,8 +72,9 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
   const optimizers = [...groups].map(([mult, vars]) => ({ mult, vars, opt: tf.train.adam(opts.learningRate * mult) }));
   const varList = optimizers.flatMap((o) => o.vars);
   let lastEpochLoss = NaN;
+  const enforceMasks = () => { for (const { variable, t } of maskTensors) tf.tidy(() => { variable.write(tf.mul(variable.read(), t)); }); };
   try {
-    applyMasks(opts.masks);
+    enforceMasks();
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       const order = seededPermutation(data.count, opts.seed * 7919 + epoch);
       let sum = 0;
@@ -110,7 +104,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
           maskTensors = toTensors(opts.gradual.masks());
         }
         step++;
-        for (const { variable, t } of maskTensors) tf.tidy(() => { variable.write(tf.mul(variable.read(), t)); });
+        enforceMasks();
         const loss = (await lossT.data())[0];
         lossT.dispose();
         sum += loss;
@@ -141,12 +135,9 @@ export function distillationLoss(hard: tf.Scalar, studentLogits: tf.Tensor, teac
 
 /** Top-1 accuracy on a dataset. */
 export async function evaluate(model: tfl.LayersModel, data: Dataset, batchSize = 500): Promise<number> {
-  const idx = new Int32Array(data.count);
-  for (let i = 0; i < data.count; i++) idx[i] = i;
   let correct = 0;
   for (let from = 0; from < data.count; from += batchSize) {
-    const to = Math.min(data.count, from + batchSize);
-    const { x, y } = batchTensors(data, idx, from, to);
+    const { x, y } = sliceBatch(data, from, Math.min(data.count, from + batchSize));
     const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, 1), tf.argMax(y, 1)), 'int32')));
     correct += (await hits.data())[0];
     tf.dispose([x, y, hits]);
