@@ -64,6 +64,76 @@ describe('WASM Conv2DBackpropFilter', () => {
     await tf.setBackend('cpu');
   });
 
+  it.each(cases)('Conv2DBackpropInput equals the cpu backend within 1e-5 relative error (%s)', async (_, xShape, fShape, stride, pad) => {
+    const xv = tf.randomNormal(xShape, 0, 1, 'float32', 6).dataSync() as Float32Array;
+    const fv = tf.randomNormal(fShape, 0, 1, 'float32', 7).dataSync() as Float32Array;
+    const grad = async () => {
+      const x = tf.tensor4d(xv, xShape as [number, number, number, number]);
+      const f = tf.tensor4d(fv, fShape as [number, number, number, number]);
+      const before = tf.memory().numTensors;
+      const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, f, stride, pad))))(x);
+      const data = (await g.data()) as Float32Array;
+      g.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, f]);
+      return data;
+    };
+    const cpu = await (await on('cpu', grad));
+    const wasm = await (await on('wasm', grad));
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+    await tf.setBackend('cpu');
+  });
+
+  it.each([
+    ['channel vector', [2, 3], [1, 1, 1, 3], [5, 4, 3, 1]],
+    ['middle axis', [1, 4, 1], [1, 4, 1, 1], [3, 1, 2, 5]],
+    ['scalar-like', [1], [1], [7]],
+    ['identity', [2, 3], [2, 3], [1, 1]],
+  ])('Tile (%s) equals the cpu backend', async (_, __, shape, reps) => {
+    const v = tf.randomNormal(shape, 0, 1, 'float32', 8).dataSync();
+    const run = async () => { const t = tf.tensor(v, shape); const r = tf.tile(t, reps); const d = await r.data(); tf.dispose([t, r]); return d as Float32Array; };
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    expect(Array.from(wasm)).toEqual(Array.from(cpu));
+    await tf.setBackend('cpu');
+  });
+
+  it.each([
+    ['2x2 stride 2 valid', [3, 8, 8, 5], 2, 2, 'valid'],
+    ['3x3 stride 2 same', [2, 9, 7, 3], 3, 2, 'same'],
+    ['3x3 stride 1 same', [2, 6, 6, 4], 3, 1, 'same'],
+  ] as const)('MaxPoolGrad (%s) equals the cpu backend', async (_, shape, size, stride, pad) => {
+    const v = tf.randomNormal([...shape], 0, 1, 'float32', 9).dataSync();
+    const run = async () => {
+      const x = tf.tensor4d(v, [...shape] as [number, number, number, number]);
+      const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(tf.maxPool(xx as tf.Tensor4D, size, stride, pad))))(x);
+      const d = await g.data(); tf.dispose([x, g]); return d as Float32Array;
+    };
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-6);
+    await tf.setBackend('cpu');
+  });
+
+  it.each(['mul', 'add', 'sub', 'div'] as const)('broadcast %s over channels equals the cpu backend, either operand order', async (op) => {
+    const xv = tf.randomNormal([4, 16, 16, 6], 0, 1, 'float32', 10).dataSync();
+    const cv = tf.randomUniform([6], 0.5, 2, 'float32', 11).dataSync();
+    const run = async () => {
+      const x = tf.tensor4d(xv, [4, 16, 16, 6]);
+      const c = tf.tensor1d(cv);
+      const c4 = tf.reshape(c, [1, 1, 1, 6]);
+      const rows = tf.reshape(tf.slice(x, [0, 0, 0, 0], [1, 16, 1, 6]), [16, 1, 6]);
+      const outs = [tf[op](x, c), tf[op](c4, x), tf[op](x, rows)];
+      const d = await Promise.all(outs.map((o) => o.data()));
+      tf.dispose([x, c, c4, rows, ...outs]);
+      return Float32Array.from(d.flatMap((a) => Array.from(a)));
+    };
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-6);
+    await tf.setBackend('cpu');
+  });
+
   it('lets a conv net train on WASM without leaking tensors', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;

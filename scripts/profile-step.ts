@@ -1,0 +1,51 @@
+/**
+ * `npx tsx scripts/profile-step.ts [--model=lenet5] [--backend=wasm] [--steps=5]`: per-kernel time of one training
+ * step at batch 128 (every registered kernel of the backend is wrapped with a timer), sorted by total time.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../workers/src/backends/index.js';
+import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
+
+const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const model = (args.get('model') ?? 'lenet5') as ModelName;
+const steps = Number(args.get('steps') ?? 5);
+const BATCH = 128;
+const detail = args.has('shapes');
+const info = await initBackend(args.get('backend') ?? 'wasm');
+const times = new Map<string, { ms: number; calls: number }>();
+for (const k of tf.getKernelsForBackend(info.backend)) {
+  const f = k.kernelFunc;
+  tf.unregisterKernel(k.kernelName, k.backendName);
+  tf.registerKernel({ ...k, kernelFunc: (a) => {
+    const t0 = performance.now();
+    const out = f(a);
+    const key = detail ? `${k.kernelName} ${Object.values(a.inputs).filter(Boolean).map((t) => `[${t!.shape}]`).join('')}` : k.kernelName;
+    const e = times.get(key) ?? { ms: 0, calls: 0 };
+    e.ms += performance.now() - t0; e.calls++;
+    times.set(key, e);
+    return out;
+  } });
+}
+const m = buildModel(model, 1);
+const opt = tf.train.adam(1e-3);
+const x = tf.randomNormal([BATCH, 28, 28, 1]);
+const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
+const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+const step = async () => {
+  const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+  await l.data(); l.dispose();
+};
+await step(); await step();
+times.clear();
+const t0 = performance.now();
+for (let i = 0; i < steps; i++) await step();
+const total = (performance.now() - t0) / steps;
+const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
+console.log(`${model} on ${info.backend}: ${total.toFixed(1)} ms/step = ${(BATCH / total * 1000).toFixed(0)} img/s`);
+let sum = 0;
+for (const [name, e] of rows) {
+  sum += e.ms;
+  if (e.ms / steps < 0.05) continue;
+  console.log(`${name.padEnd(detail ? 60 : 24)} ${(e.ms / steps).toFixed(2).padStart(8)} ms/step ${String(e.calls / steps).padStart(5)} calls/step ${(100 * e.ms / steps / total).toFixed(1).padStart(5)}%`);
+}
+console.log(`kernels total ${(sum / steps).toFixed(1)} ms/step; outside kernels ${(total - sum / steps).toFixed(1)} ms/step`);
