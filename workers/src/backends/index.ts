@@ -11,7 +11,7 @@ export type BackendName = (typeof BACKEND_NAMES)[number];
 export interface BackendInfo { backend: BackendName; device: string }
 
 /** Kernels that training the model zoo needs on a backend. */
-export const TRAINING_KERNELS = ['BatchMatMul', 'Relu', 'Softmax', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Sum', 'Mean', 'Rsqrt', 'Tile'];
+export const TRAINING_KERNELS = ['BatchMatMul', 'Relu', 'Softmax', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Sum', 'Mean', 'Rsqrt', 'Tile', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Concat', 'Add'];
 
 /** Training kernels that `backend` lacks. */
 export function missingTrainingKernels(backend: string): string[] {

@@ -134,6 +134,30 @@ describe('WASM Conv2DBackpropFilter', () => {
     await tf.setBackend('cpu');
   });
 
+  it.each([
+    ['3x3 same, multiplier 1', [2, 8, 8, 3], [3, 3, 3, 1], 1, 'same'],
+    ['3x3 valid, multiplier 2', [2, 7, 9, 2], [3, 3, 2, 2], 1, 'valid'],
+    ['5x5 stride 2 same, multiplier 3', [1, 11, 10, 4], [5, 5, 4, 3], 2, 'same'],
+  ] as const)('depthwise conv backprops (%s) equal the cpu backend within 1e-5 relative error', async (_, xShape, fShape, stride, pad) => {
+    const xv = tf.randomNormal([...xShape], 0, 1, 'float32', 12).dataSync();
+    const fv = tf.randomNormal([...fShape], 0, 1, 'float32', 13).dataSync();
+    const run = async () => {
+      const x = tf.tensor4d(xv, [...xShape] as [number, number, number, number]);
+      const f = tf.tensor4d(fv, [...fShape] as [number, number, number, number]);
+      const before = tf.memory().numTensors;
+      const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad))))([x, f]);
+      const d = [...(await gx.data()), ...(await gf.data())];
+      tf.dispose([gx, gf]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, f]);
+      return Float32Array.from(d);
+    };
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+    await tf.setBackend('cpu');
+  });
+
   it('lets a conv net train on WASM without leaking tensors', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;

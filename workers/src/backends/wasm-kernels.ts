@@ -270,7 +270,82 @@ function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
   return { kernelName: name, backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
-export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter];
+interface DepthwiseBackpropAttrs { strides: [number, number] | number; dilations: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dimRoundingMode?: 'floor' | 'round' | 'ceil' }
+
+/**
+ * Visits every (input position, filter tap, output position) triple of a depthwise convolution (NHWC,
+ * filter [KH, KW, CI, M], output channel ci*M + m): f(xIndex, filterIndexBase, dyIndexBase) for each
+ * in-bounds tap; the caller loops over the channel block.
+ */
+function forEachDepthwiseTap(info: tf.backend_util.Conv2DInfo, f: (xi: number, wi: number, yi: number) => void): void {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth } = info;
+  const top = info.padInfo.top;
+  const left = info.padInfo.left;
+  for (let b = 0; b < batchSize; b++) for (let oh = 0; oh < outHeight; oh++) for (let kh = 0; kh < filterHeight; kh++) {
+    const ih = oh * strideHeight + kh * dilationHeight - top;
+    if (ih < 0 || ih >= inHeight) continue;
+    for (let ow = 0; ow < outWidth; ow++) for (let kw = 0; kw < filterWidth; kw++) {
+      const iw = ow * strideWidth + kw * dilationWidth - left;
+      if (iw < 0 || iw >= inWidth) continue;
+      f(((b * inHeight + ih) * inWidth + iw) * inChannels, (kh * filterWidth + kw) * outChannels, ((b * outHeight + oh) * outWidth + ow) * outChannels);
+    }
+  }
+}
+
+/** DepthwiseConv2dNativeBackpropFilter (missing from the WASM backend): dW[kh, kw, ci, m] = sum x * dy. */
+const depthwiseBackpropFilter: tf.KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as DepthwiseBackpropAttrs & { filterShape: [number, number, number, number] };
+    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
+    const wasm = backend as BackendWasm;
+    const out = wasm.makeOutput(filterShape, 'float32');
+    const dw = wasm.typedArrayFromHeap(out) as Float32Array;
+    const xv = wasm.typedArrayFromHeap(x) as Float32Array;
+    const g = wasm.typedArrayFromHeap(dy) as Float32Array;
+    dw.fill(0);
+    const CI = info.inChannels;
+    const M = info.outChannels / CI;
+    forEachDepthwiseTap(info, (xi, wi, yi) => {
+      for (let ci = 0; ci < CI; ci++) {
+        const xval = xv[xi + ci];
+        for (let m = 0; m < M; m++) dw[wi + ci * M + m] += xval * g[yi + ci * M + m];
+      }
+    });
+    return out;
+  },
+};
+
+/** DepthwiseConv2dNativeBackpropInput (missing from the WASM backend): dx[.., ci] = sum over taps and m of W * dy. */
+const depthwiseBackpropInput: tf.KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropInput',
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const { strides, dilations, pad, dimRoundingMode, inputShape } = attrs as unknown as DepthwiseBackpropAttrs & { inputShape: [number, number, number, number] };
+    const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, true, 'channelsLast');
+    const wasm = backend as BackendWasm;
+    const out = wasm.makeOutput(inputShape, 'float32');
+    const dx = wasm.typedArrayFromHeap(out) as Float32Array;
+    const w = wasm.typedArrayFromHeap(filter) as Float32Array;
+    const g = wasm.typedArrayFromHeap(dy) as Float32Array;
+    dx.fill(0);
+    const CI = info.inChannels;
+    const M = info.outChannels / CI;
+    forEachDepthwiseTap(info, (xi, wi, yi) => {
+      for (let ci = 0; ci < CI; ci++) {
+        let acc = 0;
+        for (let m = 0; m < M; m++) acc += w[wi + ci * M + m] * g[yi + ci * M + m];
+        dx[xi + ci] += acc;
+      }
+    });
+    return out;
+  },
+};
+
+export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];
 
 const LOPPER_TAG = Symbol('lopper.kernel');
 
