@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
 import { METHODS, UNSTRUCTURED_METHOD_NAMES, type FinetuneOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance } from './pruning/channels.js';
+import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
 import { GradualPruner } from './pruning/gradual.js';
 import type { Schedule } from './pruning/schedules.js';
@@ -105,8 +106,9 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     let scores;
     if (method === 'network-slimming') {
       // Sparsity training: L1 penalty on every BatchNorm gamma, then one global |gamma| threshold.
-      if (groups.some((g) => !g.batchNorm)) throw ApplicationFailure.nonRetryable(`network-slimming: model ${spec.model} lacks BatchNorm after a hidden layer`, 'InvalidConfig');
-      const gammaVars = groups.map((g) => model.getLayer(g.batchNorm!).trainableWeights[0]);
+      const bnLayers = groups.flatMap((g) => activationLayers(model, g)).map((m) => model.getLayer(m.layer));
+      if (bnLayers.some((l) => l.getClassName() !== 'BatchNormalization')) throw ApplicationFailure.nonRetryable(`network-slimming: model ${spec.model} lacks BatchNorm after a hidden layer`, 'InvalidConfig');
+      const gammaVars = bnLayers.map((l) => l.trainableWeights[0]);
       await train(model, trainSet, {
         epochs: slimming.sparsityEpochs, batchSize: spec.batchSize, learningRate, seed: seed + 2, onProgress: progress('sparsity'),
         penalty: () => tf.tidy(() => tf.mul(slimming.lambda, tf.addN(gammaVars.map((v) => tf.sum(tf.abs(v.read())))))),
@@ -136,7 +138,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     return {
       model: small,
       gradual: hybrid?.gradual,
-      prunedLayers: new Set(changed.flatMap((g) => [g.producer, g.batchNorm, g.consumer].filter((n): n is string => !!n))),
+      prunedLayers: new Set(changed.flatMap((g) => [...g.producers.map((p) => p.layer), ...g.batchNorms.map((b) => b.layer), ...g.consumers])),
       config: {
         ...(method === 'network-slimming' ? { slimming } : {}), ...(hybrid ? { channelAmount, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),

@@ -9,9 +9,7 @@ export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstruct
 export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming', 'taylor-structured', 'gradient-structured', 'hybrid'] as const;
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
 /** Models with BatchNorm after every hidden conv/dense layer (needed by network-slimming). */
-export const BATCHNORM_MODELS: readonly string[] = ['lenet5', 'vgg-small'];
-/** Sequential models, on which channel surgery (structured methods) runs; residual models take unstructured methods. */
-export const SEQUENTIAL_MODELS: readonly string[] = ['mlp', 'lenet5', 'vgg-small'];
+export const BATCHNORM_MODELS: readonly string[] = ['lenet5', 'vgg-small', 'resnet-small'];
 
 export interface SlimmingOptions {
   /** L1 penalty on BatchNorm gamma during sparsity training (Liu et al. 2017: 1e-4 for VGG, 1e-5 for ResNet). */

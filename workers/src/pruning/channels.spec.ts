@@ -61,4 +61,34 @@ describe('gradient-sensitive importance', () => {
     tf.dispose([x, y, a2, g2, k2]);
     model.dispose();
   });
+
+  it('scores the coupled channels of a residual network (sum over the producers of a group), for every criterion, without leaks', async () => {
+    await tf.setBackend('cpu');
+    const { buildModel } = await import('./models.js');
+    const { gradientImportance, l1FilterImportance, batchNormGammaImportance, keepPlan } = await import('./channels.js');
+    const { channelGroups, removeChannels } = await import('./surgery.js');
+    const { channelNorms } = await import('./structured.js');
+    const model = buildModel('resnet-small', 2);
+    const x = tf.randomNormal([8, 28, 28, 1], 0, 1, 'float32', 4);
+    const y = tf.oneHot(tf.tensor1d(Array.from({ length: 8 }, (_, i) => i % 10), 'int32'), 10);
+    const before = tf.memory().numTensors;
+    const groups = channelGroups(model);
+    const l1 = l1FilterImportance(model, groups);
+    const gamma = batchNormGammaImportance(model, groups);
+    const taylor = gradientImportance(model, [{ x, y }], 'taylor', groups);
+    const meanGrad = gradientImportance(model, [{ x, y }], 'mean-grad', groups);
+    expect(tf.memory().numTensors).toBe(before);
+    expect([...taylor.keys()]).toEqual(['stem', 'res1_a', 'res2_a', 'res2_b']);
+    for (const s of [l1, gamma, taylor, meanGrad]) expect(s.get('stem')!.length).toBe(16);
+    // The stem group's L1 score is the stem filter's norm plus res1_b's filter norm.
+    const norm = (layer: string) => { const k = model.getLayer(layer).getWeights()[0]; return channelNorms(k.dataSync(), k.shape, 3, 1); };
+    expect(l1.get('stem')![3]).toBeCloseTo(norm('stem')[3] + norm('res1_b')[3], 4);
+    expect(taylor.get('res2_b')!.some((v) => v > 0)).toBe(true);
+    const small = removeChannels(model, keepPlan(taylor, 0.5, { scope: 'global', minKeepFraction: 0.1 }));
+    const p = small.predict(x) as tf.Tensor;
+    expect(p.shape).toEqual([8, 10]);
+    tf.dispose([x, y, p]);
+    small.dispose();
+    model.dispose();
+  });
 });

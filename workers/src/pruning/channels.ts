@@ -7,84 +7,93 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { computeCount } from './amount.js';
 import { channelNorms } from './structured.js';
+import { activationLayers, runWithTaps, type GroupMember } from './graph.js';
 import { channelGroups, type ChannelGroup, type KeepPlan } from './surgery.js';
 
 export type ChannelScores = Map<string, Float64Array>;
 
-/** L1 norm of each producer's output filter/unit (ln_structured with n = 1 on the output axis). */
-export function l1FilterImportance(model: tfl.LayersModel, groups = channelGroups(model)): ChannelScores {
-  const out: ChannelScores = new Map();
-  for (const g of groups) {
-    const kernel = model.getLayer(g.producer).getWeights()[0];
-    out.set(g.producer, channelNorms(kernel.dataSync(), kernel.shape, kernel.rank - 1, 1));
+/** Sums per-layer channel scores over a group's members: score[k] = sum over members and their channels in set k. */
+function groupScores(g: ChannelGroup, members: GroupMember[], perLayer: (layer: string) => ArrayLike<number>): Float64Array {
+  const out = new Float64Array(g.channels);
+  for (const m of members) {
+    const v = perLayer(m.layer);
+    m.channels.forEach((cs, k) => { for (const c of cs) out[k] += v[c]; });
   }
   return out;
 }
 
-/** |gamma| of the BatchNorm after each producer (Network Slimming's scaling factors). */
+/** L1 norm of each output filter/unit (ln_structured with n = 1 on the output axis), summed over a group's coupled producers. */
+export function l1FilterImportance(model: tfl.LayersModel, groups = channelGroups(model)): ChannelScores {
+  const out: ChannelScores = new Map();
+  for (const g of groups) {
+    out.set(g.producer, groupScores(g, g.producers, (layer) => {
+      const kernel = model.getLayer(layer).getWeights()[0];
+      return channelNorms(kernel.dataSync(), kernel.shape, kernel.rank - 1, 1);
+    }));
+  }
+  return out;
+}
+
+/** |gamma| of the BatchNorm after each producer (Network Slimming's scaling factors), summed over a group's coupled BatchNorms. */
 export function batchNormGammaImportance(model: tfl.LayersModel, groups = channelGroups(model)): ChannelScores {
   const out: ChannelScores = new Map();
   for (const g of groups) {
-    if (!g.batchNorm) throw new Error(`network slimming needs BatchNorm after ${g.producer}; this model has none there`);
-    out.set(g.producer, Float64Array.from(model.getLayer(g.batchNorm).getWeights()[0].dataSync(), Math.abs));
+    const acts = activationLayers(model, g);
+    const bare = g.producers.filter((p, i) => acts[i].layer === p.layer).map((p) => p.layer);
+    if (bare.length) throw new Error(`network slimming needs BatchNorm after ${bare.join(', ')}; this model has none there`);
+    out.set(g.producer, groupScores(g, acts, (layer) => Float64Array.from(model.getLayer(layer).getWeights()[0].dataSync(), Math.abs)));
   }
   return out;
 }
 
 /**
- * Gradient-sensitive channel importance on a sequential model, over `batches` of (x, one-hot y):
+ * Gradient-sensitive channel importance on any supported model, over `batches` of (x, one-hot y):
  * - 'taylor' (Molchanov et al. 2017): |mean over batch and positions of activation x dLoss/dactivation|,
- *   accumulated over the batches, then L2-normalised per layer;
+ *   accumulated over the batches, then L2-normalised per group;
  * - 'mean-grad' (the tutorial's variant): mean of |dLoss/dactivation| per channel.
- * Activations are the producer's outputs after its BatchNorm (if any). Taylor is computed as the gradient
- * of the loss w.r.t. a per-channel gate of 1 multiplied into the activation: dL/dg_c = sum(a_c * dL/da_c).
+ * Activations are each producer's outputs after its BatchNorm (if any); coupled producers' scores add up.
+ * Taylor is computed as the gradient of the loss w.r.t. a per-channel gate of 1 multiplied into the
+ * activation: dL/dg_c = sum(a_c * dL/da_c).
  */
 export function gradientImportance(
   model: tfl.LayersModel, batches: { x: tf.Tensor; y: tf.Tensor }[], criterion: 'taylor' | 'mean-grad', groups = channelGroups(model),
 ): ChannelScores {
-  const gateAfter = new Map(groups.map((g, i) => [g.batchNorm ?? g.producer, i]));
-  const acc = groups.map((g) => new Float64Array(g.channels));
+  const taps = groups.flatMap((g) => activationLayers(model, g));
+  const tapIndex = new Map(taps.map((t, i) => [t.layer, i]));
+  const acc = taps.map((t) => new Float64Array((model.getLayer(t.layer).outputShape as number[]).at(-1)!));
   for (const { x, y } of batches) {
     tf.tidy(() => {
       const captured: tf.Tensor[] = [];
       // Taylor: a per-channel gate of 1 multiplied in (dL/dg_c = sum a_c dL/da_c);
       // mean-grad: a zero offset added (dL/doffset = dL/da).
       const taylor = criterion === 'taylor';
-      const params = groups.map((g) => (taylor ? tf.ones([g.channels]) : tf.zeros(outputShapeOf(model, g, x.shape[0]))));
+      const params = taps.map((t, i) => (taylor ? tf.ones([acc[i].length]) : tf.zeros([x.shape[0], ...(model.getLayer(t.layer).outputShape as number[]).slice(1)])));
       const loss = (...ps: tf.Tensor[]) => {
-        let h = x;
-        for (const layer of model.layers) {
-          h = layer.apply(h, { training: false }) as tf.Tensor;
-          const gi = gateAfter.get(layer.name);
-          if (gi !== undefined) {
-            captured[gi] = h;
-            h = taylor ? tf.mul(h, ps[gi]) : tf.add(h, ps[gi]);
-          }
-        }
-        return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
+        const logits = runWithTaps(model, x, (layer, h) => {
+          const i = tapIndex.get(layer);
+          if (i === undefined) return h;
+          captured[i] = h;
+          return taylor ? tf.mul(h, ps[i]) : tf.add(h, ps[i]);
+        });
+        return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
       };
       tf.grads(loss)(params).forEach((gr, i) => {
         // Taylor: the gate gradient is a sum over batch and positions, so divide by their count for the mean.
-        const v = taylor ? tf.div(gr, captured[i].size / groups[i].channels).dataSync() : tf.mean(tf.abs(gr), Array.from({ length: gr.rank - 1 }, (_, k) => k)).dataSync();
+        const v = taylor ? tf.div(gr, captured[i].size / acc[i].length).dataSync() : tf.mean(tf.abs(gr), Array.from({ length: gr.rank - 1 }, (_, k) => k)).dataSync();
         for (let c = 0; c < v.length; c++) acc[i][c] += v[c];
       });
     });
   }
   const out: ChannelScores = new Map();
-  groups.forEach((g, i) => {
-    const s = acc[i].map((v) => Math.abs(v));
+  for (const g of groups) {
+    const s = groupScores(g, activationLayers(model, g), (layer) => acc[tapIndex.get(layer)!].map(Math.abs));
     if (criterion === 'taylor') {
       const norm = Math.sqrt(s.reduce((a, v) => a + v * v, 0)) || 1;
       for (let c = 0; c < s.length; c++) s[c] /= norm;
     }
     out.set(g.producer, s);
-  });
+  }
   return out;
-}
-
-function outputShapeOf(model: tfl.LayersModel, g: ChannelGroup, batch: number): number[] {
-  const shape = model.getLayer(g.batchNorm ?? g.producer).outputShape as number[];
-  return [batch, ...shape.slice(1)];
 }
 
 export interface PolicyOptions {

@@ -44,10 +44,20 @@ describe('model zoo', () => {
     [m, small, masked].forEach((z) => z.dispose());
   });
 
-  it('refuses channel surgery on a residual model with a clear message', () => {
-    const m = buildModel('resnet-small', 1);
-    expect(() => removeChannels(m, new Map())).toThrow(/only Sequential/);
-    m.dispose();
+  it('resnet-small loses channels physically across its residual adds, still runs and equals the masked model', async () => {
+    const m = buildModel('resnet-small', 3);
+    const plan = new Map(channelGroups(m).map((g) => [g.producer, Array.from({ length: Math.ceil(g.channels / 2) }, (_, i) => i * 2)]));
+    const small = removeChannels(m, plan);
+    const masked = await deserializeModel(await serializeModel(m));
+    maskChannelsInPlace(masked, plan);
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 1);
+    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(small.predict(x) as tf.Tensor, masked.predict(x) as tf.Tensor))).dataSync()[0]);
+    expect(diff).toBeLessThan(1e-4);
+    expect(totalParams(small)).toBeLessThan(0.4 * totalParams(m));
+    expect(small.getLayer('stem').getWeights()[0].shape).toEqual([3, 3, 1, 8]);
+    expect(small.getLayer('res2_proj').getWeights()[0].shape).toEqual([1, 1, 8, 16]);
+    tf.dispose(x);
+    [m, small, masked].forEach((z) => z.dispose());
   });
 
   it("loads a user's own model.json + weights", async () => {

@@ -26,7 +26,7 @@ describe('parseSweepSpec', () => {
   it('validates method options and method/model fit', () => {
     expect(parseSweepSpec({ ...ok, model: 'lenet5', methods: ['network-slimming'] }, 10).slimming).toEqual({ lambda: 1e-4, sparsityEpochs: 1 });
     expect(fields({ ...ok, methods: ['network-slimming'] })).toEqual(['methods']); // mlp has no BatchNorm
-    expect(fields({ ...ok, model: 'resnet-small', methods: ['l1-unstructured', 'l1-structured'] })).toEqual(['methods']); // no surgery on residual nets
+    expect(parseSweepSpec({ ...ok, model: 'resnet-small', methods: ['l1-structured', 'network-slimming', 'taylor-structured'] }, 10).model).toBe('resnet-small'); // surgery across residual adds
     expect(parseSweepSpec({ ...ok, model: 'vgg-small', methods: ['network-slimming', 'l1-structured'] }, 10).model).toBe('vgg-small');
     expect(fields({ ...ok, slimming: { lambda: 0 } })).toEqual(['slimming.lambda']);
     expect(fields({ ...ok, slimming: { lambda: 1e-4, bogus: 1 } })).toEqual(['slimming']);

@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, METHODS, MODELS, SEQUENTIAL_MODELS, STRUCTURED_METHOD_NAMES, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, METHODS, MODELS, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -72,10 +72,6 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
     );
   }
   const spec = r.data as SweepSpec;
-  const structured = spec.methods.filter((m) => (STRUCTURED_METHOD_NAMES as readonly string[]).includes(m));
-  if (structured.length && !SEQUENTIAL_MODELS.includes(spec.model)) {
-    throw new ValidationError([{ field: 'methods', message: `${structured.join(', ')} remove channels from sequential models only (${SEQUENTIAL_MODELS.join(', ')}); "${spec.model}" takes unstructured methods` }]);
-  }
   if (spec.methods.includes('network-slimming') && !BATCHNORM_MODELS.includes(spec.model)) {
     throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; model "${spec.model}" has none (use ${BATCHNORM_MODELS.join(', ')})` }]);
   }
