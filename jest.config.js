@@ -1,6 +1,9 @@
 // Jest in ESM mode (NestJS 12 is ESM-only) with @swc/jest. Unit tests sit beside the source (*.spec.ts);
 // integration and end-to-end tests live in test/ and run against the real Postgres and Temporal dev server
 // that test/global-setup.ts starts.
+// Mesa reads EGL_PLATFORM from the real environment (a test's process.env is a copy): the WebGPU test runs Dawn
+// on llvmpipe through surfaceless EGL.
+process.env.EGL_PLATFORM ??= 'surfaceless';
 const swc = ['@swc/jest', {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },

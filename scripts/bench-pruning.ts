@@ -6,7 +6,9 @@
  *
  * Resumable: baselines and finished trials are kept under .cache/bench-pruning/ (delete it to start over).
  * One child process per seed, up to --jobs at a time (default: the number of cores); WASM is single-threaded.
- *   --seeds=1,2,3  --jobs=N  --baseline-epochs=3  --finetune-epochs=1  --report-only
+ * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
+ * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
+ *   --seeds=1,2,3  --jobs=N  --baseline-epochs=3  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
@@ -23,7 +25,8 @@ import type { BaselineRow, TrialResult, WorkerRepository } from '../workers/src/
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k, v ?? 'true'] as [string, string]; }));
 const seeds = (args.get('seeds') ?? '1,2,3').split(',').map(Number);
 const baselineEpochs = Number(args.get('baseline-epochs') ?? 3);
-const finetuneEpochs = Number(args.get('finetune-epochs') ?? 1);
+const finetuneEpochs = Number(args.get('finetune-epochs') ?? 3);
+const finetuneLr = Number(args.get('finetune-lr') ?? 1e-3);
 const jobs = Number(args.get('jobs') ?? cpus().length);
 /** Smoke runs only (--subset=N: N train and N/5 test images); the benchmark itself uses the full data and writes nothing else. */
 const subset = args.has('subset') ? Number(args.get('subset')) : undefined;
@@ -33,17 +36,16 @@ const COMMAND = 'npm run bench:pruning';
 interface Row { method: MethodName; amount: number; target: string }
 /** The grid: each row names the issue's target it is measured against. */
 const ROWS: Row[] = [
-  { method: 'global-l1-unstructured', amount: 0.92, target: '>= 90% nonzero reduction, drop <= 0.5' },
-  { method: 'global-l1-unstructured', amount: 0.82, target: '80% smaller, drop <= 0.3' },
+  { method: 'l1-unstructured', amount: 0, target: 'control: no pruning, same fine-tuning' },
   { method: 'gradual-l1-unstructured', amount: 0.92, target: '>= 90% nonzero reduction, drop <= 0.5' },
-  { method: 'l1-unstructured', amount: 0.82, target: '80% smaller, drop <= 0.3' },
-  { method: 'network-slimming', amount: 0.5, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  { method: 'gradual-l1-unstructured', amount: 0.82, target: '80% smaller, drop <= 0.3' },
+  { method: 'network-slimming', amount: 0.3, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'taylor-structured', amount: 0.5, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
 ];
 
 const spec: SweepSpec = {
   name: 'bench-pruning', model: 'lenet5', dataset: 'fashion-mnist', methods: [...new Set(ROWS.map((r) => r.method))], amounts: [...new Set(ROWS.map((r) => r.amount))],
-  seeds, baselineEpochs, finetuneEpochs, batchSize: 128, ...(subset ? { trainSubset: subset, testSubset: Math.ceil(subset / 5) } : {}), learningRate: 1e-3, concurrency: 1, requireGpu: false,
+  seeds, baselineEpochs, finetuneEpochs, finetuneLearningRate: finetuneLr, batchSize: 128, ...(subset ? { trainSubset: subset, testSubset: Math.ceil(subset / 5) } : {}), learningRate: 1e-3, concurrency: 1, requireGpu: false,
   slimming: { lambda: 1e-4, sparsityEpochs: 1 },
   finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null },
   structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5 },
@@ -70,11 +72,11 @@ class FileRepository {
 }
 
 const repo = new FileRepository(CACHE);
-const tag = `b${baselineEpochs}-f${finetuneEpochs}${subset ? `-s${subset}` : ''}`;
+const tag = `b${baselineEpochs}-f${finetuneEpochs}-lr${finetuneLr}${subset ? `-s${subset}` : ''}`;
 
 async function runSeed(seed: number) {
   const backend = await initBackend();
-  const activities = createActivities({ repo: repo as unknown as WorkerRepository, artifacts: new DirectoryArtifactStore(join(CACHE, 'artifacts')), backend, storePrunedModels: false });
+  const activities = createActivities({ repo: repo as unknown as WorkerRepository, artifacts: new DirectoryArtifactStore(join(CACHE, 'artifacts')), backend });
   const env = new MockActivityEnvironment();
   let last = 0;
   env.on('heartbeat', (d: { phase: string; epoch: number; batch: number; batches: number }) => {
@@ -91,33 +93,74 @@ async function runSeed(seed: number) {
   }
 }
 
+/** Speedup = baseline / pruned median latency, measured here one pair at a time (cached per trial in latency.json). */
+async function cleanSpeedups(trials: Stored[], baselines: BaselineRow[]): Promise<Map<string, number>> {
+  const path = join(CACHE, 'latency.json');
+  const cache = new Map<string, number>(existsSync(path) ? Object.entries(JSON.parse(readFileSync(path, 'utf8')) as Record<string, number>) : []);
+  const artifacts = new DirectoryArtifactStore(join(CACHE, 'artifacts'));
+  await initBackend();
+  const { deserializeModel } = await import('../workers/src/pruning/serialize.js');
+  const { inferenceLatencyMs } = await import('../workers/src/pruning/metrics.js');
+  for (const t of trials) {
+    const key = t.artifactUri ?? '';
+    if (!t.artifactUri || cache.has(key)) continue;
+    const b = baselines.find((x) => x.key === (t.config as { baselineKey: string }).baselineKey);
+    if (!b) continue;
+    const [base, pruned] = [await deserializeModel(await artifacts.get(b.artifactUri)), await deserializeModel(await artifacts.get(t.artifactUri))];
+    // Interleaved rounds, median of medians: drift of the machine hits both models alike.
+    const rb: number[] = [], rp: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      rb.push(await inferenceLatencyMs(base, { runs: 10, warmup: 2 }));
+      rp.push(await inferenceLatencyMs(pruned, { runs: 10, warmup: 2 }));
+    }
+    const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
+    cache.set(key, med(rb) / med(rp));
+    base.dispose();
+    pruned.dispose();
+    writeFileSync(path, JSON.stringify(Object.fromEntries(cache), null, 1));
+  }
+  return cache;
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pm = (xs: number[], digits: number, scale = 1) => `${(scale * mean(xs)).toFixed(digits)} ± ${(scale * sd(xs)).toFixed(digits)}`;
 
-function report(baselines: BaselineRow[]): { table: string; complete: boolean; verdicts: string[] } {
+/** This configuration's trials: same baselines, fine-tuning epochs and learning rate, one of the seeds and rows. */
+function selectTrials(baselines: BaselineRow[]): Stored[] {
   const keys = new Set(baselines.map((b) => b.key));
+  return repo.trials().filter((t) => {
+    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number };
+    return keys.has(c.baselineKey ?? '') && c.finetuneEpochs === finetuneEpochs && c.finetuneLearningRate === finetuneLr && seeds.includes(t.seed)
+      && ROWS.some((r) => r.method === t.method && r.amount === t.amount);
+  });
+}
+
+function report(baselines: BaselineRow[], speedups: Map<string, number>): { table: string; complete: boolean; verdicts: string[] } {
   const baselineFlops = mean(baselines.map((b) => Number(b.flops)));
-  const all = repo.trials().filter((t) => keys.has((t.config as { baselineKey?: string }).baselineKey ?? '') && (t.config as { finetuneEpochs?: number }).finetuneEpochs === finetuneEpochs && seeds.includes(t.seed));
-  const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'nonzero reduction', 'accuracy %', 'drop (pts)', 'eff. FLOPs (vs baseline)', 'latency speedup', 'gzip size'];
+  const all = selectTrials(baselines);
+  const control = all.filter((t) => t.amount === 0);
+  const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'nonzero reduction', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'gzip size'];
   const lines = [header, header.map((h) => '-'.repeat(h.length))];
   const verdicts: string[] = [];
   let complete = true;
   for (const r of ROWS) {
     const ts = all.filter((t) => t.method === r.method && t.amount === r.amount);
     if (ts.length < seeds.length) complete = false;
-    if (!ts.length) { lines.push([r.method, String(r.amount), r.target, '0', '', '', '', '', '', '', '']); continue; }
+    if (!ts.length) { lines.push([r.method, String(r.amount), r.target, '0', '', '', '', '', '', '', '', '']); continue; }
     const removed = ts.map((t) => 1 - t.totalParams / t.baselineParams);
     const nonzero = ts.map((t) => t.compressionRate);
     const drop = ts.map((t) => 100 * t.accuracyDrop);
-    const speed = ts.map((t) => t.baselineLatencyMs / t.latencyMs);
+    const speed = ts.map((t) => speedups.get(t.artifactUri ?? '') ?? NaN);
+    const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c ? 100 * (c.accuracy - t.accuracy) : NaN; });
     const effFlops = ts.map((t) => t.effectiveFlops);
     lines.push([
-      r.method, String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2),
+      r.method, String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2), pm(dropControl, 2),
       `${(mean(effFlops) / 1e3).toFixed(0)}k (${(100 * mean(effFlops) / baselineFlops).toFixed(0)}%)`, `${mean(speed).toFixed(2)}x ± ${sd(speed).toFixed(2)}`,
       `${(mean(ts.map((t) => t.gzipBytes)) / 1024).toFixed(1)} KiB`,
     ]);
     const md = mean(drop);
+    if (r.amount === 0) continue;
     if (r.amount === 0.92) verdicts.push(`LeNet-5 unstructured (${r.method} ${r.amount}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}% (target >= 90%), mean drop ${md.toFixed(2)} pts (target <= 0.5): ${mean(nonzero) >= 0.9 && md <= 0.5 ? 'met' : 'missed'}`);
     if (r.method === 'network-slimming' || r.method === 'taylor-structured') verdicts.push(`Structured (${r.method} ${r.amount}): ${(100 * mean(removed)).toFixed(1)}% params removed (>= 60%), drop ${md.toFixed(2)} (<= 1.0), speedup ${mean(speed).toFixed(2)}x (>= 1.8x): ${mean(removed) >= 0.6 && md <= 1.0 && mean(speed) >= 1.8 ? 'met' : 'missed'}`);
     if (r.amount === 0.82) verdicts.push(`Headline, 80% smaller with drop <= 0.3 (${r.method} ${r.amount}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}%, drop ${md.toFixed(2)}: ${mean(nonzero) >= 0.8 && md <= 0.3 ? 'met' : 'missed'}`);
@@ -135,15 +178,17 @@ function writeResults(table: string, verdicts: string[], baselines: BaselineRow[
   const accs = baselines.map((b) => 100 * b.accuracy);
   const section = `## Pruning quality (\`${COMMAND}\`)
 
-Command: \`${COMMAND}\` (defaults: --seeds=${seeds.join(',')} --baseline-epochs=${baselineEpochs} --finetune-epochs=${finetuneEpochs}). Machine: ${device}.
+Command: \`${COMMAND}\` (defaults: --seeds=${seeds.join(',')} --baseline-epochs=${baselineEpochs} --finetune-epochs=${finetuneEpochs} --finetune-lr=${finetuneLr}). Machine: ${device}.
 LeNet-5 with BatchNorm, full Fashion-MNIST (60,000 train / 10,000 test), batch 128, Adam 1e-3; baselines trained ${baselineEpochs} epochs
-(accuracy ${pm(accs, 2)}% over seeds ${seeds.join(', ')}); every method fine-tunes ${finetuneEpochs} epoch(s) at lr 1e-4 with cosine annealing,
-through the same activities a sweep runs. Mean ± sample standard deviation over the seeds; drop = baseline - pruned accuracy of the same
-seed (negative: the fine-tuned model is better than its baseline). "params removed" counts parameters physically gone from the model;
-"nonzero reduction" is 1 - nonzero / baseline params. Latency speedup = median batch-64 inference time of the baseline / of the pruned
-model, both measured in the same trial on the WASM backend (seeds ran in parallel processes, one per core).
+(accuracy ${pm(accs, 2)}% over seeds ${seeds.join(', ')}); every row fine-tunes ${finetuneEpochs} epoch(s) from lr ${finetuneLr} with cosine annealing,
+through the same activities a sweep runs. Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned accuracy of the
+same seed; because fine-tuning is extra training, the table also gives "drop vs control": the same fine-tuning of the unpruned
+baseline (amount 0) minus the pruned model, the cost of pruning itself. "params removed" counts parameters physically gone from the
+model; "nonzero reduction" is 1 - nonzero / baseline params. "speedup" = median batch-64 inference latency of the baseline / of the
+pruned model on the WASM backend, measured after all training, one pair at a time, five interleaved rounds of ten runs.
+gradual-l1-unstructured raises global L1 sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning steps.
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold; Taylor accumulates
-its importance over 10 batches; both remove channels with a per-layer floor of 10%.
+its importance over 10 batches (one global ranking of per-layer L2-normalised scores); both keep at least 10% of each layer.
 
 ${table}
 
@@ -159,13 +204,14 @@ if (args.has('child')) {
 if (!args.has('report-only')) {
   const queue = [...seeds];
   const runOne = (seed: number) => new Promise<void>((resolveRun, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], `--child`, `--seeds=${seed}`, `--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, ...(subset ? [`--subset=${subset}`] : [])], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], `--child`, `--seeds=${seed}`, `--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])], { stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`seed ${seed} exited with ${code}`))));
   });
   await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => { for (let s = queue.shift(); s !== undefined; s = queue.shift()) await runOne(s); }));
 }
 const baselines = (await Promise.all(seeds.map((s) => repo.findBaseline(baselineKey(spec, s))))).filter((b): b is BaselineRow => !!b);
-const { table, complete, verdicts } = report(baselines);
+const speedups = await cleanSpeedups(selectTrials(baselines), baselines);
+const { table, complete, verdicts } = report(baselines, speedups);
 console.log(table);
 for (const v of verdicts) console.log(`- ${v}`);
 if (complete && !subset) {

@@ -1,11 +1,20 @@
-/** Compute backend selection for a worker process. */
+/**
+ * Compute backend selection for a worker process.
+ * - `cuda`: @tensorflow/tfjs-node-gpu (optional dependency; libtensorflow with CUDA 11.2 / cuDNN 8.1), only when it sees a GPU;
+ * - `tensorflow`: @tensorflow/tfjs-node (optional dependency; native libtensorflow on the CPU);
+ * - `webgpu`: @tensorflow/tfjs-backend-webgpu over Dawn (npm `webgpu`); picked automatically only on real GPU
+ *   hardware, not on software rasterisers (llvmpipe, lavapipe, SwiftShader) unless LOPPER_WEBGPU_ALLOW_SOFTWARE=1;
+ * - `wasm` (the CPU default, with Lopper's kernels), `cpu` (pure JS, last resort).
+ * An explicit setting (argument or LOPPER_BACKEND) wins and fails loudly when it cannot start.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { registerWasmKernels } from './wasm-kernels.js';
 
-export const BACKEND_NAMES = ['wasm', 'cpu'] as const;
+export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
 export interface BackendInfo { backend: BackendName; device: string }
@@ -18,24 +27,99 @@ export function missingTrainingKernels(backend: string): string[] {
   return TRAINING_KERNELS.filter((k) => !tf.getKernel(k, backend));
 }
 
+const require = createRequire(import.meta.url);
+const SOFTWARE_GPU = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
+
+/** Loads an optional native binding (tfjs-node / tfjs-node-gpu); null when absent or when its libtensorflow was never downloaded. */
+function loadOptional(pkg: string): boolean {
+  try {
+    require(pkg);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let webgpuAdapter: string | undefined;
+
 /**
- * Selects the backend: `requested` (or LOPPER_BACKEND) wins; otherwise wasm, then cpu.
- * Fails with a clear message when an explicitly requested backend cannot start.
+ * Installs Dawn's navigator.gpu (npm `webgpu`) and registers the TF.js WebGPU backend. Dawn options come from
+ * LOPPER_WEBGPU_FLAGS (comma separated, e.g. `backend=opengles` for Mesa llvmpipe with EGL_PLATFORM=surfaceless;
+ * `backend=vulkan` on NVIDIA). Returns the adapter's description, or null when there is no adapter.
+ */
+async function setUpWebGpu(): Promise<string | null> {
+  if (webgpuAdapter !== undefined) return webgpuAdapter;
+  let dawn: { create(flags: string[]): GPULike; globals: object };
+  try {
+    dawn = (await import('webgpu')) as unknown as typeof dawn;
+  } catch (e) {
+    throw new Error(`npm webgpu (Dawn) did not load: ${(e as Error).message}`);
+  }
+  const flags = (process.env.LOPPER_WEBGPU_FLAGS ?? '').split(',').filter(Boolean);
+  const compat = flags.some((f) => /backend=opengl/.test(f));
+  const gpu = dawn.create(flags);
+  const adapter = await gpu.requestAdapter(compat ? { featureLevel: 'compatibility' } : {}).catch(() => null);
+  if (!adapter) return null;
+  const info = adapter.info ?? {};
+  Object.assign(globalThis, dawn.globals);
+  // TF.js asks navigator.gpu for an adapter; on OpenGL ES only a compatibility-mode adapter exists.
+  const shim = { requestAdapter: (o?: object) => gpu.requestAdapter({ ...(o ?? {}), ...(compat ? { featureLevel: 'compatibility' } : {}) }) };
+  const nav = (globalThis as { navigator?: object }).navigator;
+  if (nav) Object.defineProperty(nav, 'gpu', { value: shim, configurable: true });
+  else Object.defineProperty(globalThis, 'navigator', { value: { gpu: shim }, configurable: true });
+  await import('@tensorflow/tfjs-backend-webgpu');
+  webgpuAdapter = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+  return webgpuAdapter;
+}
+
+interface GPULike { requestAdapter(o?: object): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null> }
+
+async function tryBackend(name: BackendName, explicit: boolean): Promise<BackendInfo | string> {
+  const cpu = cpus()[0]?.model?.trim() ?? 'cpu';
+  if (name === 'cuda' || name === 'tensorflow') {
+    const pkg = name === 'cuda' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+    if (!loadOptional(pkg)) return `${pkg} is not installed with its libtensorflow (optional dependency; its install script downloads libtensorflow from outside npm)`;
+    if (!(await tf.setBackend('tensorflow'))) return `${pkg} loaded but its backend did not start`;
+    const onGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+    if (name === 'cuda' && !onGpu) return `${pkg} found no CUDA device`;
+    return { backend: name, device: onGpu ? 'CUDA GPU (tfjs-node-gpu)' : `${cpu} (libtensorflow)` };
+  }
+  if (name === 'webgpu') {
+    const adapter = await setUpWebGpu();
+    if (!adapter) return 'no WebGPU adapter (npm webgpu / Dawn found none)';
+    if (!explicit && SOFTWARE_GPU.test(adapter) && process.env.LOPPER_WEBGPU_ALLOW_SOFTWARE !== '1') return `WebGPU adapter "${adapter}" is a software rasteriser`;
+    if (!(await tf.setBackend('webgpu'))) return 'the WebGPU backend did not start';
+    return { backend: name, device: adapter };
+  }
+  if (!(await tf.setBackend(name))) return `backend ${name} did not start`;
+  if (name === 'wasm') registerWasmKernels();
+  return { backend: name, device: `${cpu} (${name})` };
+}
+
+/**
+ * Selects the backend: `requested` (or LOPPER_BACKEND) wins; otherwise cuda, tensorflow, webgpu on real GPU
+ * hardware, wasm, cpu. Checks that every kernel training needs is registered.
  */
 export async function initBackend(requested = process.env.LOPPER_BACKEND): Promise<BackendInfo> {
-  const order: BackendName[] = requested ? [requested as BackendName] : ['wasm', 'cpu'];
+  if (requested && !(BACKEND_NAMES as readonly string[]).includes(requested)) throw new Error(`LOPPER_BACKEND="${requested}" is not one of ${BACKEND_NAMES.join(', ')}`);
+  const order: BackendName[] = requested ? [requested as BackendName] : [...BACKEND_NAMES];
+  const skipped: string[] = [];
   for (const name of order) {
-    if (!BACKEND_NAMES.includes(name)) throw new Error(`LOPPER_BACKEND="${name}" is not one of ${BACKEND_NAMES.join(', ')}`);
-    let ok = false;
-    try { ok = await tf.setBackend(name); } catch { ok = false; }
-    if (ok) {
-      await tf.ready();
-      if (name === 'wasm') registerWasmKernels();
-      const missing = missingTrainingKernels(name);
-      if (missing.length) throw new Error(`backend ${name} lacks kernels that training needs: ${missing.join(', ')}`);
-      return { backend: name, device: `${cpus()[0]?.model?.trim() ?? 'cpu'} (${name})` };
+    let r: BackendInfo | string;
+    try {
+      r = await tryBackend(name, !!requested);
+    } catch (e) {
+      r = (e as Error).message;
     }
-    if (requested) throw new Error(`backend "${name}" failed to initialise`);
+    if (typeof r === 'string') {
+      if (requested) throw new Error(`backend "${name}" failed to initialise: ${r}`);
+      skipped.push(`${name}: ${r}`);
+      continue;
+    }
+    await tf.ready();
+    const missing = missingTrainingKernels(tf.getBackend());
+    if (missing.length) throw new Error(`backend ${name} lacks kernels that training needs: ${missing.join(', ')}`);
+    return r;
   }
-  throw new Error('no TensorFlow.js backend could be initialised');
+  throw new Error(`no TensorFlow.js backend could be initialised (${skipped.join('; ')})`);
 }
