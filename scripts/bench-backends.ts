@@ -69,19 +69,22 @@ console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BAT
 console.log(torch ? `PyTorch ${torch.torch}, 1 thread (its matmul uses Debian's generic BLAS: ${torch.peakGflops.toFixed(1)} GFLOP/s on 1024^2 SGEMM)` : 'PyTorch: not installed (apt-get install python3-torch): no reference column');
 console.log(peak ? `single-thread FP32 peak measured now (AVX2 FMA): ${peak.toFixed(1)} GFLOP/s` : 'peak: gcc with AVX2/FMA unavailable, no peak column');
 for (const b of backends) {
+  let info;
   try {
-    await initBackend(b);
+    info = await initBackend(b);
   } catch (e) {
     console.log(`${b}: unavailable (${(e as Error).message})`);
     continue;
   }
   for (const model of models) {
-    const n = b === 'cpu' && model === 'lenet5' ? Math.min(steps, 2) : steps; // the cpu backend takes ~14 s per LeNet step
+    // The cpu backend takes ~14 s per LeNet step, and WebGPU on a software rasteriser (llvmpipe) is as slow.
+    const slow = (b === 'cpu' || (b === 'webgpu' && /llvmpipe|swiftshader|lavapipe/i.test(info.device))) && model === 'lenet5';
+    const n = slow ? Math.min(steps, 2) : steps;
     const r = await measure(model, n);
     const ref = torch?.[model as 'lenet5' | 'mlp'];
     // Training costs about 3x the forward FLOPs (forward, input gradients, weight gradients).
     const peakFrac = peak ? (3 * r.forwardFlops * r.train) / (peak * 1e9) : NaN;
-    rows.push([b, model, r.train.toFixed(0), ref ? ref.train.toFixed(0) : '-', ref ? (r.train / ref.train).toFixed(2) : '-', r.infer.toFixed(0), ref ? ref.infer.toFixed(0) : '-', ref ? (r.infer / ref.infer).toFixed(2) : '-', Number.isFinite(peakFrac) ? `${(100 * peakFrac).toFixed(1)}%` : '-']);
+    rows.push([b === 'webgpu' || b === 'cuda' ? `${b} (${info.device.slice(0, 40)})` : b, model, r.train.toFixed(0), ref ? ref.train.toFixed(0) : '-', ref ? (r.train / ref.train).toFixed(2) : '-', r.infer.toFixed(0), ref ? ref.infer.toFixed(0) : '-', ref ? (r.infer / ref.infer).toFixed(2) : '-', Number.isFinite(peakFrac) ? `${(100 * peakFrac).toFixed(1)}%` : '-']);
   }
 }
 if (torch) for (const model of models) rows.push(['pytorch', model, torch[model as 'lenet5'].train.toFixed(0), '', '1.00', torch[model as 'lenet5'].infer.toFixed(0), '', '1.00', '']);

@@ -140,4 +140,27 @@ describe('structured pruning trials remove channels physically', () => {
     expect(t.totalParams).toBeLessThan(baseline.totalParams);
     expect((t.config as { slimming: object }).slimming).toEqual({ lambda: 1e-3, sparsityEpochs: 1 });
   }, 300_000);
+
+  it('network-slimming and l1-structured on resnet-small: coupled residual channels removed together, the model still runs', async () => {
+    const { baseline, trials } = await runSweep(testSpec({
+      model: 'resnet-small', methods: ['network-slimming', 'l1-structured'], amounts: [0.5], trainSubset: 128, testSubset: 64, finetuneEpochs: 1, baselineEpochs: 1,
+      slimming: { lambda: 1e-4, sparsityEpochs: 1 },
+    }));
+    expect(trials).toHaveLength(2);
+    for (const t of trials) {
+      expect(t.status).toBe('DONE');
+      const channels = (t.config as { channels: Record<string, string> }).channels;
+      // One entry per dependency group: stem + res1_b (identity shortcut) and res2_b + res2_proj are coupled.
+      expect(Object.keys(channels).sort()).toEqual(['res1_a', 'res2_a', 'res2_b', 'stem']);
+      expect(t.totalParams).toBeLessThan(baseline.totalParams);
+      const row = await prisma.trial.findUnique({ where: { id: t.id } });
+      const model = await deserializeModel(await new PostgresArtifactStore(prisma).get(row!.artifactUri!));
+      const stemOut = model.getLayer('stem').getWeights()[0].shape[3];
+      expect(model.getLayer('res1_b').getWeights()[0].shape[3]).toBe(stemOut);
+      expect(model.getLayer('res2_proj').getWeights()[0].shape[3]).toBe(model.getLayer('res2_b').getWeights()[0].shape[3]);
+      const y = tf.tidy(() => (model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).shape);
+      expect(y).toEqual([2, 10]);
+      model.dispose();
+    }
+  }, 300_000);
 });
