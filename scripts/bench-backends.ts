@@ -10,7 +10,8 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend, BACKEND_NAMES } from '../workers/src/backends/index.js';
 import { flops } from '../workers/src/pruning/metrics.js';
-import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
+import type { ModelName } from '../workers/src/pruning/models.js';
+import { syntheticTrainStep } from './train-step.js';
 
 const BATCH = 128;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -19,16 +20,7 @@ const backends = (args.get('backends') ?? BACKEND_NAMES.join(',')).split(',');
 const models: ModelName[] = ['lenet5', 'mlp'];
 
 async function measure(model: ModelName, stepsFor: number) {
-  const m = buildModel(model, 1);
-  const opt = tf.train.adam(1e-3);
-  const x = tf.randomNormal([BATCH, 28, 28, 1]);
-  const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
-  const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-  const step = async () => {
-    const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
-    await l.data();
-    l.dispose();
-  };
+  const { model: m, x, step, dispose } = syntheticTrainStep(model, BATCH);
   for (let i = 0; i < 2; i++) await step();
   let t0 = performance.now();
   for (let i = 0; i < stepsFor; i++) await step();
@@ -39,9 +31,7 @@ async function measure(model: ModelName, stepsFor: number) {
   for (let i = 0; i < stepsFor; i++) await infer1();
   const infer = (stepsFor * BATCH) / ((performance.now() - t0) / 1000);
   const f = flops(m);
-  tf.dispose([x, y]);
-  opt.dispose();
-  m.dispose();
+  dispose();
   return { train, infer, forwardFlops: f };
 }
 

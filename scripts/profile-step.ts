@@ -4,7 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../workers/src/backends/index.js';
-import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
+import type { ModelName } from '../workers/src/pruning/models.js';
+import { syntheticTrainStep } from './train-step.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const model = (args.get('model') ?? 'lenet5') as ModelName;
@@ -26,15 +27,7 @@ for (const k of tf.getKernelsForBackend(info.backend)) {
     return out;
   } });
 }
-const m = buildModel(model, 1);
-const opt = tf.train.adam(1e-3);
-const x = tf.randomNormal([BATCH, 28, 28, 1]);
-const y = tf.oneHot(tf.randomUniform([BATCH], 0, 10, 'int32'), 10);
-const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
-const step = async () => {
-  const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
-  await l.data(); l.dispose();
-};
+const { step } = syntheticTrainStep(model, BATCH);
 await step(); await step();
 times.clear();
 const t0 = performance.now();

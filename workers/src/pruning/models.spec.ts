@@ -30,8 +30,8 @@ describe('model zoo', () => {
     expect(sizes['resnet-small']).toBe(19706); // stem 16, res1 16-16, res2 32-32 + 1x1 projection, fc
   });
 
-  it('vgg-small loses channels physically with outputs equal to the masked model', async () => {
-    const m = buildModel('vgg-small', 3);
+  it.each(['vgg-small', 'resnet-small'] as const)('%s loses channels physically (across residual adds too), still runs and equals the masked model', async (name) => {
+    const m = buildModel(name, 3);
     const plan = new Map(channelGroups(m).map((g) => [g.producer, Array.from({ length: Math.ceil(g.channels / 2) }, (_, i) => i * 2)]));
     const small = removeChannels(m, plan);
     const masked = await deserializeModel(await serializeModel(m));
@@ -40,22 +40,10 @@ describe('model zoo', () => {
     const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(small.predict(x) as tf.Tensor, masked.predict(x) as tf.Tensor))).dataSync()[0]);
     expect(diff).toBeLessThan(1e-4);
     expect(totalParams(small)).toBeLessThan(0.4 * totalParams(m));
-    tf.dispose(x);
-    [m, small, masked].forEach((z) => z.dispose());
-  });
-
-  it('resnet-small loses channels physically across its residual adds, still runs and equals the masked model', async () => {
-    const m = buildModel('resnet-small', 3);
-    const plan = new Map(channelGroups(m).map((g) => [g.producer, Array.from({ length: Math.ceil(g.channels / 2) }, (_, i) => i * 2)]));
-    const small = removeChannels(m, plan);
-    const masked = await deserializeModel(await serializeModel(m));
-    maskChannelsInPlace(masked, plan);
-    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 1);
-    const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(small.predict(x) as tf.Tensor, masked.predict(x) as tf.Tensor))).dataSync()[0]);
-    expect(diff).toBeLessThan(1e-4);
-    expect(totalParams(small)).toBeLessThan(0.4 * totalParams(m));
-    expect(small.getLayer('stem').getWeights()[0].shape).toEqual([3, 3, 1, 8]);
-    expect(small.getLayer('res2_proj').getWeights()[0].shape).toEqual([1, 1, 8, 16]);
+    if (name === 'resnet-small') {
+      expect(small.getLayer('stem').getWeights()[0].shape).toEqual([3, 3, 1, 8]);
+      expect(small.getLayer('res2_proj').getWeights()[0].shape).toEqual([1, 1, 8, 16]);
+    }
     tf.dispose(x);
     [m, small, masked].forEach((z) => z.dispose());
   });

@@ -1,0 +1,18 @@
+/** One Adam training step of a zoo model on a fixed random batch: what bench-backends times and profile-step profiles. */
+import * as tf from '@tensorflow/tfjs-core';
+import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
+
+export function syntheticTrainStep(name: ModelName, batch: number) {
+  const model = buildModel(name, 1);
+  const opt = tf.train.adam(1e-3);
+  const x = tf.randomNormal([batch, 28, 28, 1]);
+  const y = tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10));
+  const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
+  const step = async () => {
+    const l = opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, true, vars)!;
+    await l.data();
+    l.dispose();
+  };
+  const dispose = () => { tf.dispose([x, y]); opt.dispose(); model.dispose(); };
+  return { model, x, step, dispose };
+}
