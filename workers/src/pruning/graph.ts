@@ -102,6 +102,12 @@ export function analyseChannels(model: tfl.LayersModel): ChannelGraph {
       out = Array.from({ length: width }, (_, o) => inputs[0][Math.floor(o / m)]);
     } else if (KEEP_CLASSES.has(cls)) {
       out = inputs[0];
+      const cfg = layer.getConfig() as { axis?: number | number[]; activation?: string };
+      if (cls === 'BatchNormalization' && cfg.axis !== undefined && cfg.axis !== -1 && cfg.axis !== shape.length - 1) {
+        throw new Error(`channel surgery: ${layer.name} normalises axis ${String(cfg.axis)}; only channels-last BatchNorm is supported`);
+      }
+      // Softmax over the channels couples all of them (a removed channel is not a zero one): keep them all.
+      if (cls === 'Softmax' || cfg.activation === 'softmax') pinnedNodes.push(...out);
       if (cls === 'BatchNormalization' && inbound[0] && PRODUCER_CLASSES.has(inbound[0].getClassName())) producerOf.set(layer.name, inbound[0].name);
     } else if (cls === 'Flatten') {
       const c = inputs[0].length;

@@ -110,6 +110,16 @@ describe('channel surgery', () => {
     model.dispose();
   });
 
+  it('keeps every channel that a hidden softmax normalises', () => {
+    const input = tfl.input({ shape: [6] });
+    const h = tfl.layers.dense({ units: 5, name: 'h' }).apply(input) as tfl.SymbolicTensor;
+    const sm = tfl.layers.activation({ activation: 'softmax', name: 'sm' }).apply(h) as tfl.SymbolicTensor;
+    const h2 = tfl.layers.dense({ units: 4, name: 'h2' }).apply(sm) as tfl.SymbolicTensor;
+    const m = tfl.model({ inputs: input, outputs: tfl.layers.dense({ units: 2, name: 'out' }).apply(h2) as tfl.SymbolicTensor });
+    expect(channelGroups(m).map((g) => g.producer)).toEqual(['h2']);
+    m.dispose();
+  });
+
   it('names the layer it cannot handle', () => {
     const input = tfl.input({ shape: [4, 4, 2] });
     const y = tfl.layers.reshape({ targetShape: [8, 4], name: 'odd_reshape' }).apply(tfl.layers.conv2d({ filters: 2, kernelSize: 1, name: 'k' }).apply(input) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
