@@ -40,6 +40,7 @@ const ROWS: Row[] = [
   { method: 'gradual-l1-unstructured', amount: 0.92, target: '>= 90% nonzero reduction, drop <= 0.5' },
   { method: 'gradual-l1-unstructured', amount: 0.82, target: '80% smaller, drop <= 0.3' },
   { method: 'network-slimming', amount: 0.3, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  { method: 'network-slimming', amount: 0.4, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'taylor-structured', amount: 0.5, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
 ];
 
