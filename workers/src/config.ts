@@ -7,8 +7,8 @@ export interface WorkerConfig {
   artifacts?: string;
   /** Also run the workflow worker in this process (default true). */
   runWorkflows: boolean;
-  /** Poll the GPU task queue instead of the CPU one. */
-  gpu: boolean;
+  /** Poll the GPU task queue instead of the CPU one (LOPPER_GPU=1/0); unset: yes when the backend runs on a GPU (cuda, webgpu). */
+  gpu?: boolean;
   maxConcurrentActivities: number;
 }
 
@@ -24,7 +24,7 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     backend: env.LOPPER_BACKEND || undefined,
     artifacts: env.LOPPER_ARTIFACTS || undefined,
     runWorkflows: env.LOPPER_RUN_WORKFLOWS !== '0',
-    gpu: env.LOPPER_GPU === '1',
+    gpu: env.LOPPER_GPU === undefined || env.LOPPER_GPU === '' ? undefined : env.LOPPER_GPU === '1',
     maxConcurrentActivities: conc,
   };
 }

@@ -23,7 +23,7 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
     await Worker.create({
       connection,
       namespace: cfg.namespace,
-      taskQueue: cfg.gpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE,
+      taskQueue: (cfg.gpu ?? (backend.backend === 'cuda' || backend.backend === 'webgpu')) ? GPU_TASK_QUEUE : CPU_TASK_QUEUE,
       activities,
       maxConcurrentActivityTaskExecutions: cfg.maxConcurrentActivities,
       // Heartbeats carry cancellation back: send them often so a cancelled sweep stops within seconds.
