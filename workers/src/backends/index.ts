@@ -30,7 +30,7 @@ export function missingTrainingKernels(backend: string): string[] {
 const require = createRequire(import.meta.url);
 const SOFTWARE_GPU = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
 
-/** Loads an optional native binding (tfjs-node / tfjs-node-gpu); null when absent or when its libtensorflow was never downloaded. */
+/** Loads an optional native binding (tfjs-node / tfjs-node-gpu); false when absent or when its libtensorflow was never downloaded. */
 function loadOptional(pkg: string): boolean {
   try {
     require(pkg);

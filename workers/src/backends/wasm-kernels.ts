@@ -1,10 +1,7 @@
 /**
- * Kernels the stock WASM backend lacks, registered at worker start. Conv2DBackpropFilter is needed to
- * train any conv net on WASM: dW[kh, kw, ci, co] = sum over batch and output positions of
- * x[b, oh*sh + kh*dh - padTop, ow*sw + kw*dw - padLeft, ci] * dy[b, oh, ow, co].
- * It is computed as im2col + one matmul: colsT [kh*kw*ci, B*OH*OW] (built on the WASM heap) times
- * dy viewed as [B*OH*OW, co], through the backend's own (XNNPACK) BatchMatMul kernel with no transposes
- * (the transposed path of the stock kernel is a scalar loop).
+ * Kernels the stock WASM backend lacks or runs slowly, registered at worker start (`registerWasmKernels`), chosen
+ * from a per-kernel profile of a LeNet-5 training step (scripts/profile-step.ts). Each is checked against the cpu
+ * backend in wasm-kernels.spec.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
@@ -52,20 +49,22 @@ export function im2colTransposed(x: Float32Array, cols: Float32Array, info: tf.b
  * dW[kh, kw, ci, co] = sum_{b, oh, ow} x[b, oh*s + kh - padTop, ow*s + kw - padLeft, ci] * dy[b, oh, ow, co]
  * is conv(input = x as [CI, H, W, B], filter = dy as [OH, OW, B, CO], dilation = stride, explicit padding)
  * = [CI, KH, KW, CO], transposed to [KH, KW, CI, CO]. Measured against im2col + matmul in JS: 12 vs 17 ms
- * (LeNet conv1) and 7 vs 17 ms (conv2) per call. Falls back to im2col + matmul for dilated convolutions.
+ * (LeNet conv1) and 7 vs 17 ms (conv2) per call. Returns null when the forward pass never read the last input
+ * rows or columns (valid padding with a stride that does not divide): that needs cropping, left to im2col + matmul.
  */
-function conv2DBackpropFilterViaConv(x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, wasm: BackendWasm): tf.TensorInfo {
+function conv2DBackpropFilterViaConv(x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, wasm: BackendWasm): tf.TensorInfo | null {
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
   const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
-  const { top, bottom, left, right } = info.padInfo;
-  // The convolution's output must be exactly KH x KW: trim the far padding to what the forward pass read.
-  const padB = Math.min(bottom, (info.outHeight - 1) * info.strideHeight + info.filterHeight - info.inHeight - top);
-  const padR = Math.min(right, (info.outWidth - 1) * info.strideWidth + info.filterWidth - info.inWidth - left);
+  const { top, left } = info.padInfo;
+  // The convolution's output must be exactly KH x KW: the far padding is what the forward pass read (<= bottom/right).
+  const padB = (info.outHeight - 1) * info.strideHeight + info.filterHeight - info.inHeight - top;
+  const padR = (info.outWidth - 1) * info.strideWidth + info.filterWidth - info.inWidth - left;
+  if (padB < 0 || padR < 0) return null;
   const xt = transpose({ inputs: { x }, backend: wasm, attrs: { perm: [3, 1, 2, 0] } }) as tf.TensorInfo;
   const dyt = transpose({ inputs: { x: dy }, backend: wasm, attrs: { perm: [1, 2, 0, 3] } }) as tf.TensorInfo;
   const out = conv({
     inputs: { x: xt, filter: dyt }, backend: wasm,
-    attrs: { strides: 1, dilations: [info.strideHeight, info.strideWidth], pad: [[0, 0], [top, Math.max(0, padB)], [left, Math.max(0, padR)], [0, 0]], dataFormat: 'NHWC' },
+    attrs: { strides: 1, dilations: [info.strideHeight, info.strideWidth], pad: [[0, 0], [top, padB], [left, padR], [0, 0]], dataFormat: 'NHWC' },
   }) as tf.TensorInfo;
   const dw = transpose({ inputs: { x: out }, backend: wasm, attrs: { perm: [1, 2, 0, 3] } }) as tf.TensorInfo;
   for (const t of [xt, dyt, out]) wasm.disposeData(t.dataId);
@@ -82,8 +81,7 @@ const conv2DBackpropFilter: tf.KernelConfig = {
     const wasm = backend as BackendWasm;
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const dw = conv2DBackpropFilterViaConv(x, dy, info, wasm);
-    if (dw.shape.every((d, i) => d === filterShape[i])) return dw;
-    wasm.disposeData(dw.dataId); // geometry the convolution form cannot express exactly: im2col + matmul
+    if (dw) return dw;
     const K = info.filterHeight * info.filterWidth * info.inChannels;
     const N = info.batchSize * info.outHeight * info.outWidth;
     const cols = wasm.makeOutput([1, K, N], 'float32');

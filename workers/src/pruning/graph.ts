@@ -75,22 +75,26 @@ export function analyseChannels(model: tfl.LayersModel): ChannelGraph {
   const layers = new Map<string, LayerChannels>();
   const producerOf = new Map<string, string>(); // BatchNorm -> the producer right before it
   const order = model.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const inputChannels = new Map<string, number[]>(); // model inputs: pinned channels, made once per input layer
   const channelsOf = (l: tfl.layers.Layer): number[] => {
     if (l.getClassName() === 'InputLayer') {
-      const shape = l.outputShape as number[];
-      const ids = Array.from({ length: shape[shape.length - 1] }, node);
-      pinnedNodes.push(...ids);
+      let ids = inputChannels.get(l.name);
+      if (!ids) {
+        const shape = l.outputShape as number[];
+        ids = Array.from({ length: shape[shape.length - 1] }, node);
+        pinnedNodes.push(...ids);
+        inputChannels.set(l.name, ids);
+      }
       return ids;
     }
     const lc = layers.get(l.name);
     if (!lc) throw new Error(`channel surgery: layer ${l.name} is used before it is defined`);
     return lc.out;
   };
-  const inputChannels = new Map<string, number[]>();
   for (const layer of order) {
     const cls = layer.getClassName();
     const inbound = inboundLayers(layer);
-    const inputs = inbound.map((l) => (l.getClassName() === 'InputLayer' ? (inputChannels.get(l.name) ?? inputChannels.set(l.name, channelsOf(l)).get(l.name)!) : channelsOf(l)));
+    const inputs = inbound.map(channelsOf);
     const shape = layer.outputShape as number[];
     if (!Array.isArray(shape) || Array.isArray(shape[0])) throw new Error(`channel surgery: layer ${layer.name} (${cls}) has several outputs`);
     const width = shape[shape.length - 1];
