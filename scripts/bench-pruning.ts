@@ -33,16 +33,22 @@ const subset = args.has('subset') ? Number(args.get('subset')) : undefined;
 const CACHE = '.cache/bench-pruning';
 const COMMAND = 'npm run bench:pruning';
 
-interface Row { method: MethodName; amount: number; target: string }
-/** The grid: each row names the issue's target it is measured against. */
+type Distill = { temperature: number; alpha: number } | null;
+/** One row of the grid; `goal` names the issue's target it is measured against. Rows may fine-tune longer or distil. */
+interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured'; finetuneEpochs?: number; distill?: Distill }
+const KD: Distill = { temperature: 4, alpha: 0.5 };
 const ROWS: Row[] = [
-  { method: 'l1-unstructured', amount: 0, target: 'control: no pruning, same fine-tuning' },
-  { method: 'gradual-l1-unstructured', amount: 0.92, target: '>= 90% nonzero reduction, drop <= 0.5' },
-  { method: 'gradual-l1-unstructured', amount: 0.82, target: '80% smaller, drop <= 0.3' },
-  { method: 'network-slimming', amount: 0.3, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
-  { method: 'network-slimming', amount: 0.4, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
-  { method: 'taylor-structured', amount: 0.5, target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning' },
+  { method: 'gradual-l1-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 6, distill: KD },
+  { method: 'gradual-l1-unstructured', amount: 0.82, goal: 'headline', target: '80% smaller, drop <= 0.3' },
+  { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
 ];
+const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
+const rowDistill = (r: Row): Distill => r.distill ?? null;
+/** The spec a row's trials run with: the sweep's, with the row's fine-tuning. */
+const rowSpec = (r: Row): SweepSpec => ({ ...spec, finetuneEpochs: rowEpochs(r), finetune: { ...spec.finetune!, distill: rowDistill(r) } });
+const rowLabel = (r: Row) => `${r.method} ${r.amount}${r.finetuneEpochs ? ` (${r.finetuneEpochs} ep${r.distill ? ', KD' : ''})` : r.distill ? ' (KD)' : ''}`;
 
 const spec: SweepSpec = {
   name: 'bench-pruning', model: 'lenet5', dataset: 'fashion-mnist', methods: [...new Set(ROWS.map((r) => r.method))], amounts: [...new Set(ROWS.map((r) => r.amount))],
@@ -73,25 +79,32 @@ class FileRepository {
 }
 
 const repo = new FileRepository(CACHE);
-const tag = `b${baselineEpochs}-f${finetuneEpochs}-lr${finetuneLr}${subset ? `-s${subset}` : ''}`;
 
-async function runSeed(seed: number) {
+async function activitiesFor(seed: number) {
   const backend = await initBackend();
   const activities = createActivities({ repo: repo as unknown as WorkerRepository, artifacts: new DirectoryArtifactStore(join(CACHE, 'artifacts')), backend });
   const env = new MockActivityEnvironment();
   let last = 0;
   env.on('heartbeat', (d: { phase: string; epoch: number; batch: number; batches: number }) => {
-    if (Date.now() - last > 15_000) { last = Date.now(); console.log(`seed ${seed}: ${d.phase} epoch ${d.epoch + 1} batch ${d.batch}/${d.batches}`); }
+    if (Date.now() - last > 30_000) { last = Date.now(); console.log(`seed ${seed}: ${d.phase} epoch ${d.epoch + 1} batch ${d.batch}/${d.batches}`); }
   });
+  return { activities, env };
+}
+
+/** Child task: the seed's baseline (row < 0) or one row of the grid on the seed's cached baseline. */
+async function runTask(seed: number, row: number) {
+  const { activities, env } = await activitiesFor(seed);
   const t0 = Date.now();
   const baseline: BaselineRef = await env.run(activities.trainBaseline, { sweepId: 'bench', spec, seed });
-  console.log(`seed ${seed}: baseline ${(100 * baseline.accuracy).toFixed(2)}% (${baselineKey(spec, seed).slice(0, 8)}), ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-  for (const r of ROWS) {
-    const trialId = `bench-${tag}:${r.method}:${r.amount}:${seed}`;
-    const t1 = Date.now();
-    const out: TrialOutcome = await env.run(activities.runTrial, { trialId, sweepId: 'bench', spec, method: r.method, amount: r.amount, seed, baseline });
-    console.log(`seed ${seed}: ${r.method} ${r.amount}: ${out.skipped ? 'cached' : `${(100 * out.accuracy).toFixed(2)}%, ${((Date.now() - t1) / 1000).toFixed(0)} s`}`);
-  }
+  if (row < 0) { console.log(`seed ${seed}: baseline ${(100 * baseline.accuracy).toFixed(2)}% (${baselineKey(spec, seed).slice(0, 8)}), ${((Date.now() - t0) / 1000).toFixed(0)} s`); return; }
+  const r = ROWS[row];
+  const out: TrialOutcome = await env.run(activities.runTrial, { trialId: trialId(r, seed), sweepId: 'bench', spec: rowSpec(r), method: r.method, amount: r.amount, seed, baseline });
+  console.log(`seed ${seed}: ${rowLabel(r)}: ${out.skipped ? 'cached' : `${(100 * out.accuracy).toFixed(2)}%, ${((Date.now() - t0) / 1000).toFixed(0)} s`}`);
+}
+
+function trialId(r: Row, seed: number) {
+  const d = rowDistill(r);
+  return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
 }
 
 /** Speedup = baseline / pruned median latency, measured here one pair at a time (cached per trial in latency.json). */
@@ -127,44 +140,46 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pm = (xs: number[], digits: number, scale = 1) => `${(scale * mean(xs)).toFixed(digits)} ± ${(scale * sd(xs)).toFixed(digits)}`;
 
-/** This configuration's trials: same baselines, fine-tuning epochs and learning rate, one of the seeds and rows. */
-function selectTrials(baselines: BaselineRow[]): Stored[] {
+/** This configuration's trials of a row: same baselines, the row's fine-tuning, one of the seeds. */
+function rowTrials(r: Row, baselines: BaselineRow[]): Stored[] {
   const keys = new Set(baselines.map((b) => b.key));
   return repo.trials().filter((t) => {
-    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number };
-    return keys.has(c.baselineKey ?? '') && c.finetuneEpochs === finetuneEpochs && c.finetuneLearningRate === finetuneLr && seeds.includes(t.seed)
-      && ROWS.some((r) => r.method === t.method && r.amount === t.amount);
+    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number; finetune?: { distill?: Distill } };
+    return keys.has(c.baselineKey ?? '') && c.finetuneEpochs === rowEpochs(r) && c.finetuneLearningRate === finetuneLr && seeds.includes(t.seed)
+      && JSON.stringify(c.finetune?.distill ?? null) === JSON.stringify(rowDistill(r)) && r.method === t.method && r.amount === t.amount;
   });
 }
 
 function report(baselines: BaselineRow[], speedups: Map<string, number>): { table: string; complete: boolean; verdicts: string[] } {
   const baselineFlops = mean(baselines.map((b) => Number(b.flops)));
-  const all = selectTrials(baselines);
-  const control = all.filter((t) => t.amount === 0);
+  const controlRow = ROWS.find((r) => r.goal === 'control')!;
+  const control = rowTrials(controlRow, baselines);
   const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'nonzero reduction', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'gzip size'];
   const lines = [header, header.map((h) => '-'.repeat(h.length))];
   const verdicts: string[] = [];
   let complete = true;
   for (const r of ROWS) {
-    const ts = all.filter((t) => t.method === r.method && t.amount === r.amount);
+    const ts = rowTrials(r, baselines);
     if (ts.length < seeds.length) complete = false;
-    if (!ts.length) { lines.push([r.method, String(r.amount), r.target, '0', '', '', '', '', '', '', '', '']); continue; }
+    if (!ts.length) { lines.push([rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, '0', '', '', '', '', '', '', '', '']); continue; }
     const removed = ts.map((t) => 1 - t.totalParams / t.baselineParams);
     const nonzero = ts.map((t) => t.compressionRate);
     const drop = ts.map((t) => 100 * t.accuracyDrop);
     const speed = ts.map((t) => speedups.get(t.artifactUri ?? '') ?? NaN);
-    const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c ? 100 * (c.accuracy - t.accuracy) : NaN; });
+    // The control fine-tunes as the row does only when both use the same epochs and no distillation.
+    const sameFinetune = rowEpochs(r) === rowEpochs(controlRow) && rowDistill(r) === null;
+    const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c && sameFinetune ? 100 * (c.accuracy - t.accuracy) : NaN; });
     const effFlops = ts.map((t) => t.effectiveFlops);
     lines.push([
-      r.method, String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2), pm(dropControl, 2),
+      rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2), dropControl.some(Number.isNaN) ? 'n/a' : pm(dropControl, 2),
       `${(mean(effFlops) / 1e3).toFixed(0)}k (${(100 * mean(effFlops) / baselineFlops).toFixed(0)}%)`, `${mean(speed).toFixed(2)}x ± ${sd(speed).toFixed(2)}`,
       `${(mean(ts.map((t) => t.gzipBytes)) / 1024).toFixed(1)} KiB`,
     ]);
     const md = mean(drop);
-    if (r.amount === 0) continue;
-    if (r.amount === 0.92) verdicts.push(`LeNet-5 unstructured (${r.method} ${r.amount}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}% (target >= 90%), mean drop ${md.toFixed(2)} pts (target <= 0.5): ${mean(nonzero) >= 0.9 && md <= 0.5 ? 'met' : 'missed'}`);
-    if (r.method === 'network-slimming' || r.method === 'taylor-structured') verdicts.push(`Structured (${r.method} ${r.amount}): ${(100 * mean(removed)).toFixed(1)}% params removed (>= 60%), drop ${md.toFixed(2)} (<= 1.0), speedup ${mean(speed).toFixed(2)}x (>= 1.8x): ${mean(removed) >= 0.6 && md <= 1.0 && mean(speed) >= 1.8 ? 'met' : 'missed'}`);
-    if (r.amount === 0.82) verdicts.push(`Headline, 80% smaller with drop <= 0.3 (${r.method} ${r.amount}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}%, drop ${md.toFixed(2)}: ${mean(nonzero) >= 0.8 && md <= 0.3 ? 'met' : 'missed'}`);
+    const label = rowLabel(r);
+    if (r.goal === 'unstructured-90') verdicts.push(`LeNet-5 unstructured (${label}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}% (target >= 90%), mean drop ${md.toFixed(2)} pts (target <= 0.5): ${mean(nonzero) >= 0.9 && md <= 0.5 ? 'met' : 'missed'}`);
+    if (r.goal === 'structured') verdicts.push(`Structured (${label}): ${(100 * mean(removed)).toFixed(1)}% params removed (>= 60%), drop ${md.toFixed(2)} (<= 1.0), speedup ${mean(speed).toFixed(2)}x (>= 1.8x): ${mean(removed) >= 0.6 && md <= 1.0 && mean(speed) >= 1.8 ? 'met' : 'missed'}`);
+    if (r.goal === 'headline' || r.goal === 'unstructured-90') verdicts.push(`Headline, 80% smaller with drop <= 0.3 (${label}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}%, drop ${md.toFixed(2)}: ${mean(nonzero) >= 0.8 && md <= 0.3 ? 'met' : 'missed'}`);
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const table = lines.map((l) => `| ${l.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`).join('\n');
@@ -199,19 +214,26 @@ ${verdicts.map((v) => `- ${v}`).join('\n')}
 }
 
 if (args.has('child')) {
-  await runSeed(seeds[0]);
+  await runTask(seeds[0], Number(args.get('row') ?? -1));
   process.exit(0);
 }
 if (!args.has('report-only')) {
-  const queue = [...seeds];
-  const runOne = (seed: number) => new Promise<void>((resolveRun, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], `--child`, `--seeds=${seed}`, `--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])], { stdio: 'inherit' });
-    child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`seed ${seed} exited with ${code}`))));
+  // Baselines first (each trial needs its seed's), then every (seed, row) trial, longest first, --jobs at a time.
+  const common = [`--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])];
+  const runOne = (seed: number, row: number) => new Promise<void>((resolveRun, reject) => {
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1], '--child', `--seeds=${seed}`, `--row=${row}`, ...common], { stdio: 'inherit' });
+    child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`seed ${seed} row ${row} exited with ${code}`))));
   });
-  await Promise.all(Array.from({ length: Math.min(jobs, queue.length) }, async () => { for (let s = queue.shift(); s !== undefined; s = queue.shift()) await runOne(s); }));
+  const pool = async (tasks: [number, number][]) => {
+    await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, async () => { for (let t = tasks.shift(); t; t = tasks.shift()) await runOne(...t); }));
+  };
+  await pool(seeds.map((s) => [s, -1]));
+  const cost = (r: Row) => rowEpochs(r) + (r.method === 'network-slimming' ? spec.slimming!.sparsityEpochs : 0);
+  const order = ROWS.map((r, i) => i).sort((a, b) => cost(ROWS[b]) - cost(ROWS[a]));
+  await pool(order.flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s)))));
 }
 const baselines = (await Promise.all(seeds.map((s) => repo.findBaseline(baselineKey(spec, s))))).filter((b): b is BaselineRow => !!b);
-const speedups = await cleanSpeedups(selectTrials(baselines), baselines);
+const speedups = await cleanSpeedups(ROWS.flatMap((r) => rowTrials(r, baselines)), baselines);
 const { table, complete, verdicts } = report(baselines, speedups);
 console.log(table);
 for (const v of verdicts) console.log(`- ${v}`);

@@ -1,6 +1,7 @@
 /**
  * `npx tsx scripts/profile-step.ts [--model=lenet5] [--backend=wasm] [--steps=5]`: per-kernel time of one training
  * step at batch 128 (every registered kernel of the backend is wrapped with a timer), sorted by total time.
+ * `--infer` profiles one batch-128 inference instead; `--shapes` splits each kernel by its input shapes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../workers/src/backends/index.js';
@@ -27,7 +28,9 @@ for (const k of tf.getKernelsForBackend(info.backend)) {
     return out;
   } });
 }
-const { step } = syntheticTrainStep(model, BATCH);
+const infer = args.has('infer');
+const t = syntheticTrainStep(model, BATCH);
+const step = infer ? async () => { const p = t.model.predict(t.x) as tf.Tensor; await p.data(); p.dispose(); } : t.step;
 await step(); await step();
 times.clear();
 const t0 = performance.now();
