@@ -224,13 +224,26 @@ if (!args.has('report-only')) {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1], '--child', `--seeds=${seed}`, `--row=${row}`, ...common], { stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`seed ${seed} row ${row} exited with ${code}`))));
   });
-  const pool = async (tasks: [number, number][]) => {
-    await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, async () => { for (let t = tasks.shift(); t; t = tasks.shift()) await runOne(...t); }));
-  };
-  await pool(seeds.map((s) => [s, -1]));
+  // One pool: a trial waits only for its own seed's baseline, so no core idles while the last baseline trains.
   const cost = (r: Row) => rowEpochs(r) + (r.method === 'network-slimming' ? spec.slimming!.sparsityEpochs : 0);
-  const order = ROWS.map((r, i) => i).sort((a, b) => cost(ROWS[b]) - cost(ROWS[a]));
-  await pool(order.flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s)))));
+  const order = ROWS.map((_, i) => i).sort((a, b) => cost(ROWS[b]) - cost(ROWS[a]));
+  const tasks: [number, number][] = [...seeds.map((s) => [s, -1] as [number, number]), ...order.flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s))))];
+  const baselineDone = new Map<number, Promise<void>>();
+  const started = new Map<number, () => void>();
+  for (const s of seeds) baselineDone.set(s, new Promise<void>((res) => started.set(s, res)));
+  const finished = new Set<number>();
+  const next = () => {
+    const i = tasks.findIndex(([s, row]) => row < 0 || finished.has(s));
+    return i >= 0 ? i : 0;
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, tasks.length) }, async () => {
+    while (tasks.length) {
+      const [seed, row] = tasks.splice(next(), 1)[0];
+      if (row >= 0) await baselineDone.get(seed);
+      await runOne(seed, row);
+      if (row < 0) { finished.add(seed); started.get(seed)!(); }
+    }
+  }));
 }
 const baselines = (await Promise.all(seeds.map((s) => repo.findBaseline(baselineKey(spec, s))))).filter((b): b is BaselineRow => !!b);
 const speedups = await cleanSpeedups(ROWS.flatMap((r) => rowTrials(r, baselines)), baselines);
