@@ -175,3 +175,118 @@ describe('WASM Conv2DBackpropFilter', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('WASM SIMD kernels (simd/kernels.c)', () => {
+  /** Runs f on both backends with the same inputs (made from seeded data) and returns both outputs. */
+  async function both(inputs: [number[], number][], f: (...t: tf.Tensor[]) => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array; shapes: string[] }> {
+    const data = inputs.map(([shape, seed]) => [shape, tf.randomNormal(shape, 0, 1, 'float32', seed).dataSync()] as const);
+    const run = async () => {
+      const ts = data.map(([shape, v]) => tf.tensor(v, shape));
+      const before = tf.memory().numTensors;
+      const out = tf.tidy(() => f(...ts));
+      const d = (await out.data()) as Float32Array;
+      const shape = String(out.shape);
+      out.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose(ts);
+      return { d, shape };
+    };
+    const c = await on('cpu', run);
+    const w = await on('wasm', run);
+    await tf.setBackend('cpu');
+    return { cpu: c.d, wasm: w.d, shapes: [c.shape, w.shape] };
+  }
+
+  it('loads on this engine (SIMD module instantiated on the WASM backend memory)', async () => {
+    await tf.setBackend('wasm');
+    const { simdKernels } = await import('./simd.js');
+    expect(simdKernels(tf.backend() as never)).not.toBeNull();
+    await tf.setBackend('cpu');
+  });
+
+  it.each([
+    ['conv activations', [16, 28, 28, 6]],
+    ['dense BatchNorm (4D view)', [1, 1, 64, 120]],
+    ['odd channel count', [3, 5, 7, 5]],
+  ])('FusedBatchNorm (%s) equals the cpu backend', async (_, shape) => {
+    const C = shape[3];
+    const { cpu, wasm, shapes } = await both([[shape, 1], [[C], 2], [[C], 3], [[C], 4], [[C], 5]], (x, m, v, o, g) => tf.batchNorm(x, m, tf.add(tf.abs(v), 0.1), o, g, 1e-3));
+    expect(shapes[1]).toBe(shapes[0]);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['sum over N,H,W', 'sum', [0, 1, 2], false],
+    ['mean over N,H,W keepDims', 'mean', [0, 1, 2], true],
+    ['sum over the batch', 'sum', [0], false],
+    ['sum of everything', 'sum', [0, 1, 2, 3], false],
+    ['sum over the last axis (stock kernel)', 'sum', [3], false],
+  ] as const)('%s equals the cpu backend', async (_, op, axes, keepDims) => {
+    const { cpu, wasm, shapes } = await both([[[32, 9, 7, 6], 7]], (x) => (op === 'sum' ? tf.sum(x, [...axes], keepDims) : tf.mean(x, [...axes], keepDims)));
+    expect(shapes[1]).toBe(shapes[0]);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['2x2 stride 2', [4, 28, 28, 6], 2, 2, 'valid'],
+    ['2x2 stride 2, odd size, 5 channels', [3, 9, 11, 5], 2, 2, 'valid'],
+    ['3x3 stride 2 same (overlapping)', [2, 10, 10, 4], 3, 2, 'same'],
+  ] as const)('MaxPoolGrad %s equals the cpu backend', async (_, shape, size, stride, pad) => {
+    const { cpu, wasm } = await both([[[...shape], 8]], (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, size, stride, pad))))(x));
+    expect(relErr(wasm, cpu)).toBe(0);
+  });
+
+  it.each([
+    ['5x5 same, 6 filters', [4, 28, 28, 1], [5, 5, 1, 6], 'same', 'linear', true],
+    ['3x3 valid, 3 filters, odd width', [2, 13, 11, 1], [3, 3, 1, 3], 'valid', 'relu', true],
+    ['5x5 same, 5 filters, relu, no bias', [2, 12, 12, 1], [5, 5, 1, 5], 'same', 'relu', false],
+  ] as const)('single-channel conv2d %s (bias and activation fused) equals the cpu backend', async (_, xShape, fShape, pad, activation, withBias) => {
+    const inputs: [number[], number][] = [[[...xShape], 9], [[...fShape], 10], [[fShape[3]], 11]];
+    const { cpu, wasm, shapes } = await both(inputs, (x, w, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad, bias: withBias ? b : undefined, activation }));
+    expect(shapes[1]).toBe(shapes[0]);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['5x5 same', [4, 28, 28, 1], [5, 5, 1, 6], 1, 'same'],
+    ['3x3 valid', [2, 12, 9, 1], [3, 3, 1, 4], 1, 'valid'],
+    ['5x5 stride 2 same', [2, 14, 14, 1], [5, 5, 1, 6], 2, 'same'],
+  ] as const)('input gradient of a single-channel conv2d (%s) equals the cpu backend', async (_, xShape, fShape, stride, pad) => {
+    const { cpu, wasm } = await both([[[...xShape], 12], [[...fShape], 13]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad))))(x));
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it('the committed kernels.wasm is what scripts/build-simd.sh builds from kernels.c, and uses no memory of its own', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const committed = readFileSync('workers/src/backends/simd/kernels.wasm');
+    // The rebuild needs clang and lld; CI installs them and sets LOPPER_REQUIRE_CLANG=1 so that it always runs there.
+    const haveClang = ['clang', 'wasm-ld'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+    if (haveClang || process.env.LOPPER_REQUIRE_CLANG === '1') {
+      const out = join(tmpdir(), `lopper-kernels-${process.pid}.wasm`);
+      const r = spawnSync('bash', ['scripts/build-simd.sh', out], { encoding: 'utf8' });
+      expect(r.stderr + (r.error?.message ?? '')).toBe('');
+      expect(r.status).toBe(0);
+      const built = readFileSync(out);
+      rmSync(out);
+      expect(built.equals(committed)).toBe(true);
+    } else {
+      console.warn('clang/wasm-ld not installed (apt-get install clang lld): kernels.wasm was not rebuilt from kernels.c');
+    }
+    const { KERNELS_WASM_BASE64 } = await import('./simd/kernels-wasm.js');
+    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(committed)).toBe(true);
+    // Sections: no data segment (id 11) and no memory of its own (id 5): it only imports the backend's memory.
+    const sections: number[] = [];
+    for (let at = 8; at < committed.length;) {
+      const id = committed[at++];
+      let size = 0;
+      for (let shift = 0; ; shift += 7) { const b = committed[at++]; size |= (b & 0x7f) << shift; if (b < 0x80) break; }
+      sections.push(id);
+      at += size;
+    }
+    expect(sections).not.toContain(11);
+    expect(sections).not.toContain(5);
+  });
+});

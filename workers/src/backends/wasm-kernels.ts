@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { heapOffset, laneMultiple, simdKernels } from './simd.js';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -153,6 +154,12 @@ const maxPoolGradKernel: tf.KernelConfig = {
     const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
     const wasm = backend as BackendWasm;
     const dx = wasm.makeOutput(input.shape, 'float32');
+    const simd = simdKernels(wasm);
+    if (simd) {
+      const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, effectiveFilterHeight, effectiveFilterWidth, padInfo } = info;
+      simd.maxPoolGrad(heapOffset(wasm, input), heapOffset(wasm, dy), heapOffset(wasm, dx), batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, strideHeight, strideWidth, effectiveFilterHeight, effectiveFilterWidth, padInfo.top, padInfo.left);
+      return dx;
+    }
     const x = wasm.typedArrayFromHeap(input) as Float32Array;
     const g = wasm.typedArrayFromHeap(dy) as Float32Array;
     const out = wasm.typedArrayFromHeap(dx) as Float32Array;
@@ -208,15 +215,20 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     if (padT < 0 || padL < 0 || padB < 0 || padR < 0) return stock({ inputs, backend, attrs });
     const wasm = backend as BackendWasm;
     const temps: tf.TensorInfo[] = [];
-    // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co]
-    const flipped = wasm.makeOutput([KH, KW, CO, CI], 'float32');
+    const simd = simdKernels(wasm);
+    // One input channel (conv1): XNNPACK runs this convolution (one output channel) at ~1 GFLOP/s; the
+    // row-dot-product SIMD kernel does it with the filter as wT[ci][kh][kw][co] = W[KH-1-kh, KW-1-kw, ci, co].
+    const rows = simd !== null && CI === 1;
+    // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (or its wT layout above)
+    const flipped = wasm.makeOutput(rows ? [CI, KH, KW, CO] : [KH, KW, CO, CI], 'float32');
     temps.push(flipped);
     const w = wasm.typedArrayFromHeap(filter) as Float32Array;
     const wf = wasm.typedArrayFromHeap(flipped) as Float32Array;
     for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
       const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CI * CO;
       const dst = (kh * KW + kw) * CO * CI;
-      for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) wf[dst + co * CI + ci] = w[src + ci * CO + co];
+      if (rows) for (let ci = 0; ci < CI; ci++) wf.set(w.subarray(src + ci * CO, src + (ci + 1) * CO), ((ci * KH + kh) * KW + kw) * CO);
+      else for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) wf[dst + co * CI + ci] = w[src + ci * CO + co];
     }
     let source: tf.TensorInfo = dy;
     if (sh > 1 || sw > 1) {
@@ -230,6 +242,12 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
       }
       source = dilated;
     }
+    if (rows) {
+      const out = wasm.makeOutput([B, inHeight, inWidth, CI], 'float32');
+      simd.convRows(heapOffset(wasm, source), heapOffset(wasm, flipped), heapOffset(wasm, out), B, DH, DW, CO, inHeight, inWidth, CI, KH, KW, 1, 1, padT, padL);
+      for (const t of temps) wasm.disposeData(t.dataId);
+      return out;
+    }
     const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
     const out = conv({
       inputs: { x: source, filter: flipped }, backend,
@@ -239,6 +257,44 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     return out;
   };
   return { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
+}
+
+/**
+ * Conv2D and FusedConv2D with a single input channel (LeNet's first layer), stride and dilation 1: XNNPACK
+ * builds an indirection buffer of one pointer per tap and output pixel and reaches ~5 GFLOP/s here; the SIMD
+ * kernel computes four output pixels per load (simd/kernels.c lopper_conv_cin1) on a zero-padded copy of the
+ * input, with bias and ReLU fused. Other shapes, activations or no SIMD module go to the stock kernel.
+ */
+function singleChannelConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const { x, filter, bias, preluActivationWeights } = inputs as { x: tf.TensorInfo; filter: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+    const { strides, pad, dilations, dataFormat, dimRoundingMode, activation } = attrs as unknown as { strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dilations: [number, number] | number; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil'; activation?: string };
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    const act = activation ?? 'linear';
+    if (!simd || dataFormat === 'NCHW' || x.dtype !== 'float32' || x.shape.length !== 4 || x.shape[3] !== 1 || preluActivationWeights || (act !== 'linear' && act !== 'relu')) return stock({ inputs, backend, attrs });
+    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+    const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, padInfo } = info;
+    if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || CO > 16 || (bias && sizeOf(bias) !== CO)) return stock({ inputs, backend, attrs });
+    const HP = OH + KH - 1;
+    const WP = OW + KW - 1;
+    if (HP !== H + padInfo.top + padInfo.bottom || WP !== W + padInfo.left + padInfo.right) return stock({ inputs, backend, attrs });
+    let source = x;
+    const temps: tf.TensorInfo[] = [];
+    if (HP !== H || WP !== W) {
+      source = wasm.makeOutput([B, HP, WP, 1], 'float32');
+      temps.push(source);
+      const d = wasm.typedArrayFromHeap(source) as Float32Array;
+      const v = wasm.typedArrayFromHeap(x) as Float32Array;
+      d.fill(0);
+      for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) d.set(v.subarray((b * H + y) * W, (b * H + y + 1) * W), (b * HP + y + padInfo.top) * WP + padInfo.left);
+    }
+    const out = wasm.makeOutput([B, OH, OW, CO], 'float32');
+    simd.convCin1(heapOffset(wasm, source), heapOffset(wasm, filter), bias ? heapOffset(wasm, bias) : 0, heapOffset(wasm, out), B, OH, OW, CO, KH, KW, act === 'relu' ? 1 : 0);
+    for (const t of temps) wasm.disposeData(t.dataId);
+    return out;
+  };
+  return { kernelName: name, backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
 /**
@@ -344,25 +400,26 @@ const depthwiseBackpropInput: tf.KernelConfig = {
 };
 
 /**
- * FusedBatchNorm as XNNPACK's per-channel multiply-add: y = x * s + t with s = scale / sqrt(variance + eps) and
- * t = offset - mean * s (C values, computed here), run as a 1x1 depthwise convolution with bias, which XNNPACK
- * executes with its vmulcaddc microkernel in one SIMD pass. The stock kernel evaluates a square root and a
- * division per element (~7 ns per element: 4.4 ms of a 24.6 ms LeNet-5 inference batch). Parameters that are
- * not per-channel vectors of the last axis go to the stock kernel.
+ * FusedBatchNorm as one SIMD pass (simd/kernels.c): y = x * s + t with s = scale / sqrt(variance + eps) and
+ * t = offset - mean * s computed here per channel. The stock kernel evaluates a square root and a division per
+ * element (~7 ns per element: 4.4 ms of a 24.6 ms LeNet-5 inference batch). Parameters that are not
+ * per-channel vectors of the last axis, or no SIMD module, go to the stock kernel.
  */
 function fastFusedBatchNorm(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x, mean, variance, offset, scale } = inputs as { x: tf.TensorInfo; mean: tf.TensorInfo; variance: tf.TensorInfo; offset?: tf.TensorInfo; scale?: tf.TensorInfo };
     const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
-    const C = x.shape[x.shape.length - 1];
-    const params = [mean, variance, offset, scale].filter((t): t is tf.TensorInfo => t != null);
-    const perChannel = (t: tf.TensorInfo) => t.dtype === 'float32' && t.shape.reduce((p, d) => p * d, 1) === C && t.shape.slice(0, -1).every((d) => d === 1) && (t.shape.length === 0 ? C === 1 : t.shape[t.shape.length - 1] === C);
-    if (x.dtype !== 'float32' || x.shape.length !== 4 || !params.every(perChannel)) return stock({ inputs, backend, attrs });
     const wasm = backend as BackendWasm;
-    const filter = wasm.makeOutput([1, 1, C, 1], 'float32');
-    const bias = wasm.makeOutput([C], 'float32');
-    const s = wasm.typedArrayFromHeap(filter) as Float32Array;
-    const t = wasm.typedArrayFromHeap(bias) as Float32Array;
+    const simd = simdKernels(wasm);
+    const C = x.shape[x.shape.length - 1] ?? 1;
+    const params = [mean, variance, offset, scale].filter((t): t is tf.TensorInfo => t != null);
+    const perChannel = (t: tf.TensorInfo) => t.dtype === 'float32' && sizeOf(t) === C && t.shape.slice(0, -1).every((d) => d === 1) && (t.shape.length === 0 ? C === 1 : t.shape[t.shape.length - 1] === C);
+    if (!simd || x.dtype !== 'float32' || x.shape.length === 0 || !params.every(perChannel)) return stock({ inputs, backend, attrs });
+    const L = laneMultiple(C);
+    const sT = wasm.makeOutput([L], 'float32');
+    const tT = wasm.makeOutput([L], 'float32');
+    const s = wasm.typedArrayFromHeap(sT) as Float32Array;
+    const t = wasm.typedArrayFromHeap(tT) as Float32Array;
     const m = wasm.typedArrayFromHeap(mean) as Float32Array;
     const v = wasm.typedArrayFromHeap(variance) as Float32Array;
     const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
@@ -371,16 +428,53 @@ function fastFusedBatchNorm(stock: tf.KernelFunc): tf.KernelConfig {
       s[c] = (g ? g[c] : 1) / Math.sqrt(v[c] + varianceEpsilon);
       t[c] = (o ? o[c] : 0) - m[c] * s[c];
     }
-    const out = tf.getKernel('FusedDepthwiseConv2D', 'wasm')!.kernelFunc({
-      inputs: { x, filter, bias }, backend,
-      attrs: { strides: 1, pad: 'valid', dilations: 1, dataFormat: 'NHWC', activation: 'linear' },
-    }) as tf.TensorInfo;
-    wasm.disposeData(filter.dataId);
-    wasm.disposeData(bias.dataId);
+    for (let j = C; j < L; j++) { s[j] = s[j - C]; t[j] = t[j - C]; }
+    const out = wasm.makeOutput(x.shape, 'float32');
+    simd.affine(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(x), L);
+    wasm.disposeData(sT.dataId);
+    wasm.disposeData(tT.dataId);
     return out;
   };
   return { kernelName: 'FusedBatchNorm', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
+
+/**
+ * Sum and Mean over leading axes (BatchNorm's per-channel statistics and gradients reduce [N, H, W] of NHWC):
+ * the stock kernels transpose the reduced axes innermost first; this sums rows in place with SIMD
+ * (simd/kernels.c). Other axes, dtypes, or no SIMD module go to the stock kernel.
+ */
+function leadingAxesReduce(name: 'Sum' | 'Mean', stock: tf.KernelFunc): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { axis, keepDims } = attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    const rank = x.shape.length;
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((a, b) => a - b);
+    const k = axes.length;
+    if (!simd || x.dtype !== 'float32' || rank === 0 || k === 0 || !axes.every((a, i) => a === i) || sizeOf(x) === 0) return stock({ inputs, backend, attrs });
+    const inner = x.shape.slice(k).reduce((p, d) => p * d, 1);
+    const rows = x.shape.slice(0, k).reduce((p, d) => p * d, 1);
+    if (rows < 8) return stock({ inputs, backend, attrs });
+    const L = laneMultiple(inner);
+    const acc = wasm.makeOutput([2 * L], 'float32');
+    simd.rowSum(heapOffset(wasm, x), heapOffset(wasm, acc), sizeOf(x), L);
+    const a = wasm.typedArrayFromHeap(acc) as Float32Array;
+    const out = wasm.makeOutput(keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k), 'float32');
+    const o = wasm.typedArrayFromHeap(out) as Float32Array;
+    const scale = name === 'Mean' ? 1 / rows : 1;
+    for (let j = 0; j < inner; j++) {
+      let v = 0;
+      for (let q = j; q < L; q += inner) v += a[q];
+      o[j] = v * scale;
+    }
+    wasm.disposeData(acc.dataId);
+    return out;
+  };
+  return { kernelName: name, backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
+}
+
+const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];
 
@@ -427,5 +521,9 @@ export function registerWasmKernels(): void {
   replace('Tile', () => ({ ...tileKernel, kernelFunc: Object.assign(tileKernel.kernelFunc, { [LOPPER_TAG]: true }) }));
   for (const op of ['Multiply', 'Add', 'Sub', 'RealDiv']) replace(op, (stock) => tiledBroadcast(op, stock));
   replace('FusedBatchNorm', fastFusedBatchNorm);
+  replace('Conv2D', (stock) => singleChannelConv('Conv2D', stock));
+  replace('FusedConv2D', (stock) => singleChannelConv('FusedConv2D', stock));
+  replace('Sum', (stock) => leadingAxesReduce('Sum', stock));
+  replace('Mean', (stock) => leadingAxesReduce('Mean', stock));
   replace('MaxPoolGrad', () => ({ ...maxPoolGradKernel, kernelFunc: Object.assign(maxPoolGradKernel.kernelFunc, { [LOPPER_TAG]: true }) }));
 }

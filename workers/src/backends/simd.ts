@@ -1,0 +1,60 @@
+/**
+ * Lopper's SIMD kernels (simd/kernels.c, compiled to wasm32 + SIMD128 by scripts/build-simd.sh), instantiated
+ * on the TF.js WASM backend's own memory so that they work on tensors in place. Null where that memory is not
+ * reachable or is shared (the multi-threaded build), or where the engine lacks SIMD: callers fall back.
+ */
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import type * as tf from '@tensorflow/tfjs-core';
+import { KERNELS_WASM_BASE64 } from './simd/kernels-wasm.js';
+
+export interface SimdKernels {
+  /** y = x * s + t, s and t tiled to L (a multiple of 4) floats. */
+  affine(x: number, s: number, t: number, y: number, n: number, L: number): void;
+  /** acc[0..L) = column sums of x viewed as rows of L (scratch: acc[L..2L)). */
+  rowSum(x: number, acc: number, n: number, L: number): void;
+  /** Convolution with few output channels as row dot products; wT is [CO][KH][KW][C]. */
+  convRows(x: number, wT: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
+  /** Single-channel-input convolution, stride 1, on a padded input; bias 0 = none; relu 1 = fused ReLU. */
+  convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
+  maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
+}
+
+/** The slice of the WebAssembly JS API used here (this project's TypeScript lib has no WebAssembly types). */
+interface WasmApi {
+  Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: object) => { exports: Record<string, unknown> };
+  validate(bytes: Uint8Array): boolean;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+const instances = new WeakMap<object, SimdKernels | null>();
+
+export function simdKernels(backend: BackendWasm): SimdKernels | null {
+  const cached = instances.get(backend);
+  if (cached !== undefined) return cached;
+  let kernels: SimdKernels | null = null;
+  try {
+    const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
+    const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
+    if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
+      const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
+      kernels = { affine: e.lopper_affine, rowSum: e.lopper_row_sum, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1 };
+    }
+  } catch {
+    kernels = null;
+  }
+  instances.set(backend, kernels);
+  return kernels;
+}
+
+/** Byte offset of a tensor's data in the WASM heap. */
+export function heapOffset(backend: BackendWasm, t: tf.TensorInfo): number {
+  return (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
+}
+
+/** The smallest multiple of both n and 4: a per-channel vector of n entries tiled to it fills whole SIMD lanes. */
+export function laneMultiple(n: number): number {
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  return (n * 4) / gcd(n, 4);
+}

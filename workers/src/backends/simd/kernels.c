@@ -1,0 +1,209 @@
+/*
+ * Lopper's SIMD kernels for the TF.js WASM backend (wasm32 + SIMD128), built by scripts/build-simd.sh into
+ * kernels.wasm (committed, with its base64 copy in kernels-wasm.ts). The module imports the TF.js WASM
+ * backend's own memory, so it reads and writes tensors where they lie. It must never use linear memory of
+ * its own: no static data, no stack arrays (the build checks that the module has no data segment and does
+ * not touch the stack pointer). All pointers are byte offsets into that memory; all counts are in floats.
+ */
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name)))
+
+/* y[i] = x[i] * s[i % L] + t[i % L] for i < n; s and t hold a per-channel vector tiled to L, a multiple of 4. */
+EXPORT(lopper_affine)
+void lopper_affine(const float *x, const float *s, const float *t, float *y, int n, int L) {
+  int i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; j += 4)
+      wasm_v128_store(y + i + j, wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + i + j), wasm_v128_load(s + j)), wasm_v128_load(t + j)));
+  for (int j = 0; i + j < n; j++) y[i + j] = x[i + j] * s[j] + t[j];
+}
+
+/*
+ * acc[j] = sum over rows r of x[r * L + j] (n floats, rows of L, L a multiple of 4; a last partial row is
+ * added to the first entries). Blocks of 64 rows are summed first and then added to the total (acc[L..2L) is
+ * the block's scratch), which keeps float32 rounding error near that of pairwise summation.
+ */
+EXPORT(lopper_row_sum)
+void lopper_row_sum(const float *x, float *acc, int n, int L) {
+  float *blk = acc + L;
+  for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_splat(0.0f));
+  int i = 0;
+  while (i + L <= n) {
+    for (int j = 0; j < L; j += 4) wasm_v128_store(blk + j, wasm_f32x4_splat(0.0f));
+    for (int r = 0; r < 64 && i + L <= n; r++, i += L)
+      for (int j = 0; j < L; j += 4) wasm_v128_store(blk + j, wasm_f32x4_add(wasm_v128_load(blk + j), wasm_v128_load(x + i + j)));
+    for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), wasm_v128_load(blk + j)));
+  }
+  for (int j = 0; i + j < n; j++) acc[j] += x[i + j];
+}
+
+/*
+ * MaxPoolGrad, NHWC: dx[argmax of each window] += dy (the first maximum in scan order wins, as in TF.js).
+ * Windows of fh x fw with strides sh, sw and padding top/left; out has the input's shape.
+ */
+EXPORT(lopper_maxpool_grad)
+void lopper_maxpool_grad(const float *x, const float *dy, float *out, int B, int H, int W, int C, int OH, int OW,
+                         int sh, int sw, int fh, int fw, int top, int left) {
+  const int n = B * H * W * C;
+  int z = 0;
+  for (; z + 4 <= n; z += 4) wasm_v128_store(out + z, wasm_f32x4_splat(0.0f));
+  for (; z < n; z++) out[z] = 0.0f;
+  if (fh == 2 && fw == 2 && sh == 2 && sw == 2 && top == 0 && left == 0) {
+    /* Non-overlapping 2x2 windows: four channel vectors compared at once. */
+    const int row = W * C;
+    for (int b = 0; b < B; b++)
+      for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+          const int p = ((b * H + 2 * oh) * W + 2 * ow) * C;
+          const float *g = dy + ((b * OH + oh) * OW + ow) * C;
+          int c = 0;
+          for (; c + 4 <= C; c += 4) {
+            v128_t a = wasm_v128_load(x + p + c), bb = wasm_v128_load(x + p + C + c);
+            v128_t cc = wasm_v128_load(x + p + row + c), d = wasm_v128_load(x + p + row + C + c);
+            v128_t best = a;
+            v128_t mb = wasm_f32x4_gt(bb, best); best = wasm_v128_bitselect(bb, best, mb);
+            v128_t mc = wasm_f32x4_gt(cc, best); best = wasm_v128_bitselect(cc, best, mc);
+            v128_t md = wasm_f32x4_gt(d, best);
+            v128_t gv = wasm_v128_load(g + c);
+            /* The last window entry that beat every earlier one is the first maximum. */
+            v128_t wd = md, wc = wasm_v128_andnot(mc, md), wb = wasm_v128_andnot(wasm_v128_andnot(mb, mc), md);
+            v128_t wa = wasm_v128_not(wasm_v128_or(wasm_v128_or(wb, wc), wd));
+            wasm_v128_store(out + p + c, wasm_v128_and(gv, wa));
+            wasm_v128_store(out + p + C + c, wasm_v128_and(gv, wb));
+            wasm_v128_store(out + p + row + c, wasm_v128_and(gv, wc));
+            wasm_v128_store(out + p + row + C + c, wasm_v128_and(gv, wd));
+          }
+          for (; c < C; c++) {
+            int at = p + c;
+            float best = x[at];
+            if (x[p + C + c] > best) { best = x[p + C + c]; at = p + C + c; }
+            if (x[p + row + c] > best) { best = x[p + row + c]; at = p + row + c; }
+            if (x[p + row + C + c] > best) { at = p + row + C + c; }
+            out[at] += g[c];
+          }
+        }
+    return;
+  }
+  for (int b = 0; b < B; b++)
+    for (int oh = 0; oh < OH; oh++) {
+      int h0 = oh * sh - top, h1 = h0 + fh;
+      if (h0 < 0) h0 = 0;
+      if (h1 > H) h1 = H;
+      for (int ow = 0; ow < OW; ow++) {
+        int w0 = ow * sw - left, w1 = w0 + fw;
+        if (w0 < 0) w0 = 0;
+        if (w1 > W) w1 = W;
+        const float *g = dy + ((b * OH + oh) * OW + ow) * C;
+        for (int c = 0; c < C; c++) {
+          int at = -1;
+          float best = 0.0f;
+          for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w1; w++) {
+              const int i = ((b * H + h) * W + w) * C + c;
+              if (at < 0 || x[i] > best) { best = x[i]; at = i; }
+            }
+          if (at >= 0) out[at] += g[c];
+        }
+      }
+    }
+}
+
+/* Horizontal sum of a float32x4. */
+static inline float hsum(v128_t v) {
+  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+}
+
+/*
+ * Convolution with few output channels (NHWC, dilation 1), as dot products of contiguous rows: for an output
+ * pixel, filter row ky meets the input row iy = oy*sh + ky - padT in one contiguous run of (kx1 - kx0) * C
+ * floats (adjacent pixels, all channels). wT is the filter laid out [CO][KH][KW][C]. Padding is handled by
+ * clipping the run, so the input needs no padded copy. out is [B, OH, OW, CO].
+ */
+EXPORT(lopper_conv_rows)
+void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H, int W, int C, int OH, int OW, int CO,
+                      int KH, int KW, int sh, int sw, int padT, int padL) {
+  for (int b = 0; b < B; b++)
+    for (int oy = 0; oy < OH; oy++)
+      for (int ox = 0; ox < OW; ox++) {
+        const int ix0 = ox * sw - padL;
+        const int kx0 = ix0 < 0 ? -ix0 : 0;
+        const int kx1 = ix0 + KW > W ? W - ix0 : KW;
+        const int len = (kx1 - kx0) * C;
+        float *o = out + ((b * OH + oy) * OW + ox) * CO;
+        for (int co = 0; co < CO; co++) {
+          v128_t acc = wasm_f32x4_splat(0.0f);
+          float tail = 0.0f;
+          for (int ky = 0; ky < KH; ky++) {
+            const int iy = oy * sh + ky - padT;
+            if (iy < 0 || iy >= H || len <= 0) continue;
+            const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
+            const float *wr = wT + ((co * KH + ky) * KW + kx0) * C;
+            int j = 0;
+            for (; j + 4 <= len; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(xr + j), wasm_v128_load(wr + j)));
+            for (; j < len; j++) tail += xr[j] * wr[j];
+          }
+          o[co] = hsum(acc) + tail;
+        }
+      }
+}
+
+/*
+ * Convolution of a single-channel input (stride 1), four adjacent output pixels at a time: for every filter
+ * tap, one load of four input pixels times each output channel's weight. xp is the input already padded
+ * ([B, HP, WP], HP = OH + KH - 1, WP = OW + KW - 1); w is [KH, KW, CO]; bias may be 0 (none); relu != 0
+ * clamps at zero. out is [B, OH, OW, CO]. Output channels go four at a time.
+ */
+EXPORT(lopper_conv_cin1)
+void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float *out, int B, int OH, int OW, int CO,
+                      int KH, int KW, int relu) {
+  const int HP = OH + KH - 1, WP = OW + KW - 1;
+  for (int b = 0; b < B; b++)
+    for (int oy = 0; oy < OH; oy++) {
+      const float *xb = xp + (b * HP + oy) * WP;
+      float *ob = out + (b * OH + oy) * OW * CO;
+      int ox = 0;
+      for (; ox + 4 <= OW; ox += 4)
+        for (int c0 = 0; c0 < CO; c0 += 4) {
+          const int nc = CO - c0 < 4 ? CO - c0 : 4;
+          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+              const v128_t xv = wasm_v128_load(xb + ky * WP + ox + kx);
+              const float *wt = w + (ky * KW + kx) * CO + c0;
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[0])));
+              if (nc > 1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[1])));
+              if (nc > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[2])));
+              if (nc > 3) a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[3])));
+            }
+          /* a_c holds channel c0 + c of pixels ox..ox+3: transpose to [pixel][channel]. */
+          v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
+          v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+          v128_t p[4] = {wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7),
+                         wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7)};
+          v128_t bv = wasm_f32x4_splat(0.0f);
+          if (bias) {
+            float bb[4] = {bias[c0], nc > 1 ? bias[c0 + 1] : 0.0f, nc > 2 ? bias[c0 + 2] : 0.0f, nc > 3 ? bias[c0 + 3] : 0.0f};
+            bv = wasm_f32x4_make(bb[0], bb[1], bb[2], bb[3]);
+          }
+          for (int i = 0; i < 4; i++) {
+            v128_t v = wasm_f32x4_add(p[i], bv);
+            if (relu) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.0f));
+            float *o = ob + (ox + i) * CO + c0;
+            if (nc == 4) wasm_v128_store(o, v);
+            else {
+              o[0] = wasm_f32x4_extract_lane(v, 0);
+              if (nc > 1) o[1] = wasm_f32x4_extract_lane(v, 1);
+              if (nc > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
+            }
+          }
+        }
+      for (; ox < OW; ox++)
+        for (int co = 0; co < CO; co++) {
+          float s = bias ? bias[co] : 0.0f;
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) s += xb[ky * WP + ox + kx] * w[(ky * KW + kx) * CO + co];
+          ob[ox * CO + co] = relu && s < 0.0f ? 0.0f : s;
+        }
+    }
+}
