@@ -8,7 +8,7 @@
  * One child process per seed, up to --jobs at a time (default: the number of cores); WASM is single-threaded.
  * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
  * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
- *   --seeds=1,2,3  --jobs=N  --baseline-epochs=3  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
+ *   --seeds=1,2,3  --jobs=N  --baseline-epochs=6  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
@@ -24,7 +24,7 @@ import type { BaselineRow, TrialResult, WorkerRepository } from '../workers/src/
 
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k, v ?? 'true'] as [string, string]; }));
 const seeds = (args.get('seeds') ?? '1,2,3').split(',').map(Number);
-const baselineEpochs = Number(args.get('baseline-epochs') ?? 3);
+const baselineEpochs = Number(args.get('baseline-epochs') ?? 6);
 const finetuneEpochs = Number(args.get('finetune-epochs') ?? 3);
 const finetuneLr = Number(args.get('finetune-lr') ?? 1e-3);
 const jobs = Number(args.get('jobs') ?? cpus().length);
