@@ -16,6 +16,8 @@ export interface SimdKernels {
   convRows(x: number, wT: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
   /** Single-channel-input convolution, stride 1, on a padded input; bias 0 = none; relu 1 = fused ReLU. */
   convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
+  /** Filter gradient of a single-channel-input convolution (stride 1, CO <= 8) on a padded input. */
+  convCin1FilterGrad(xp: number, dy: number, dw: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number): void;
   maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
 }
 
@@ -39,7 +41,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, rowSum: e.lopper_row_sum, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1 };
+      kernels = { affine: e.lopper_affine, rowSum: e.lopper_row_sum, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad };
     }
   } catch {
     kernels = null;

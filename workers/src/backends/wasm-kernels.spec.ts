@@ -256,6 +256,38 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
   });
 
+  it.each([
+    ['5x5 same, 6 filters', [4, 28, 28, 1], [5, 5, 1, 6], 'same'],
+    ['3x3 valid, 3 filters', [3, 11, 13, 1], [3, 3, 1, 3], 'valid'],
+    ['5x5 same, 8 filters', [2, 12, 12, 1], [5, 5, 1, 8], 'same'],
+    ['2x2 valid, 5 filters', [2, 7, 9, 1], [2, 2, 1, 5], 'valid'],
+  ] as const)('filter gradient of a single-channel conv2d (%s) equals the cpu backend', async (_, xShape, fShape, pad) => {
+    const { cpu, wasm, shapes } = await both([[[...xShape], 14], [[...fShape], 15]], (x, w) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, pad))))(w));
+    expect(shapes[1]).toBe(shapes[0]);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['mul', [128, 120], [1, 120]], ['add', [1, 1, 64, 84], [84]], ['sub', [84], [1, 1, 64, 84]], ['div', [400, 120], []],
+    ['mul', [], [16, 5, 5, 7]], ['sub', [16, 5, 5, 7], []], ['div', [16, 5, 5, 6], [6]], ['div', [6], [16, 5, 5, 6]],
+  ] as const)('%s of [%s] and [%s] (per-channel or scalar broadcast) equals the cpu backend', async (op, aShape, bShape) => {
+    const { cpu, wasm, shapes } = await both([[[...aShape], 16], [[...bShape], 17]], (a, b) => tf[op](a, op === 'div' ? tf.add(tf.abs(b), 0.5) : b));
+    expect(shapes[1]).toBe(shapes[0]);
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it('Identity shares the buffer: a clone outlives its source and keeps its values', async () => {
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const x = tf.tensor([1, 2, 3, 4], [2, 2]);
+    const y = tf.clone(x);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
+    y.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    await tf.setBackend('cpu');
+  });
+
   it('the committed kernels.wasm is what scripts/build-simd.sh builds from kernels.c, and uses no memory of its own', async () => {
     const { spawnSync } = await import('node:child_process');
     const { readFileSync, rmSync } = await import('node:fs');

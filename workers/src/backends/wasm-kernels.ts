@@ -81,6 +81,15 @@ const conv2DBackpropFilter: tf.KernelConfig = {
     if (dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter (wasm): only NHWC is supported');
     const wasm = backend as BackendWasm;
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode, false, 'channelsLast');
+    const simd = simdKernels(wasm);
+    if (simd && singleChannelStride1(x, info) && info.outChannels <= 8) {
+      // One input channel (conv1): taps times channel vectors in SIMD registers, no transposes (simd/kernels.c).
+      const source = paddedSingleChannel(wasm, x, info);
+      const out = wasm.makeOutput([...filterShape], 'float32');
+      simd.convCin1FilterGrad(heapOffset(wasm, source), heapOffset(wasm, dy), heapOffset(wasm, out), info.batchSize, info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth);
+      if (source !== x) wasm.disposeData(source.dataId);
+      return out;
+    }
     const dw = conv2DBackpropFilterViaConv(x, dy, info, wasm);
     if (dw) return dw;
     const K = info.filterHeight * info.filterWidth * info.inChannels;
@@ -259,6 +268,27 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
   return { kernelName: 'Conv2DBackpropInput', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
+/** A float32 NHWC input of one channel, convolved with stride and dilation 1 and padding that a padded copy can realise. */
+function singleChannelStride1(x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): boolean {
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, padInfo } = info;
+  return x.dtype === 'float32' && info.inChannels === 1 && info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1
+    && OH + KH - 1 === H + padInfo.top + padInfo.bottom && OW + KW - 1 === W + padInfo.left + padInfo.right && padInfo.top >= 0 && padInfo.left >= 0;
+}
+
+/** x ([B, H, W, 1]) zero-padded to [B, OH+KH-1, OW+KW-1] for the single-channel SIMD kernels (x itself when unpadded). */
+function paddedSingleChannel(wasm: BackendWasm, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, padInfo } = info;
+  const HP = OH + KH - 1;
+  const WP = OW + KW - 1;
+  if (HP === H && WP === W) return x;
+  const padded = wasm.makeOutput([B, HP, WP, 1], 'float32');
+  const d = wasm.typedArrayFromHeap(padded) as Float32Array;
+  const v = wasm.typedArrayFromHeap(x) as Float32Array;
+  d.fill(0);
+  for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) d.set(v.subarray((b * H + y) * W, (b * H + y + 1) * W), (b * HP + y + padInfo.top) * WP + padInfo.left);
+  return padded;
+}
+
 /**
  * Conv2D and FusedConv2D with a single input channel (LeNet's first layer), stride and dilation 1: XNNPACK
  * builds an indirection buffer of one pointer per tap and output pixel and reaches ~5 GFLOP/s here; the SIMD
@@ -274,24 +304,13 @@ function singleChannelConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc)
     const act = activation ?? 'linear';
     if (!simd || dataFormat === 'NCHW' || x.dtype !== 'float32' || x.shape.length !== 4 || x.shape[3] !== 1 || preluActivationWeights || (act !== 'linear' && act !== 'relu')) return stock({ inputs, backend, attrs });
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filter.shape as [number, number, number, number], strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
-    const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, padInfo } = info;
-    if (info.strideHeight !== 1 || info.strideWidth !== 1 || info.dilationHeight !== 1 || info.dilationWidth !== 1 || CO > 16 || (bias && sizeOf(bias) !== CO)) return stock({ inputs, backend, attrs });
-    const HP = OH + KH - 1;
-    const WP = OW + KW - 1;
-    if (HP !== H + padInfo.top + padInfo.bottom || WP !== W + padInfo.left + padInfo.right) return stock({ inputs, backend, attrs });
-    let source = x;
-    const temps: tf.TensorInfo[] = [];
-    if (HP !== H || WP !== W) {
-      source = wasm.makeOutput([B, HP, WP, 1], 'float32');
-      temps.push(source);
-      const d = wasm.typedArrayFromHeap(source) as Float32Array;
-      const v = wasm.typedArrayFromHeap(x) as Float32Array;
-      d.fill(0);
-      for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) d.set(v.subarray((b * H + y) * W, (b * H + y + 1) * W), (b * HP + y + padInfo.top) * WP + padInfo.left);
-    }
+    const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
+    if (CO > 16 || (bias && sizeOf(bias) !== CO)) return stock({ inputs, backend, attrs });
+    if (!singleChannelStride1(x, info)) return stock({ inputs, backend, attrs });
+    const source = paddedSingleChannel(wasm, x, info);
     const out = wasm.makeOutput([B, OH, OW, CO], 'float32');
     simd.convCin1(heapOffset(wasm, source), heapOffset(wasm, filter), bias ? heapOffset(wasm, bias) : 0, heapOffset(wasm, out), B, OH, OW, CO, KH, KW, act === 'relu' ? 1 : 0);
-    for (const t of temps) wasm.disposeData(t.dataId);
+    if (source !== x) wasm.disposeData(source.dataId);
     return out;
   };
   return { kernelName: name, backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
@@ -308,13 +327,37 @@ function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
     const size = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
     const sa = size(a);
     const sb = size(b);
-    if (a.dtype !== 'float32' || b.dtype !== 'float32' || sa === sb || Math.max(sa, sb) < 4096 || Math.min(sa, sb) === 1) return stock({ inputs, backend, attrs });
+    if (a.dtype !== 'float32' || b.dtype !== 'float32' || sa === sb) return stock({ inputs, backend, attrs });
     const [big, small] = sa > sb ? [a, b] : [b, a];
     const rank = big.shape.length;
-    if (small.shape.length > rank) return stock({ inputs, backend, attrs });
+    if (small.shape.length > rank || rank === 0) return stock({ inputs, backend, attrs });
     const padded = [...Array<number>(rank - small.shape.length).fill(1), ...small.shape];
     if (!padded.every((d, i) => d === big.shape[i] || d === 1)) return stock({ inputs, backend, attrs });
     const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    const Cs = padded[rank - 1];
+    // A per-channel vector (or a scalar) against the full tensor, but not vector / tensor: one SIMD pass of x * s + t.
+    if (simd && padded.slice(0, -1).every((d) => d === 1) && !(name === 'RealDiv' && small === a)) {
+      const L = laneMultiple(Cs);
+      const sT = wasm.makeOutput([L], 'float32');
+      const tT = wasm.makeOutput([L], 'float32');
+      const sv = wasm.typedArrayFromHeap(sT) as Float32Array;
+      const tv = wasm.typedArrayFromHeap(tT) as Float32Array;
+      const v = wasm.typedArrayFromHeap(small) as Float32Array;
+      for (let j = 0; j < L; j++) {
+        const c = v[j % Cs];
+        if (name === 'Multiply') { sv[j] = c; tv[j] = 0; }
+        else if (name === 'Add') { sv[j] = 1; tv[j] = c; }
+        else if (name === 'Sub') { sv[j] = small === b ? 1 : -1; tv[j] = small === b ? -c : c; }
+        else { sv[j] = 1 / c; tv[j] = 0; }
+      }
+      const out = wasm.makeOutput(big.shape, 'float32');
+      simd.affine(heapOffset(wasm, big), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(big), L);
+      wasm.disposeData(sT.dataId);
+      wasm.disposeData(tT.dataId);
+      return out;
+    }
+    if (Math.max(sa, sb) < 4096 || Math.min(sa, sb) === 1) return stock({ inputs, backend, attrs });
     const tiled = wasm.makeOutput(big.shape, 'float32');
     tileInto(wasm.typedArrayFromHeap(small) as Float32Array, wasm.typedArrayFromHeap(tiled) as Float32Array, padded, padded.map((d, i) => big.shape[i] / d));
     const out = stock({ inputs: sa > sb ? { a, b: tiled } : { a: tiled, b }, backend, attrs }) as tf.TensorInfo;
@@ -506,6 +549,21 @@ function fastTransposeBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
   return { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
+/**
+ * Identity without a copy: tensors are immutable, so the output shares the input's buffer (reference-counted),
+ * as the cpu backend and the WASM backend's own Reshape do. The stock kernel copies (10 copies of the largest
+ * activation per LeNet-5 training step, ~1 ms each).
+ */
+function sharedIdentity(stock: tf.KernelFunc): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string') return stock({ inputs, backend, attrs });
+    (backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  return { kernelName: 'Identity', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
+}
+
 /** Registers the extra kernels once (idempotent). Call after the WASM backend is initialised. */
 export function registerWasmKernels(): void {
   for (const k of WASM_EXTRA_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
@@ -521,6 +579,7 @@ export function registerWasmKernels(): void {
   replace('Tile', () => ({ ...tileKernel, kernelFunc: Object.assign(tileKernel.kernelFunc, { [LOPPER_TAG]: true }) }));
   for (const op of ['Multiply', 'Add', 'Sub', 'RealDiv']) replace(op, (stock) => tiledBroadcast(op, stock));
   replace('FusedBatchNorm', fastFusedBatchNorm);
+  replace('Identity', sharedIdentity);
   replace('Conv2D', (stock) => singleChannelConv('Conv2D', stock));
   replace('FusedConv2D', (stock) => singleChannelConv('FusedConv2D', stock));
   replace('Sum', (stock) => leadingAxesReduce('Sum', stock));

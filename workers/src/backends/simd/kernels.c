@@ -207,3 +207,64 @@ void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float 
         }
     }
 }
+
+/* o[0..CO) = the first CO lanes of (lo, hi), CO <= 8. */
+static inline void store_channels(float *o, v128_t lo, v128_t hi, int CO) {
+  if (CO >= 4) wasm_v128_store(o, lo);
+  else {
+    o[0] = wasm_f32x4_extract_lane(lo, 0);
+    if (CO > 1) o[1] = wasm_f32x4_extract_lane(lo, 1);
+    if (CO > 2) o[2] = wasm_f32x4_extract_lane(lo, 2);
+    return;
+  }
+  if (CO == 8) wasm_v128_store(o + 4, hi);
+  else {
+    if (CO > 4) o[4] = wasm_f32x4_extract_lane(hi, 0);
+    if (CO > 5) o[5] = wasm_f32x4_extract_lane(hi, 1);
+    if (CO > 6) o[6] = wasm_f32x4_extract_lane(hi, 2);
+  }
+}
+
+/*
+ * Filter gradient of a single-channel-input convolution (stride 1): dw[ky, kx, co] = sum over images and output
+ * pixels of xp[b, oy + ky, ox + kx] * dy[b, oy, ox, co]. xp is the padded input ([B, HP, WP]), dy is
+ * [B, OH, OW, CO] with CO <= 8 (two channel vectors), dw is [KH, KW, CO]. Taps go four at a time (eight vector
+ * accumulators); each image's sums are added to the total separately, which bounds float32 rounding error.
+ */
+EXPORT(lopper_conv_cin1_filter_grad)
+void lopper_conv_cin1_filter_grad(const float *xp, const float *dy, float *dw, int B, int OH, int OW, int CO, int KH, int KW) {
+  const int HP = OH + KH - 1, WP = OW + KW - 1, taps = KH * KW, n1 = CO - 4;
+  for (int t0 = 0; t0 < taps; t0 += 4) {
+    const int nt = taps - t0 < 4 ? taps - t0 : 4;
+    /* Offsets of the group's taps in the padded input (a missing tap repeats the first; its sums are dropped). */
+    const int u1 = t0 + (nt > 1 ? 1 : 0), u2 = t0 + (nt > 2 ? 2 : 0), u3 = t0 + (nt > 3 ? 3 : 0);
+    const int off0 = (t0 / KW) * WP + t0 % KW, off1 = (u1 / KW) * WP + u1 % KW, off2 = (u2 / KW) * WP + u2 % KW, off3 = (u3 / KW) * WP + u3 % KW;
+    v128_t s00 = wasm_f32x4_splat(0.0f), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+    for (int b = 0; b < B; b++) {
+      v128_t a00 = wasm_f32x4_splat(0.0f), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+      for (int oy = 0; oy < OH; oy++) {
+        const float *xr = xp + (b * HP + oy) * WP;
+        const float *g = dy + (b * OH + oy) * OW * CO;
+        for (int ox = 0; ox < OW; ox++, g += CO) {
+          const v128_t g0 = CO >= 4 ? wasm_v128_load(g) : wasm_f32x4_make(g[0], CO > 1 ? g[1] : 0.0f, CO > 2 ? g[2] : 0.0f, 0.0f);
+          const v128_t g1 = n1 >= 4 ? wasm_v128_load(g + 4) : n1 > 0 ? wasm_f32x4_make(g[4], n1 > 1 ? g[5] : 0.0f, n1 > 2 ? g[6] : 0.0f, 0.0f) : wasm_f32x4_splat(0.0f);
+          const float *x = xr + ox;
+          v128_t v = wasm_f32x4_splat(x[off0]);
+          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v, g0)); a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v, g1));
+          v = wasm_f32x4_splat(x[off1]);
+          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v, g0)); a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v, g1));
+          v = wasm_f32x4_splat(x[off2]);
+          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v, g0)); a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v, g1));
+          v = wasm_f32x4_splat(x[off3]);
+          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v, g0)); a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v, g1));
+        }
+      }
+      s00 = wasm_f32x4_add(s00, a00); s01 = wasm_f32x4_add(s01, a01); s10 = wasm_f32x4_add(s10, a10); s11 = wasm_f32x4_add(s11, a11);
+      s20 = wasm_f32x4_add(s20, a20); s21 = wasm_f32x4_add(s21, a21); s30 = wasm_f32x4_add(s30, a30); s31 = wasm_f32x4_add(s31, a31);
+    }
+    store_channels(dw + t0 * CO, s00, s01, CO);
+    if (nt > 1) store_channels(dw + (t0 + 1) * CO, s10, s11, CO);
+    if (nt > 2) store_channels(dw + (t0 + 2) * CO, s20, s21, CO);
+    if (nt > 3) store_channels(dw + (t0 + 3) * CO, s30, s31, CO);
+  }
+}
