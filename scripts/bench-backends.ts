@@ -25,7 +25,7 @@ async function measure(model: ModelName, stepsFor: number) {
   let t0 = performance.now();
   for (let i = 0; i < stepsFor; i++) await step();
   const train = (stepsFor * BATCH) / ((performance.now() - t0) / 1000);
-  const infer1 = async () => { const p = m.predict(x) as tf.Tensor; await p.data(); p.dispose(); };
+  const infer1 = async () => { const p = m.predict(x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); };
   for (let i = 0; i < 2; i++) await infer1();
   t0 = performance.now();
   for (let i = 0; i < stepsFor; i++) await infer1();

@@ -63,7 +63,7 @@ export async function inferenceLatencyMs(model: tfl.LayersModel, opts: { batch?:
   try {
     for (let i = 0; i < warmup + runs; i++) {
       const t0 = performance.now();
-      const y = model.predict(x) as tf.Tensor;
+      const y = model.predict(x, { batchSize: batch }) as tf.Tensor; // one forward pass of the whole batch
       await y.data();
       y.dispose();
       if (i >= warmup) times.push(performance.now() - t0);

@@ -83,10 +83,12 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
         const lr = opts.cosine ? cosineLearningRate(opts.learningRate, opts.cosine.minLearningRate, step, totalSteps) : opts.learningRate;
         for (const o of optimizers) (o.opt as unknown as { learningRate: number }).learningRate = lr * o.mult;
         const { x, y } = batchTensors(data, order, b * opts.batchSize, Math.min(data.count, (b + 1) * opts.batchSize));
+        // The teacher's logits are constants of the step: computed outside the gradient tape, in one batch.
+        const teacherLogits = opts.distill ? (opts.distill.teacher.predict(x, { batchSize: x.shape[0] }) as tf.Tensor) : null;
         const lossFn = (): tf.Scalar => {
           const logits = model.apply(x, { training: true }) as tf.Tensor;
           let loss = tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
-          if (opts.distill) loss = distillationLoss(loss, logits, opts.distill.teacher.predict(x) as tf.Tensor, opts.distill);
+          if (opts.distill && teacherLogits) loss = distillationLoss(loss, logits, teacherLogits, opts.distill);
           return opts.penalty ? (tf.add(loss, opts.penalty()) as tf.Scalar) : loss;
         };
         let lossT: tf.Scalar;
@@ -99,6 +101,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
           lossT = value;
         }
         tf.dispose([x, y]);
+        teacherLogits?.dispose();
         if (opts.gradual?.update(step)) {
           tf.dispose(maskTensors.map((m) => m.t));
           maskTensors = toTensors(opts.gradual.masks());
@@ -138,7 +141,7 @@ export async function evaluate(model: tfl.LayersModel, data: Dataset, batchSize 
   let correct = 0;
   for (let from = 0; from < data.count; from += batchSize) {
     const { x, y } = sliceBatch(data, from, Math.min(data.count, from + batchSize));
-    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x) as tf.Tensor, 1), tf.argMax(y, 1)), 'int32')));
+    const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor, 1), tf.argMax(y, 1)), 'int32')));
     correct += (await hits.data())[0];
     tf.dispose([x, y, hits]);
   }
