@@ -276,14 +276,19 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
   });
 
-  it('Identity shares the buffer: a clone outlives its source and keeps its values', async () => {
+  it('Identity and same-dtype Cast share the buffer: a clone outlives its source and keeps its values', async () => {
     await tf.setBackend('wasm');
     const before = tf.memory().numTensors;
     const x = tf.tensor([1, 2, 3, 4], [2, 2]);
     const y = tf.clone(x);
+    const z = tf.cast(x, 'float32');
+    const i = tf.cast(x, 'int32');
     x.dispose();
     expect(Array.from(await y.data())).toEqual([1, 2, 3, 4]);
-    y.dispose();
+    expect(Array.from(await z.data())).toEqual([1, 2, 3, 4]);
+    expect(i.dtype).toBe('int32');
+    expect(Array.from(await i.data())).toEqual([1, 2, 3, 4]);
+    tf.dispose([y, z, i]);
     expect(tf.memory().numTensors).toBe(before);
     await tf.setBackend('cpu');
   });

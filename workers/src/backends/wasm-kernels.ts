@@ -564,6 +564,18 @@ function sharedIdentity(stock: tf.KernelFunc): tf.KernelConfig {
   return { kernelName: 'Identity', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
+/** Cast to the tensor's own dtype (ReLU's gradient casts its float32 step mask) shares the buffer instead of copying. */
+function sameDtypeCast(stock: tf.KernelFunc): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    const { dtype } = attrs as unknown as { dtype: tf.DataType };
+    if (dtype !== x.dtype || x.dtype === 'string') return stock({ inputs, backend, attrs });
+    (backend as BackendWasm).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  return { kernelName: 'Cast', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
+}
+
 /** Registers the extra kernels once (idempotent). Call after the WASM backend is initialised. */
 export function registerWasmKernels(): void {
   for (const k of WASM_EXTRA_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
@@ -580,6 +592,7 @@ export function registerWasmKernels(): void {
   for (const op of ['Multiply', 'Add', 'Sub', 'RealDiv']) replace(op, (stock) => tiledBroadcast(op, stock));
   replace('FusedBatchNorm', fastFusedBatchNorm);
   replace('Identity', sharedIdentity);
+  replace('Cast', sameDtypeCast);
   replace('Conv2D', (stock) => singleChannelConv('Conv2D', stock));
   replace('FusedConv2D', (stock) => singleChannelConv('FusedConv2D', stock));
   replace('Sum', (stock) => leadingAxesReduce('Sum', stock));
