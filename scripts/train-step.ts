@@ -1,10 +1,11 @@
 /** One Adam training step of a zoo model on a fixed random batch: what bench-backends times and profile-step profiles. */
 import * as tf from '@tensorflow/tfjs-core';
+import { adam } from '../workers/src/pruning/adam.js';
 import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
 
 export function syntheticTrainStep(name: ModelName, batch: number) {
   const model = buildModel(name, 1);
-  const opt = tf.train.adam(1e-3);
+  const opt = adam(1e-3); // the product's optimizer (workers/src/pruning/adam.ts)
   const x = tf.randomNormal([batch, 28, 28, 1]);
   const y = tf.tidy(() => tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32'), 10));
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);

@@ -10,6 +10,8 @@ import { KERNELS_WASM_BASE64 } from './simd/kernels-wasm.js';
 export interface SimdKernels {
   /** y = x * s + t, s and t tiled to L (a multiple of 4) floats. */
   affine(x: number, s: number, t: number, y: number, n: number, L: number): void;
+  /** y = x / d, d tiled to L floats. */
+  divChannels(x: number, d: number, y: number, n: number, L: number): void;
   /** acc[0..L) = column sums of x viewed as rows of L (scratch: acc[L..2L)). */
   rowSum(x: number, acc: number, n: number, L: number): void;
   /** Convolution with few output channels as row dot products; wT is [CO][KH][KW][C]. */
@@ -18,6 +20,8 @@ export interface SimdKernels {
   convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
   /** Filter gradient of a single-channel-input convolution (stride 1, CO <= 8) on a padded input. */
   convCin1FilterGrad(xp: number, dy: number, dw: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number): void;
+  /** One Adam step (x, m, v to xo, mo, vo), float32 constants as tf.train.adam rounds them. */
+  adam(x: number, g: number, m: number, v: number, xo: number, mo: number, vo: number, n: number, b1: number, b2: number, c1: number, c2: number, oma1: number, oma2: number, eps: number, neglr: number): void;
   maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
 }
 
@@ -41,7 +45,7 @@ export function simdKernels(backend: BackendWasm): SimdKernels | null {
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, rowSum: e.lopper_row_sum, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, adam: e.lopper_adam };
     }
   } catch {
     kernels = null;

@@ -336,7 +336,8 @@ function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
     const wasm = backend as BackendWasm;
     const simd = simdKernels(wasm);
     const Cs = padded[rank - 1];
-    // A per-channel vector (or a scalar) against the full tensor, but not vector / tensor: one SIMD pass of x * s + t.
+    // A per-channel vector (or a scalar) against the full tensor, but not vector / tensor: one SIMD pass of x * s + t
+    // (tensor / vector: x / d, correctly rounded).
     if (simd && padded.slice(0, -1).every((d) => d === 1) && !(name === 'RealDiv' && small === a)) {
       const L = laneMultiple(Cs);
       const sT = wasm.makeOutput([L], 'float32');
@@ -349,10 +350,11 @@ function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
         if (name === 'Multiply') { sv[j] = c; tv[j] = 0; }
         else if (name === 'Add') { sv[j] = 1; tv[j] = c; }
         else if (name === 'Sub') { sv[j] = small === b ? 1 : -1; tv[j] = small === b ? -c : c; }
-        else { sv[j] = 1 / c; tv[j] = 0; }
+        else { sv[j] = c; tv[j] = 0; }
       }
       const out = wasm.makeOutput(big.shape, 'float32');
-      simd.affine(heapOffset(wasm, big), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(big), L);
+      if (name === 'RealDiv') simd.divChannels(heapOffset(wasm, big), heapOffset(wasm, sT), heapOffset(wasm, out), sizeOf(big), L);
+      else simd.affine(heapOffset(wasm, big), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(big), L);
       wasm.disposeData(sT.dataId);
       wasm.disposeData(tT.dataId);
       return out;
@@ -519,6 +521,28 @@ function leadingAxesReduce(name: 'Sum' | 'Mean', stock: tf.KernelFunc): tf.Kerne
 
 const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 
+/**
+ * `LopperAdam` (a Lopper kernel, used by workers/src/pruning/adam.ts): one Adam update of a variable in one SIMD
+ * pass, outputs [x', m', v']. tf.train.adam runs 14 kernels per variable per step.
+ */
+export const ADAM_KERNEL = 'LopperAdam';
+export interface AdamKernelAttrs { beta1: number; beta2: number; oneMinusBeta1: number; oneMinusBeta2: number; oneMinusAccBeta1: number; oneMinusAccBeta2: number; epsilon: number; negLearningRate: number }
+const adamKernel: tf.KernelConfig = {
+  kernelName: ADAM_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { x, g, m, v } = inputs as { x: tf.TensorInfo; g: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
+    const a = attrs as unknown as AdamKernelAttrs;
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    if (!simd) throw new Error('LopperAdam needs the SIMD kernels');
+    const outs = [x, m, v].map((t) => wasm.makeOutput(t.shape, 'float32'));
+    simd.adam(heapOffset(wasm, x), heapOffset(wasm, g), heapOffset(wasm, m), heapOffset(wasm, v), ...outs.map((t) => heapOffset(wasm, t)) as [number, number, number], sizeOf(x),
+      a.beta1, a.beta2, a.oneMinusBeta1, a.oneMinusBeta2, a.oneMinusAccBeta1, a.oneMinusAccBeta2, a.epsilon, a.negLearningRate);
+    return outs;
+  },
+};
+
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];
 
 const LOPPER_TAG = Symbol('lopper.kernel');
@@ -579,6 +603,7 @@ function sameDtypeCast(stock: tf.KernelFunc): tf.KernelConfig {
 /** Registers the extra kernels once (idempotent). Call after the WASM backend is initialised. */
 export function registerWasmKernels(): void {
   for (const k of WASM_EXTRA_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+  if (simdKernels(tf.findBackend('wasm') as BackendWasm) && !tf.getKernel(ADAM_KERNEL, 'wasm')) tf.registerKernel(adamKernel);
   const replace = (name: string, make: (stock: tf.KernelFunc) => tf.KernelConfig) => {
     const stock = tf.getKernel(name, 'wasm');
     if (stock && !(LOPPER_TAG in stock.kernelFunc)) {

@@ -1,4 +1,5 @@
 /** Training, masked fine-tuning and evaluation loops. Every function leaves tf.memory().numTensors unchanged. */
+import { adam } from './adam.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { seededPermutation } from './rng.js';
@@ -69,7 +70,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
     if (!(mult > 0)) throw new RangeError(`learning-rate multiplier of ${layer.name} must be > 0, got ${mult}`);
     for (const w of layer.trainableWeights) groups.set(mult, [...(groups.get(mult) ?? []), w.read() as tf.Variable]);
   }
-  const optimizers = [...groups].map(([mult, vars]) => ({ mult, vars, opt: tf.train.adam(opts.learningRate * mult) }));
+  const optimizers = [...groups].map(([mult, vars]) => ({ mult, vars, opt: adam(opts.learningRate * mult) }));
   const varList = optimizers.flatMap((o) => o.vars);
   let lastEpochLoss = NaN;
   const enforceMasks = () => { for (const { variable, t } of maskTensors) tf.tidy(() => { variable.write(tf.mul(variable.read(), t)); }); };

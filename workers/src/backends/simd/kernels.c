@@ -19,6 +19,15 @@ void lopper_affine(const float *x, const float *s, const float *t, float *y, int
   for (int j = 0; i + j < n; j++) y[i + j] = x[i + j] * s[j] + t[j];
 }
 
+/* y[i] = x[i] / d[i % L] for i < n (a correctly rounded division, as the stock RealDiv); d tiled as in lopper_affine. */
+EXPORT(lopper_div_channels)
+void lopper_div_channels(const float *x, const float *d, float *y, int n, int L) {
+  int i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; j += 4) wasm_v128_store(y + i + j, wasm_f32x4_div(wasm_v128_load(x + i + j), wasm_v128_load(d + j)));
+  for (int j = 0; i + j < n; j++) y[i + j] = x[i + j] / d[j];
+}
+
 /*
  * acc[j] = sum over rows r of x[r * L + j] (n floats, rows of L, L a multiple of 4; a last partial row is
  * added to the first entries). Blocks of 64 rows are summed first and then added to the total (acc[L..2L) is
@@ -266,5 +275,34 @@ void lopper_conv_cin1_filter_grad(const float *xp, const float *dy, float *dw, i
     if (nt > 1) store_channels(dw + (t0 + 1) * CO, s10, s11, CO);
     if (nt > 2) store_channels(dw + (t0 + 2) * CO, s20, s21, CO);
     if (nt > 3) store_channels(dw + (t0 + 3) * CO, s30, s31, CO);
+  }
+}
+
+/*
+ * One Adam step for one variable, in TF.js's order of float32 operations (bit-identical to tf.train.adam):
+ * m' = m*b1 + g*c1, v' = v*b2 + (g*g)*c2, x' = ((m'/oma1) / (sqrt(v'/oma2) + eps)) * neglr + x, where c = 1 - b,
+ * oma = 1 - beta^t and neglr = -learning rate, all rounded to float32 by the caller's conversion.
+ */
+EXPORT(lopper_adam)
+void lopper_adam(const float *x, const float *g, const float *m, const float *v, float *xo, float *mo, float *vo, int n,
+                 float b1, float b2, float c1, float c2, float oma1, float oma2, float eps, float neglr) {
+  const v128_t B1 = wasm_f32x4_splat(b1), B2 = wasm_f32x4_splat(b2), C1 = wasm_f32x4_splat(c1), C2 = wasm_f32x4_splat(c2);
+  const v128_t O1 = wasm_f32x4_splat(oma1), O2 = wasm_f32x4_splat(oma2), E = wasm_f32x4_splat(eps), L = wasm_f32x4_splat(neglr);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t gv = wasm_v128_load(g + i);
+    const v128_t m1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(m + i), B1), wasm_f32x4_mul(gv, C1));
+    const v128_t v1 = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(v + i), B2), wasm_f32x4_mul(wasm_f32x4_mul(gv, gv), C2));
+    const v128_t step = wasm_f32x4_div(wasm_f32x4_div(m1, O1), wasm_f32x4_add(wasm_f32x4_sqrt(wasm_f32x4_div(v1, O2)), E));
+    wasm_v128_store(mo + i, m1);
+    wasm_v128_store(vo + i, v1);
+    wasm_v128_store(xo + i, wasm_f32x4_add(wasm_f32x4_mul(step, L), wasm_v128_load(x + i)));
+  }
+  for (; i < n; i++) {
+    const float m1 = m[i] * b1 + g[i] * c1;
+    const float v1 = v[i] * b2 + (g[i] * g[i]) * c2;
+    mo[i] = m1;
+    vo[i] = v1;
+    xo[i] = ((m1 / oma1) / (__builtin_sqrtf(v1 / oma2) + eps)) * neglr + x[i];
   }
 }
