@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { heapOffset, laneMultiple, simdKernels } from './simd.js';
+import { heapOffset, laneMultiple, simdKernels, type SimdKernels } from './simd.js';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -339,25 +339,14 @@ function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
     // A per-channel vector (or a scalar) against the full tensor, but not vector / tensor: one SIMD pass of x * s + t
     // (tensor / vector: x / d, correctly rounded).
     if (simd && padded.slice(0, -1).every((d) => d === 1) && !(name === 'RealDiv' && small === a)) {
-      const L = laneMultiple(Cs);
-      const sT = wasm.makeOutput([L], 'float32');
-      const tT = wasm.makeOutput([L], 'float32');
-      const sv = wasm.typedArrayFromHeap(sT) as Float32Array;
-      const tv = wasm.typedArrayFromHeap(tT) as Float32Array;
       const v = wasm.typedArrayFromHeap(small) as Float32Array;
-      for (let j = 0; j < L; j++) {
-        const c = v[j % Cs];
-        if (name === 'Multiply') { sv[j] = c; tv[j] = 0; }
-        else if (name === 'Add') { sv[j] = 1; tv[j] = c; }
-        else if (name === 'Sub') { sv[j] = small === b ? 1 : -1; tv[j] = small === b ? -c : c; }
-        else { sv[j] = c; tv[j] = 0; }
-      }
-      const out = wasm.makeOutput(big.shape, 'float32');
-      if (name === 'RealDiv') simd.divChannels(heapOffset(wasm, big), heapOffset(wasm, sT), heapOffset(wasm, out), sizeOf(big), L);
-      else simd.affine(heapOffset(wasm, big), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(big), L);
-      wasm.disposeData(sT.dataId);
-      wasm.disposeData(tT.dataId);
-      return out;
+      const bIsSmall = small === b;
+      return perChannelPass(wasm, simd, big, Cs, (c) => {
+        const k = v[c];
+        if (name === 'Multiply' || name === 'RealDiv') return [k, 0];
+        if (name === 'Add') return [1, k];
+        return bIsSmall ? [1, -k] : [-1, k]; // Sub
+      }, name === 'RealDiv');
     }
     if (Math.max(sa, sb) < 4096 || Math.min(sa, sb) === 1) return stock({ inputs, backend, attrs });
     const tiled = wasm.makeOutput(big.shape, 'float32');
@@ -445,6 +434,26 @@ const depthwiseBackpropInput: tf.KernelConfig = {
 };
 
 /**
+ * One SIMD pass over x (float32, last axis of C channels): y = x * s[c] + t[c], or y = x / s[c] when `divide`, with
+ * (s, t) = per(c) tiled to whole SIMD lanes.
+ */
+function perChannelPass(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, C: number, per: (c: number) => [number, number], divide = false): tf.TensorInfo {
+  const L = laneMultiple(C);
+  const sT = wasm.makeOutput([L], 'float32');
+  const tT = wasm.makeOutput([L], 'float32');
+  const s = wasm.typedArrayFromHeap(sT) as Float32Array;
+  const t = wasm.typedArrayFromHeap(tT) as Float32Array;
+  for (let c = 0; c < C; c++) [s[c], t[c]] = per(c);
+  for (let j = C; j < L; j++) { s[j] = s[j - C]; t[j] = t[j - C]; }
+  const out = wasm.makeOutput(x.shape, 'float32');
+  if (divide) simd.divChannels(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, out), sizeOf(x), L);
+  else simd.affine(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(x), L);
+  wasm.disposeData(sT.dataId);
+  wasm.disposeData(tT.dataId);
+  return out;
+}
+
+/**
  * FusedBatchNorm as one SIMD pass (simd/kernels.c): y = x * s + t with s = scale / sqrt(variance + eps) and
  * t = offset - mean * s computed here per channel. The stock kernel evaluates a square root and a division per
  * element (~7 ns per element: 4.4 ms of a 24.6 ms LeNet-5 inference batch). Parameters that are not
@@ -460,25 +469,14 @@ function fastFusedBatchNorm(stock: tf.KernelFunc): tf.KernelConfig {
     const params = [mean, variance, offset, scale].filter((t): t is tf.TensorInfo => t != null);
     const perChannel = (t: tf.TensorInfo) => t.dtype === 'float32' && sizeOf(t) === C && t.shape.slice(0, -1).every((d) => d === 1) && (t.shape.length === 0 ? C === 1 : t.shape[t.shape.length - 1] === C);
     if (!simd || x.dtype !== 'float32' || x.shape.length === 0 || !params.every(perChannel)) return stock({ inputs, backend, attrs });
-    const L = laneMultiple(C);
-    const sT = wasm.makeOutput([L], 'float32');
-    const tT = wasm.makeOutput([L], 'float32');
-    const s = wasm.typedArrayFromHeap(sT) as Float32Array;
-    const t = wasm.typedArrayFromHeap(tT) as Float32Array;
     const m = wasm.typedArrayFromHeap(mean) as Float32Array;
     const v = wasm.typedArrayFromHeap(variance) as Float32Array;
     const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
     const o = offset ? wasm.typedArrayFromHeap(offset) as Float32Array : null;
-    for (let c = 0; c < C; c++) {
-      s[c] = (g ? g[c] : 1) / Math.sqrt(v[c] + varianceEpsilon);
-      t[c] = (o ? o[c] : 0) - m[c] * s[c];
-    }
-    for (let j = C; j < L; j++) { s[j] = s[j - C]; t[j] = t[j - C]; }
-    const out = wasm.makeOutput(x.shape, 'float32');
-    simd.affine(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(x), L);
-    wasm.disposeData(sT.dataId);
-    wasm.disposeData(tT.dataId);
-    return out;
+    return perChannelPass(wasm, simd, x, C, (c) => {
+      const sc = Math.fround((g ? g[c] : 1) / Math.sqrt(v[c] + varianceEpsilon));
+      return [sc, (o ? o[c] : 0) - m[c] * sc];
+    });
   };
   return { kernelName: 'FusedBatchNorm', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
