@@ -36,7 +36,8 @@ const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 const instances = new WeakMap<object, SimdKernels | null>();
 
-export function simdKernels(backend: BackendWasm): SimdKernels | null {
+export function simdKernels(backend: BackendWasm | undefined): SimdKernels | null {
+  if (!backend) return null;
   const cached = instances.get(backend);
   if (cached !== undefined) return cached;
   let kernels: SimdKernels | null = null;
