@@ -9,6 +9,7 @@
  * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
  * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
  *   --seeds=1,2,3  --jobs=N  --baseline-epochs=6  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
+ *   --only=METHOD[,METHOD]: run only these rows' trials now (the report still covers every row)
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
@@ -40,6 +41,7 @@ const KD: Distill = { temperature: 4, alpha: 0.5 };
 const ROWS: Row[] = [
   { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning' },
   { method: 'gradual-l1-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 6, distill: KD },
+  { method: 'gradual-lamp-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 6, distill: KD },
   { method: 'gradual-l1-unstructured', amount: 0.82, goal: 'headline', target: '80% smaller, drop <= 0.3' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
@@ -229,7 +231,8 @@ if (!args.has('report-only')) {
   // One pool: a trial waits only for its own seed's baseline, so no core idles while the last baseline trains.
   const cost = (r: Row) => rowEpochs(r) + (r.method === 'network-slimming' ? spec.slimming!.sparsityEpochs : 0);
   const order = ROWS.map((_, i) => i).sort((a, b) => cost(ROWS[b]) - cost(ROWS[a]));
-  const tasks: [number, number][] = [...seeds.map((s) => [s, -1] as [number, number]), ...order.flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s))))];
+  const only = args.get('only')?.split(',');
+  const tasks: [number, number][] = [...seeds.map((s) => [s, -1] as [number, number]), ...order.filter((i) => !only || only.includes(ROWS[i].method)).flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s))))];
   const baselineDone = new Map<number, Promise<void>>();
   const started = new Map<number, () => void>();
   for (const s of seeds) baselineDone.set(s, new Promise<void>((res) => started.set(s, res)));

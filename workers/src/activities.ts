@@ -82,17 +82,19 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
   async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; prunedLayers: Set<string>; config: object }> {
     const { method, amount, seed, spec } = input;
-    const gradualTo = (m: tfl.LayersModel) => {
-      // AGP / polynomial decay (power 3) from 0 to `amount`, global L1, over the first 70% of fine-tuning steps.
+    const gradualTo = (m: tfl.LayersModel, scope: 'global' | 'lamp' = 'global') => {
+      // AGP / polynomial decay (power 3) from 0 to `amount`, one global threshold (on |w| or LAMP scores), over the
+      // first 70% of fine-tuning steps.
       const steps = spec.finetuneEpochs * Math.ceil(trainSet.count / spec.batchSize);
       if (steps < 1) throw ApplicationFailure.nonRetryable(`${method} needs finetuneEpochs >= 1`, 'InvalidConfig');
       const end = Math.max(1, Math.floor(0.7 * steps));
       const schedule: Schedule = { kind: 'polynomial', initial: 0, final: amount, begin: 0, end, frequency: Math.max(1, Math.floor(end / 10)) };
-      return { gradual: new GradualPruner(m, schedule, 'global'), schedule };
+      return { gradual: new GradualPruner(m, schedule, scope), schedule };
     };
-    if (method === 'gradual-l1-unstructured') {
-      const { gradual, schedule } = gradualTo(model);
-      return { model, gradual, prunedLayers: layersOf(model, prunableWeights(model)), config: { schedule } };
+    if (method === 'gradual-l1-unstructured' || method === 'gradual-lamp-unstructured') {
+      const scope = method === 'gradual-lamp-unstructured' ? 'lamp' : 'global';
+      const { gradual, schedule } = gradualTo(model, scope);
+      return { model, gradual, prunedLayers: layersOf(model, prunableWeights(model)), config: { schedule, scope } };
     }
     if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
       const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);

@@ -4,7 +4,7 @@
  */
 export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
 export const DATASETS = ['fashion-mnist'] as const;
-export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured', 'gradual-l1-unstructured'] as const;
+export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'lamp-unstructured', 'random-unstructured', 'gradual-l1-unstructured', 'gradual-lamp-unstructured'] as const;
 /** Structured methods remove channels physically (smaller, faster models). */
 export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming', 'taylor-structured', 'gradient-structured', 'hybrid'] as const;
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;

@@ -5,6 +5,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { roundHalfEven } from './amount.js';
+import { lampScores } from './lamp.js';
 import { globalUnstructured, l1Unstructured, type Mask } from './masks.js';
 import { prunableWeights } from './models.js';
 import type { MaskSet } from './prune.js';
@@ -17,7 +18,7 @@ export class GradualPruner {
   private current: (Mask | undefined)[];
   readonly history: { step: number; sparsity: number }[] = [];
 
-  constructor(model: tfl.LayersModel, readonly schedule: Schedule, readonly scope: 'global' | 'per-layer' = 'global', initial?: MaskSet) {
+  constructor(model: tfl.LayersModel, readonly schedule: Schedule, readonly scope: 'global' | 'lamp' | 'per-layer' = 'global', initial?: MaskSet) {
     this.vars = prunableWeights(model);
     this.current = this.vars.map((v) => initial?.find((m) => m.variable === v)?.mask);
   }
@@ -33,11 +34,12 @@ export class GradualPruner {
     if (s === null) return false;
     const values = this.vars.map((v) => v.read().dataSync() as Float32Array);
     let changed = false;
-    if (this.scope === 'global') {
+    if (this.scope !== 'per-layer') {
+      // One threshold over all tensors: on |w| ('global'), or on per-layer LAMP scores ('lamp').
       const total = values.reduce((n, v) => n + v.length, 0);
       const k = roundHalfEven(s * total) - this.current.reduce((n, m) => n + zeros(m), 0);
       if (k > 0) {
-        this.current = globalUnstructured(values.map((weights, i) => ({ weights, mask: this.current[i] })), { count: k });
+        this.current = globalUnstructured(values.map((weights, i) => ({ weights, mask: this.current[i], ...(this.scope === 'lamp' ? { importanceScores: lampScores(weights) } : {}) })), { count: k });
         changed = true;
       }
     } else {

@@ -1,9 +1,10 @@
 /** Pruner policy: turns a method name + amount into masks on a model's prunable weights. */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { globalUnstructured, l1Unstructured, randomUnstructured, type Mask } from './masks.js';
+import { lampScores } from './lamp.js';
 import { prunableWeights } from './models.js';
 
-export const UNSTRUCTURED_METHODS = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured'] as const;
+export const UNSTRUCTURED_METHODS = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured', 'lamp-unstructured'] as const;
 export type UnstructuredMethod = (typeof UNSTRUCTURED_METHODS)[number];
 
 export type MaskSet = { variable: tfl.LayerVariable; mask: Mask }[];
@@ -19,6 +20,11 @@ export function computeMasks(model: tfl.LayersModel, method: UnstructuredMethod,
       return vars.map((variable, i) => ({ variable, mask: randomUnstructured(values[i].length, amount, seed * 31 + i) }));
     case 'global-l1-unstructured': {
       const masks = globalUnstructured(values.map((weights) => ({ weights })), amount, 'l1');
+      return vars.map((variable, i) => ({ variable, mask: masks[i] }));
+    }
+    case 'lamp-unstructured': {
+      // One global threshold over per-layer LAMP scores (layer-adaptive sparsity).
+      const masks = globalUnstructured(values.map((weights) => ({ weights, importanceScores: lampScores(weights) })), amount, 'l1');
       return vars.map((variable, i) => ({ variable, mask: masks[i] }));
     }
     default:
