@@ -12,6 +12,8 @@ export interface SimdKernels {
   affine(x: number, s: number, t: number, y: number, n: number, L: number): void;
   /** y = x / d, d tiled to L floats. */
   divChannels(x: number, d: number, y: number, n: number, L: number): void;
+  /** acc[0..L) = sum of dy, acc[L..2L) = sum of dy * (x - mean), rows of L (scratch: acc[2L..4L)). */
+  bnGradSums(x: number, dy: number, mean: number, acc: number, n: number, L: number): void;
   /** acc[0..L) = column sums of x viewed as rows of L (scratch: acc[L..2L)). */
   rowSum(x: number, acc: number, n: number, L: number): void;
   /** Convolution with few output channels as row dot products; wT is [CO][KH][KW][C]. */
@@ -46,7 +48,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, adam: e.lopper_adam };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, adam: e.lopper_adam };
     }
   } catch {
     kernels = null;

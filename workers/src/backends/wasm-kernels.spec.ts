@@ -293,6 +293,36 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     await tf.setBackend('cpu');
   });
 
+  it.each([
+    ['conv activations', [8, 12, 12, 6]],
+    ['dense units (4D view)', [1, 1, 32, 20]],
+    ['5 channels', [4, 7, 9, 5]],
+  ] as const)('BatchNorm training gradients (%s: x through the moments, scale, offset) equal the cpu backend', async (_, shape) => {
+    const C = shape[3];
+    const { cpu, wasm } = await both([[[...shape], 18], [[C], 19], [[C], 20], [[...shape], 21]], (x, gamma, beta, w) => {
+      const f = (a: tf.Tensor, gm: tf.Tensor, bt: tf.Tensor) => {
+        const { mean, variance } = tf.moments(a, [0, 1, 2]);
+        // (TF.js itself cannot differentiate batchNorm with a missing scale or offset; layers always pass both.)
+        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, bt, gm, 1e-3), w));
+      };
+      const [gx, gg, gb] = tf.grads(f)([x, gamma, beta]);
+      return tf.concat([tf.reshape(gx, [-1]), gg, gb]);
+    });
+    expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
+  });
+
+  it('BatchNorm gradient: one LopperBatchNormGrad kernel on wasm instead of the element-wise chain', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal([4, 5, 5, 3]);
+    const gamma = tf.ones([3]);
+    const beta = tf.zeros([3]);
+    const info = await tf.profile(() => tf.grad((a: tf.Tensor) => { const { mean, variance } = tf.moments(a, [0, 1, 2]); return tf.sum(tf.square(tf.batchNorm(a, mean, variance, beta, gamma))); })(x));
+    expect(info.kernelNames).toContain('LopperBatchNormGrad');
+    expect(info.kernelNames).not.toContain('Rsqrt');
+    tf.dispose([x, gamma, beta]);
+    await tf.setBackend('cpu');
+  });
+
   it('the committed kernels.wasm is what scripts/build-simd.sh builds from kernels.c, and uses no memory of its own', async () => {
     const { spawnSync } = await import('node:child_process');
     const { readFileSync, rmSync } = await import('node:fs');

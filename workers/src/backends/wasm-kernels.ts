@@ -541,6 +541,74 @@ const adamKernel: tf.KernelConfig = {
   },
 };
 
+/**
+ * `LopperBatchNormGrad`: every gradient of FusedBatchNorm (x, mean, variance, scale, offset) from two SIMD passes: the
+ * per-channel sums of dy and dy * (x - mean), then dx = dy * scale / sqrt(variance + eps). TF.js's gradient makes
+ * about fourteen full passes (tile, products, reductions). Used through the gradient override below.
+ */
+export const BN_GRAD_KERNEL = 'LopperBatchNormGrad';
+const batchNormGradKernel: tf.KernelConfig = {
+  kernelName: BN_GRAD_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { x, dy, mean, variance, scale } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo; mean: tf.TensorInfo; variance: tf.TensorInfo; scale?: tf.TensorInfo };
+    const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm)!;
+    const C = x.shape[x.shape.length - 1];
+    const L = laneMultiple(C);
+    const meanT = wasm.makeOutput([L], 'float32');
+    const acc = wasm.makeOutput([4 * L], 'float32');
+    const m = wasm.typedArrayFromHeap(mean) as Float32Array;
+    const mt = wasm.typedArrayFromHeap(meanT) as Float32Array;
+    for (let j = 0; j < L; j++) mt[j] = m[j % C];
+    simd.bnGradSums(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, meanT), heapOffset(wasm, acc), sizeOf(x), L);
+    const a = wasm.typedArrayFromHeap(acc) as Float32Array;
+    const v = wasm.typedArrayFromHeap(variance) as Float32Array;
+    const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
+    const f = Math.fround;
+    const rs = Float32Array.from({ length: C }, (_, c) => f(1 / Math.sqrt(f(v[c] + varianceEpsilon))));
+    const sumDy = new Float64Array(C);
+    const sumDyXm = new Float64Array(C);
+    for (let j = 0; j < L; j++) { sumDy[j % C] += a[j]; sumDyXm[j % C] += a[L + j]; }
+    const perC = (value: (c: number) => number) => {
+      const out = wasm.makeOutput(mean.shape, 'float32');
+      const o = wasm.typedArrayFromHeap(out) as Float32Array;
+      for (let c = 0; c < C; c++) o[c] = value(c);
+      return out;
+    };
+    const gc = (c: number) => (g ? g[c] : 1);
+    const dMean = perC((c) => -rs[c] * gc(c) * sumDy[c]);
+    const dVariance = perC((c) => -0.5 * rs[c] * rs[c] * rs[c] * gc(c) * sumDyXm[c]);
+    const dScale = perC((c) => rs[c] * sumDyXm[c]);
+    const dOffset = perC((c) => sumDy[c]);
+    wasm.disposeData(meanT.dataId);
+    wasm.disposeData(acc.dataId);
+    const dx = perChannelPass(wasm, simd, dy, C, (c) => [f(rs[c] * gc(c)), 0]);
+    return [dx, dMean, dVariance, dScale, dOffset];
+  },
+};
+
+/**
+ * Replaces TF.js's FusedBatchNorm gradient (a global registry) with one that runs LopperBatchNormGrad where the
+ * current backend has it and the shapes are the per-channel case (float32, mean/variance rank 1); anything else goes
+ * to TF.js's own gradient, unchanged.
+ */
+function registerBatchNormGradient(): void {
+  const original = tf.getGradient('FusedBatchNorm');
+  if (!original || LOPPER_TAG in original.gradFunc) return;
+  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const [x, mean, variance, scale] = saved;
+    const g = dy as tf.Tensor;
+    const C = x.shape[x.rank - 1];
+    const fits = x.dtype === 'float32' && g.dtype === 'float32' && x.rank === 4 && mean.rank === 1 && variance.rank === 1 && mean.shape[0] === C && (!scale || (scale.rank === 1 && scale.shape[0] === C));
+    if (!fits || !tf.getKernel(BN_GRAD_KERNEL, tf.getBackend())) return original.gradFunc(dy, saved, attrs);
+    const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BN_GRAD_KERNEL, { x, dy: g, mean, variance, ...(scale ? { scale } : {}) }, attrs) as tf.Tensor[];
+    return { x: () => dx, mean: () => dMean, variance: () => dVariance, scale: () => dScale, offset: () => dOffset };
+  };
+  tf.registerGradient({ kernelName: 'FusedBatchNorm', inputsToSave: original.inputsToSave, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
+}
+
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];
 
 const LOPPER_TAG = Symbol('lopper.kernel');
@@ -601,7 +669,10 @@ function sameDtypeCast(stock: tf.KernelFunc): tf.KernelConfig {
 /** Registers the extra kernels once (idempotent). Call after the WASM backend is initialised. */
 export function registerWasmKernels(): void {
   for (const k of WASM_EXTRA_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  if (simdKernels(tf.findBackend('wasm') as BackendWasm) && !tf.getKernel(ADAM_KERNEL, 'wasm')) tf.registerKernel(adamKernel);
+  if (simdKernels(tf.findBackend('wasm') as BackendWasm)) {
+    for (const k of [adamKernel, batchNormGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+    registerBatchNormGradient();
+  }
   const replace = (name: string, make: (stock: tf.KernelFunc) => tf.KernelConfig) => {
     const stock = tf.getKernel(name, 'wasm');
     if (stock && !(LOPPER_TAG in stock.kernelFunc)) {

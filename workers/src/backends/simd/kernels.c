@@ -306,3 +306,33 @@ void lopper_adam(const float *x, const float *g, const float *m, const float *v,
     xo[i] = ((m1 / oma1) / (__builtin_sqrtf(v1 / oma2) + eps)) * neglr + x[i];
   }
 }
+
+/*
+ * The two per-channel sums of BatchNorm's gradient, in one pass over x and dy (rows of L, L a multiple of 4;
+ * mean tiled to L): acc[0..L) = sum of dy, acc[L..2L) = sum of dy * (x - mean). acc[2L..4L) is block scratch:
+ * blocks of 64 rows are summed first, as in lopper_row_sum.
+ */
+EXPORT(lopper_bn_grad_sums)
+void lopper_bn_grad_sums(const float *x, const float *dy, const float *mean, float *acc, int n, int L) {
+  float *sd = acc, *sx = acc + L, *bd = acc + 2 * L, *bx = acc + 3 * L;
+  for (int j = 0; j < 2 * L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_splat(0.0f));
+  int i = 0;
+  while (i + L <= n) {
+    for (int j = 0; j < 2 * L; j += 4) wasm_v128_store(bd + j, wasm_f32x4_splat(0.0f));
+    for (int r = 0; r < 64 && i + L <= n; r++, i += L)
+      for (int j = 0; j < L; j += 4) {
+        const v128_t g = wasm_v128_load(dy + i + j);
+        const v128_t xm = wasm_f32x4_sub(wasm_v128_load(x + i + j), wasm_v128_load(mean + j));
+        wasm_v128_store(bd + j, wasm_f32x4_add(wasm_v128_load(bd + j), g));
+        wasm_v128_store(bx + j, wasm_f32x4_add(wasm_v128_load(bx + j), wasm_f32x4_mul(g, xm)));
+      }
+    for (int j = 0; j < L; j += 4) {
+      wasm_v128_store(sd + j, wasm_f32x4_add(wasm_v128_load(sd + j), wasm_v128_load(bd + j)));
+      wasm_v128_store(sx + j, wasm_f32x4_add(wasm_v128_load(sx + j), wasm_v128_load(bx + j)));
+    }
+  }
+  for (int j = 0; i + j < n; j++) {
+    sd[j] += dy[i + j];
+    sx[j] += dy[i + j] * (x[i + j] - mean[j]);
+  }
+}
