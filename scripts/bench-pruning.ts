@@ -9,7 +9,7 @@
  * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
  * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
  *   --seeds=1,2,3  --jobs=N  --baseline-epochs=6  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
- *   --only=METHOD[,METHOD]: run only these rows' trials now (the report still covers every row)
+ *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd] (the report covers every row)
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
@@ -45,9 +45,11 @@ const ROWS: Row[] = [
   { method: 'gradual-l1-unstructured', amount: 0.82, goal: 'headline', target: '80% smaller, drop <= 0.3' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 6, distill: KD },
 ];
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
 const rowDistill = (r: Row): Distill => r.distill ?? null;
+const rowKey = (r: Row) => `${r.method}:${r.amount}:${rowEpochs(r)}${rowDistill(r) ? ':kd' : ''}`;
 /** The spec a row's trials run with: the sweep's, with the row's fine-tuning. */
 const rowSpec = (r: Row): SweepSpec => ({ ...spec, finetuneEpochs: rowEpochs(r), finetune: { ...spec.finetune!, distill: rowDistill(r) } });
 const rowLabel = (r: Row) => `${r.method} ${r.amount}${r.finetuneEpochs ? ` (${r.finetuneEpochs} ep${r.distill ? ', KD' : ''})` : r.distill ? ' (KD)' : ''}`;
@@ -232,7 +234,7 @@ if (!args.has('report-only')) {
   const cost = (r: Row) => rowEpochs(r) + (r.method === 'network-slimming' ? spec.slimming!.sparsityEpochs : 0);
   const order = ROWS.map((_, i) => i).sort((a, b) => cost(ROWS[b]) - cost(ROWS[a]));
   const only = args.get('only')?.split(',');
-  const tasks: [number, number][] = [...seeds.map((s) => [s, -1] as [number, number]), ...order.filter((i) => !only || only.includes(ROWS[i].method)).flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s))))];
+  const tasks: [number, number][] = [...seeds.map((s) => [s, -1] as [number, number]), ...order.filter((i) => !only || only.includes(ROWS[i].method) || only.includes(rowKey(ROWS[i]))).flatMap((i) => seeds.map((s) => [s, i] as [number, number])).filter(([s, i]) => !existsSync(repo.trialPath(trialId(ROWS[i], s))))];
   const baselineDone = new Map<number, Promise<void>>();
   const started = new Map<number, () => void>();
   for (const s of seeds) baselineDone.set(s, new Promise<void>((res) => started.set(s, res)));
