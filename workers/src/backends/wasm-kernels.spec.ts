@@ -27,6 +27,8 @@ describe('WASM Conv2DBackpropFilter', () => {
     ['5x5 valid', [3, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
     ['3x3 stride 2 same', [2, 9, 9, 4], [3, 3, 4, 5], 2, 'same'],
     ['3x3 stride 2 valid', [2, 10, 11, 2], [3, 3, 2, 3], 2, 'valid'],
+    ['3x3 same, 12 input channels', [2, 8, 8, 12], [3, 3, 12, 4], 1, 'same'],
+    ['3x3 stride 2 same, 10 input channels', [2, 9, 9, 10], [3, 3, 10, 4], 2, 'same'],
   ];
   it.each(cases)('equals the cpu backend within 1e-5 relative error (%s)', async (_, xShape, fShape, stride, pad) => {
     const xv = tf.randomNormal(xShape, 0, 1, 'float32', 1).dataSync() as Float32Array;

@@ -336,3 +336,38 @@ void lopper_bn_grad_sums(const float *x, const float *dy, const float *mean, flo
     sx[j] += dy[i + j] * (x[i + j] - mean[j]);
   }
 }
+
+/*
+ * col2im for the input gradient of a convolution (NHWC, dilation 1): cols is [B*OH*OW][KH][KW][C] (dy times the
+ * filter, one row per output pixel); dx[b, oy*sh + ky - padT, ox*sw + kx - padL, c] += cols[(b, oy, ox)][ky][kx][c].
+ * For one (pixel, ky) the KW taps land on adjacent input pixels: one contiguous run of KW*C floats, clipped at the
+ * borders. dx ([B, H, W, C]) is zeroed here first.
+ */
+EXPORT(lopper_col2im)
+void lopper_col2im(const float *cols, float *dx, int B, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw,
+                   int padT, int padL) {
+  const int n = B * H * W * C;
+  int z = 0;
+  for (; z + 4 <= n; z += 4) wasm_v128_store(dx + z, wasm_f32x4_splat(0.0f));
+  for (; z < n; z++) dx[z] = 0.0f;
+  const int rowLen = KH * KW * C;
+  for (int b = 0; b < B; b++)
+    for (int oy = 0; oy < OH; oy++)
+      for (int ox = 0; ox < OW; ox++) {
+        const float *cr = cols + ((b * OH + oy) * OW + ox) * rowLen;
+        const int ix0 = ox * sw - padL;
+        const int kx0 = ix0 < 0 ? -ix0 : 0;
+        const int kx1 = ix0 + KW > W ? W - ix0 : KW;
+        const int len = (kx1 - kx0) * C;
+        if (len <= 0) continue;
+        for (int ky = 0; ky < KH; ky++) {
+          const int iy = oy * sh + ky - padT;
+          if (iy < 0 || iy >= H) continue;
+          float *d = dx + ((b * H + iy) * W + ix0 + kx0) * C;
+          const float *s = cr + (ky * KW + kx0) * C;
+          int j = 0;
+          for (; j + 4 <= len; j += 4) wasm_v128_store(d + j, wasm_f32x4_add(wasm_v128_load(d + j), wasm_v128_load(s + j)));
+          for (; j < len; j++) d[j] += s[j];
+        }
+      }
+}
