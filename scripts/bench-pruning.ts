@@ -201,14 +201,15 @@ function writeResults(table: string, verdicts: string[], baselines: BaselineRow[
 Command: \`${COMMAND}\` (defaults: --seeds=${seeds.join(',')} --baseline-epochs=${baselineEpochs} --finetune-epochs=${finetuneEpochs} --finetune-lr=${finetuneLr}). Machine: ${device}.
 LeNet-5 with BatchNorm, full Fashion-MNIST (60,000 train / 10,000 test), batch 128, Adam 1e-3; baselines trained ${baselineEpochs} epochs
 (accuracy ${pm(accs, 2)}% over seeds ${seeds.join(', ')}); every row fine-tunes ${finetuneEpochs} epoch(s) from lr ${finetuneLr} with cosine annealing
-unless its method column says otherwise ("6 ep, KD": six epochs with knowledge distillation from the unpruned baseline, T = ${KD!.temperature},
+unless its method column says otherwise ("N ep, KD": N epochs with knowledge distillation from the unpruned baseline, T = ${KD!.temperature},
 alpha = ${KD!.alpha}), through the same activities a sweep runs. Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned
 accuracy of the same seed; because fine-tuning is extra training, the table also gives "drop vs control": the same fine-tuning of the
 unpruned baseline (amount 0) minus the pruned model, the cost of pruning itself ("n/a" where the row fine-tunes differently from the
 control). "params removed" counts parameters physically gone from the model; "nonzero reduction" is 1 - nonzero / baseline params.
 "speedup" = median latency of one batch-64 forward pass of the baseline / of the pruned model on the WASM backend, measured after all
 training, one pair at a time, five interleaved rounds of ten runs.
-gradual-l1-unstructured raises global L1 sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning steps.
+gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
+steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least
 10% of each layer.
 
