@@ -46,6 +46,7 @@ const ROWS: Row[] = [
   { method: 'gradual-lamp-unstructured', amount: 0.82, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 6, distill: KD },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 6, distill: KD },
+  { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 8 },
 ];
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
 const rowDistill = (r: Row): Distill => r.distill ?? null;
