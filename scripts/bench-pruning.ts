@@ -145,26 +145,26 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
 const pm = (xs: number[], digits: number, scale = 1) => `${(scale * mean(xs)).toFixed(digits)} ± ${(scale * sd(xs)).toFixed(digits)}`;
 
-/** This configuration's trials of a row: same baselines, the row's fine-tuning, one of the seeds. */
-function rowTrials(r: Row, baselines: BaselineRow[]): Stored[] {
+/** This configuration's trials of a row (from `all`, the stored trials read once): same baselines, the row's fine-tuning, one of the seeds. */
+function rowTrials(r: Row, baselines: BaselineRow[], all: Stored[]): Stored[] {
   const keys = new Set(baselines.map((b) => b.key));
-  return repo.trials().filter((t) => {
+  return all.filter((t) => {
     const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number; finetune?: { distill?: Distill } };
     return keys.has(c.baselineKey ?? '') && c.finetuneEpochs === rowEpochs(r) && c.finetuneLearningRate === finetuneLr && seeds.includes(t.seed)
       && JSON.stringify(c.finetune?.distill ?? null) === JSON.stringify(rowDistill(r)) && r.method === t.method && r.amount === t.amount;
   });
 }
 
-function report(baselines: BaselineRow[], speedups: Map<string, number>): { table: string; complete: boolean; verdicts: string[] } {
+function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, number>): { table: string; complete: boolean; verdicts: string[] } {
   const baselineFlops = mean(baselines.map((b) => Number(b.flops)));
   const controlRow = ROWS.find((r) => r.goal === 'control')!;
-  const control = rowTrials(controlRow, baselines);
+  const control = rowTrials(controlRow, baselines, all);
   const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'nonzero reduction', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'gzip size'];
   const lines = [header, header.map((h) => '-'.repeat(h.length))];
   const verdicts: string[] = [];
   let complete = true;
   for (const r of ROWS) {
-    const ts = rowTrials(r, baselines);
+    const ts = rowTrials(r, baselines, all);
     if (ts.length < seeds.length) complete = false;
     if (!ts.length) { lines.push([rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, '0', '', '', '', '', '', '', '', '']); continue; }
     const removed = ts.map((t) => 1 - t.totalParams / t.baselineParams);
@@ -255,8 +255,9 @@ if (!args.has('report-only')) {
   }));
 }
 const baselines = (await Promise.all(seeds.map((s) => repo.findBaseline(baselineKey(spec, s))))).filter((b): b is BaselineRow => !!b);
-const speedups = await cleanSpeedups(ROWS.flatMap((r) => rowTrials(r, baselines)), baselines);
-const { table, complete, verdicts } = report(baselines, speedups);
+const stored = repo.trials();
+const speedups = await cleanSpeedups(ROWS.flatMap((r) => rowTrials(r, baselines, stored)), baselines);
+const { table, complete, verdicts } = report(baselines, stored, speedups);
 console.log(table);
 for (const v of verdicts) console.log(`- ${v}`);
 if (complete && !subset) {

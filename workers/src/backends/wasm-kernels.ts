@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
 import { heapOffset, laneMultiple, simdKernels, type SimdKernels } from './simd.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -338,9 +339,8 @@ function singleChannelConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc)
 function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
-    const size = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
-    const sa = size(a);
-    const sb = size(b);
+    const sa = sizeOf(a);
+    const sb = sizeOf(b);
     if (a.dtype !== 'float32' || b.dtype !== 'float32' || sa === sb) return stock({ inputs, backend, attrs });
     const [big, small] = sa > sb ? [a, b] : [b, a];
     const rank = big.shape.length;
@@ -537,8 +537,6 @@ const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
  * `LopperAdam` (a Lopper kernel, used by workers/src/pruning/adam.ts): one Adam update of a variable in one SIMD
  * pass, outputs [x', m', v']. tf.train.adam runs 14 kernels per variable per step.
  */
-export const ADAM_KERNEL = 'LopperAdam';
-export interface AdamKernelAttrs { beta1: number; beta2: number; oneMinusBeta1: number; oneMinusBeta2: number; oneMinusAccBeta1: number; oneMinusAccBeta2: number; epsilon: number; negLearningRate: number }
 const adamKernel: tf.KernelConfig = {
   kernelName: ADAM_KERNEL,
   backendName: 'wasm',
@@ -653,6 +651,12 @@ function fastTransposeBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
   return { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
+/** A new tensor on x's buffer (reference-counted), as the WASM backend's own Reshape makes. */
+function alias(backend: unknown, x: tf.TensorInfo): tf.TensorInfo {
+  (backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
 /**
  * Identity without a copy: tensors are immutable, so the output shares the input's buffer (reference-counted),
  * as the cpu backend and the WASM backend's own Reshape do. The stock kernel copies (10 copies of the largest
@@ -661,9 +665,7 @@ function fastTransposeBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
 function sharedIdentity(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
-    if (x.dtype === 'string') return stock({ inputs, backend, attrs });
-    (backend as BackendWasm).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return x.dtype === 'string' ? stock({ inputs, backend, attrs }) : alias(backend, x);
   };
   return { kernelName: 'Identity', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
@@ -673,9 +675,7 @@ function sameDtypeCast(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { x } = inputs as { x: tf.TensorInfo };
     const { dtype } = attrs as unknown as { dtype: tf.DataType };
-    if (dtype !== x.dtype || x.dtype === 'string') return stock({ inputs, backend, attrs });
-    (backend as BackendWasm).incRef(x.dataId);
-    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    return dtype !== x.dtype || x.dtype === 'string' ? stock({ inputs, backend, attrs }) : alias(backend, x);
   };
   return { kernelName: 'Cast', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }

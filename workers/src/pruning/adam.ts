@@ -6,7 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-const ADAM_KERNEL = 'LopperAdam';
+/** The fused-update kernel a backend may register (Lopper's WASM backend does): inputs x, g, m, v; outputs [x', m', v']. */
+export const ADAM_KERNEL = 'LopperAdam';
+/** Its attributes: float32 constants rounded as tf.train.adam rounds them. */
+export interface AdamKernelAttrs { beta1: number; beta2: number; oneMinusBeta1: number; oneMinusBeta2: number; oneMinusAccBeta1: number; oneMinusAccBeta2: number; epsilon: number; negLearningRate: number }
 
 /** The parent's state, private in its typings. */
 interface AdamState {
@@ -23,7 +26,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const f = Math.fround;
     const [acc1, acc2] = [self.accBeta1.dataSync()[0], self.accBeta2.dataSync()[0]];
-    const attrs = {
+    const attrs: AdamKernelAttrs = {
       beta1: f(self.beta1), beta2: f(self.beta2), oneMinusBeta1: f(1 - self.beta1), oneMinusBeta2: f(1 - self.beta2),
       oneMinusAccBeta1: f(1 - acc1), oneMinusAccBeta2: f(1 - acc2), epsilon: f(self.epsilon), negLearningRate: f(-this.learningRate),
     };
