@@ -15,7 +15,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { BaselineRef, TrialOutcome } from '../workflows/src/activity-types.js';
 import type { SweepSpec, MethodName } from '../workflows/src/spec.js';
 import { createActivities, baselineKey } from '../workers/src/activities.js';
@@ -47,6 +47,7 @@ const ROWS: Row[] = [
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 6, distill: KD },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 8 },
+  { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
 ];
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
 const rowDistill = (r: Row): Distill => r.distill ?? null;
@@ -112,28 +113,33 @@ function trialId(r: Row, seed: number) {
   return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
 }
 
-/** Speedup = baseline / pruned median latency, measured here one pair at a time (cached per trial in latency.json). */
+const LATENCY_ROUNDS = 15;
+/** Artifacts are content-addressed: the file name is the key, wherever the cache was when the trial ran. */
+const artifactKey = (uri: string | null | undefined) => (uri ? basename(uri) : '');
+const local = (uri: string) => `file:${join(CACHE, 'artifacts', artifactKey(uri))}`;
+/** Speedup = median over paired rounds of baseline / pruned median latency, measured here one pair at a time (cached per trial in .cache). */
 async function cleanSpeedups(trials: Stored[], baselines: BaselineRow[]): Promise<Map<string, number>> {
-  const path = join(CACHE, 'latency.json');
+  const path = join(CACHE, `latency-paired${LATENCY_ROUNDS}.json`);
   const cache = new Map<string, number>(existsSync(path) ? Object.entries(JSON.parse(readFileSync(path, 'utf8')) as Record<string, number>) : []);
   const artifacts = new DirectoryArtifactStore(join(CACHE, 'artifacts'));
   await initBackend();
   const { deserializeModel } = await import('../workers/src/pruning/serialize.js');
   const { inferenceLatencyMs } = await import('../workers/src/pruning/metrics.js');
   for (const t of trials) {
-    const key = t.artifactUri ?? '';
+    const key = artifactKey(t.artifactUri);
     if (!t.artifactUri || cache.has(key)) continue;
     const b = baselines.find((x) => x.key === (t.config as { baselineKey: string }).baselineKey);
     if (!b) continue;
-    const [base, pruned] = [await deserializeModel(await artifacts.get(b.artifactUri)), await deserializeModel(await artifacts.get(t.artifactUri))];
-    // Interleaved rounds, median of medians: drift of the machine hits both models alike.
-    const rb: number[] = [], rp: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      rb.push(await inferenceLatencyMs(base, { runs: 10, warmup: 2 }));
-      rp.push(await inferenceLatencyMs(pruned, { runs: 10, warmup: 2 }));
+    const [base, pruned] = [await deserializeModel(await artifacts.get(local(b.artifactUri))), await deserializeModel(await artifacts.get(local(t.artifactUri)))];
+    // Paired rounds: each round times both models back to back (median of 10 passes each) and takes their ratio; the speedup
+    // is the median of the rounds' ratios, so drift of the machine between rounds cancels.
+    const ratios: number[] = [];
+    for (let round = 0; round < LATENCY_ROUNDS; round++) {
+      const b = await inferenceLatencyMs(base, { runs: 10, warmup: 2 });
+      ratios.push(b / await inferenceLatencyMs(pruned, { runs: 10, warmup: 2 }));
     }
     const med = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
-    cache.set(key, med(rb) / med(rp));
+    cache.set(key, med(ratios));
     base.dispose();
     pruned.dispose();
     writeFileSync(path, JSON.stringify(Object.fromEntries(cache), null, 1));
@@ -170,7 +176,7 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
     const removed = ts.map((t) => 1 - t.totalParams / t.baselineParams);
     const nonzero = ts.map((t) => t.compressionRate);
     const drop = ts.map((t) => 100 * t.accuracyDrop);
-    const speed = ts.map((t) => speedups.get(t.artifactUri ?? '') ?? NaN);
+    const speed = ts.map((t) => speedups.get(artifactKey(t.artifactUri)) ?? NaN);
     // The control fine-tunes as the row does only when both use the same epochs and no distillation.
     const sameFinetune = rowEpochs(r) === rowEpochs(controlRow) && rowDistill(r) === null;
     const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c && sameFinetune ? 100 * (c.accuracy - t.accuracy) : NaN; });
@@ -207,8 +213,8 @@ alpha = ${KD!.alpha}), through the same activities a sweep runs. Mean ± sample 
 accuracy of the same seed; because fine-tuning is extra training, the table also gives "drop vs control": the same fine-tuning of the
 unpruned baseline (amount 0) minus the pruned model, the cost of pruning itself ("n/a" where the row fine-tunes differently from the
 control). "params removed" counts parameters physically gone from the model; "nonzero reduction" is 1 - nonzero / baseline params.
-"speedup" = median latency of one batch-64 forward pass of the baseline / of the pruned model on the WASM backend, measured after all
-training, one pair at a time, five interleaved rounds of ten runs.
+"speedup" = latency of one batch-64 forward pass of the baseline / of the pruned model on the WASM backend, measured after all
+training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of (median of 10 baseline passes / median of 10 pruned passes).
 gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
 steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least

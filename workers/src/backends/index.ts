@@ -12,6 +12,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
+import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -117,6 +118,7 @@ export async function initBackend(requested = process.env.LOPPER_BACKEND): Promi
       continue;
     }
     await tf.ready();
+    installLazyFusedConvGradient();
     const missing = missingTrainingKernels(tf.getBackend());
     if (missing.length) throw new Error(`backend ${name} lacks kernels that training needs: ${missing.join(', ')}`);
     return r;

@@ -16,6 +16,8 @@ export interface SimdKernels {
   bnGradSums(x: number, dy: number, mean: number, acc: number, n: number, L: number): void;
   /** acc[0..L) = column sums of x viewed as rows of L (scratch: acc[L..2L)). */
   rowSum(x: number, acc: number, n: number, L: number): void;
+  /** acc[0..L) = column sums of (x - mean)² over rows of L, mean tiled to L (scratch: acc[L..2L)). */
+  sqDevSum(x: number, mean: number, acc: number, n: number, L: number): void;
   /** Convolution with few output channels as row dot products; wT is [CO][KH][KW][C]. */
   convRows(x: number, wT: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
   /** Single-channel-input convolution, stride 1, on a padded input; bias 0 = none; relu 1 = fused ReLU. */
@@ -50,7 +52,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, adam: e.lopper_adam, col2im: e.lopper_col2im };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, adam: e.lopper_adam, col2im: e.lopper_col2im };
     }
   } catch {
     kernels = null;

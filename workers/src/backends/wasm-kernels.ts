@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
 import { heapOffset, laneMultiple, simdKernels, type SimdKernels } from './simd.js';
+import { installFusedMoments } from './wasm-moments.js';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -686,6 +687,7 @@ export function registerWasmKernels(): void {
   if (simdKernels(tf.findBackend('wasm') as BackendWasm)) {
     for (const k of [adamKernel, batchNormGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
     registerBatchNormGradient();
+    installFusedMoments();
   }
   const replace = (name: string, make: (stock: tf.KernelFunc) => tf.KernelConfig) => {
     const stock = tf.getKernel(name, 'wasm');

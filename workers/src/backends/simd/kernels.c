@@ -48,6 +48,27 @@ void lopper_row_sum(const float *x, float *acc, int n, int L) {
 }
 
 /*
+ * acc[j] = sum over rows r of (x[r * L + j] - mean[j])^2 (n floats, rows of L, mean tiled to L): the centred sums of
+ * squares of BatchNorm's batch variance, summed in blocks of 64 rows as in lopper_row_sum (acc[L..2L) is scratch).
+ */
+EXPORT(lopper_sq_dev_sum)
+void lopper_sq_dev_sum(const float *x, const float *mean, float *acc, int n, int L) {
+  float *blk = acc + L;
+  for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_splat(0.0f));
+  int i = 0;
+  while (i + L <= n) {
+    for (int j = 0; j < L; j += 4) wasm_v128_store(blk + j, wasm_f32x4_splat(0.0f));
+    for (int r = 0; r < 64 && i + L <= n; r++, i += L)
+      for (int j = 0; j < L; j += 4) {
+        const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + j), wasm_v128_load(mean + j));
+        wasm_v128_store(blk + j, wasm_f32x4_add(wasm_v128_load(blk + j), wasm_f32x4_mul(d, d)));
+      }
+    for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), wasm_v128_load(blk + j)));
+  }
+  for (int j = 0; i + j < n; j++) acc[j] += (x[i + j] - mean[j]) * (x[i + j] - mean[j]);
+}
+
+/*
  * MaxPoolGrad, NHWC: dx[argmax of each window] += dy (the first maximum in scan order wins, as in TF.js).
  * Windows of fh x fw with strides sh, sw and padding top/left; out has the input's shape.
  */
