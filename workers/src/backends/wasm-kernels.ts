@@ -206,9 +206,9 @@ const maxPoolGradKernel: tf.KernelConfig = {
 };
 
 /**
- * Conv2DBackpropInput as a forward convolution (XNNPACK): dx = conv(dilate(dy, stride), W flipped in space with
- * in/out channels swapped, explicit padding kh-1-padTop before and the remainder after). Dilations other than 1
- * or NCHW go to the stock kernel.
+ * Conv2DBackpropInput as a forward convolution: dx = conv(dilate(dy, stride), W flipped in space with in/out channels
+ * swapped, explicit padding kh-1-padTop before and the remainder after), by the SIMD row kernel for up to 8 input
+ * channels and by XNNPACK above. Dilations other than 1 or NCHW go to the stock kernel.
  */
 function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -227,23 +227,11 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     const wasm = backend as BackendWasm;
     const temps: tf.TensorInfo[] = [];
     const simd = simdKernels(wasm);
-    if (simd && CI > 1 && CI <= 8 && B * OH * OW * KH * KW * CI <= 1 << 26) {
-      // Few input channels (LeNet's conv2 has 6): as a convolution XNNPACK fills 6 of its 8 output lanes (5 GFLOP/s);
-      // instead cols = dy x W^T (one XNNPACK matmul, [B*OH*OW, CO] x [CO, KH*KW*CI]) and a SIMD col2im.
-      const matMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
-      const K = KH * KW * CI;
-      const cols = matMul({
-        inputs: { a: { dataId: dy.dataId, shape: [1, B * OH * OW, CO], dtype: 'float32' }, b: { dataId: filter.dataId, shape: [1, K, CO], dtype: 'float32' } },
-        backend, attrs: { transposeA: false, transposeB: true },
-      }) as tf.TensorInfo;
-      const out = wasm.makeOutput([B, inHeight, inWidth, CI], 'float32');
-      simd.col2im(heapOffset(wasm, cols), heapOffset(wasm, out), B, inHeight, inWidth, CI, OH, OW, KH, KW, sh, sw, info.padInfo.top, info.padInfo.left);
-      wasm.disposeData(cols.dataId);
-      return out;
-    }
-    // One input channel (conv1): XNNPACK runs this convolution (one output channel) at ~1 GFLOP/s; the
-    // row-dot-product SIMD kernel does it with the filter as wT[ci][kh][kw][co] = W[KH-1-kh, KW-1-kw, ci, co].
-    const rows = simd !== null && CI === 1;
+    // Few input channels (LeNet's conv1 has 1, conv2 6): as a convolution XNNPACK fills few of its 8 output lanes (one
+    // output channel: ~1 GFLOP/s); the row-dot-product SIMD kernel does it with the filter as wT[ci][kh][kw][co] =
+    // W[KH-1-kh, KW-1-kw, ci, co], four dx channels per pass over dy (7.2 ms for LeNet's conv2, where a matmul to an
+    // im2col buffer plus col2im took 8.7 ms).
+    const rows = simd !== null && CI <= 8;
     // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (or its wT layout above)
     const flipped = wasm.makeOutput(rows ? [CI, KH, KW, CO] : [KH, KW, CO, CI], 'float32');
     temps.push(flipped);

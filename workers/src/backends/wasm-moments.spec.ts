@@ -9,7 +9,7 @@ import { MOMENTS_KERNEL, fusedMoments } from './wasm-moments.js';
 
 type MomentsFn = (x: tf.Tensor, axis?: number | number[] | null, keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
 const original = tf.moments as unknown as MomentsFn;
-const moments = fusedMoments(original) as MomentsFn;
+const moments = fusedMoments(original as Parameters<typeof fusedMoments>[0]) as MomentsFn;
 
 function relErr(a: Float32Array, b: Float32Array): number {
   let num = 0, den = 0;

@@ -160,8 +160,50 @@ void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H,
         const int kx0 = ix0 < 0 ? -ix0 : 0;
         const int kx1 = ix0 + KW > W ? W - ix0 : KW;
         const int len = (kx1 - kx0) * C;
+        const int len4 = len & ~3;
         float *o = out + ((b * OH + oy) * OW + ox) * CO;
-        for (int co = 0; co < CO; co++) {
+        const int wco = KH * KW * C; /* stride between output channels in wT */
+        int co = 0;
+        /* Four output channels at a time share each load of x: four independent accumulator chains. */
+        for (; co + 4 <= CO; co += 4) {
+          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+          float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+          for (int ky = 0; ky < KH; ky++) {
+            const int iy = oy * sh + ky - padT;
+            if (iy < 0 || iy >= H || len <= 0) continue;
+            const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
+            const float *w0 = wT + ((co * KH + ky) * KW + kx0) * C, *w1 = w0 + wco, *w2 = w1 + wco, *w3 = w2 + wco;
+            int j = 0;
+            for (; j < len4; j += 4) {
+              const v128_t xv = wasm_v128_load(xr + j);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_v128_load(w0 + j)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_v128_load(w1 + j)));
+              a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, wasm_v128_load(w2 + j)));
+              a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, wasm_v128_load(w3 + j)));
+            }
+            for (; j < len; j++) { t0 += xr[j] * w0[j]; t1 += xr[j] * w1[j]; t2 += xr[j] * w2[j]; t3 += xr[j] * w3[j]; }
+          }
+          o[co] = hsum(a0) + t0; o[co + 1] = hsum(a1) + t1; o[co + 2] = hsum(a2) + t2; o[co + 3] = hsum(a3) + t3;
+        }
+        for (; co + 2 <= CO; co += 2) {
+          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
+          float t0 = 0.0f, t1 = 0.0f;
+          for (int ky = 0; ky < KH; ky++) {
+            const int iy = oy * sh + ky - padT;
+            if (iy < 0 || iy >= H || len <= 0) continue;
+            const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
+            const float *w0 = wT + ((co * KH + ky) * KW + kx0) * C, *w1 = w0 + wco;
+            int j = 0;
+            for (; j < len4; j += 4) {
+              const v128_t xv = wasm_v128_load(xr + j);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_v128_load(w0 + j)));
+              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_v128_load(w1 + j)));
+            }
+            for (; j < len; j++) { t0 += xr[j] * w0[j]; t1 += xr[j] * w1[j]; }
+          }
+          o[co] = hsum(a0) + t0; o[co + 1] = hsum(a1) + t1;
+        }
+        for (; co < CO; co++) {
           v128_t acc = wasm_f32x4_splat(0.0f);
           float tail = 0.0f;
           for (int ky = 0; ky < KH; ky++) {
@@ -170,7 +212,7 @@ void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H,
             const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
             const float *wr = wT + ((co * KH + ky) * KW + kx0) * C;
             int j = 0;
-            for (; j + 4 <= len; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(xr + j), wasm_v128_load(wr + j)));
+            for (; j < len4; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(xr + j), wasm_v128_load(wr + j)));
             for (; j < len; j++) tail += xr[j] * wr[j];
           }
           o[co] = hsum(acc) + tail;
@@ -356,39 +398,4 @@ void lopper_bn_grad_sums(const float *x, const float *dy, const float *mean, flo
     sd[j] += dy[i + j];
     sx[j] += dy[i + j] * (x[i + j] - mean[j]);
   }
-}
-
-/*
- * col2im for the input gradient of a convolution (NHWC, dilation 1): cols is [B*OH*OW][KH][KW][C] (dy times the
- * filter, one row per output pixel); dx[b, oy*sh + ky - padT, ox*sw + kx - padL, c] += cols[(b, oy, ox)][ky][kx][c].
- * For one (pixel, ky) the KW taps land on adjacent input pixels: one contiguous run of KW*C floats, clipped at the
- * borders. dx ([B, H, W, C]) is zeroed here first.
- */
-EXPORT(lopper_col2im)
-void lopper_col2im(const float *cols, float *dx, int B, int H, int W, int C, int OH, int OW, int KH, int KW, int sh, int sw,
-                   int padT, int padL) {
-  const int n = B * H * W * C;
-  int z = 0;
-  for (; z + 4 <= n; z += 4) wasm_v128_store(dx + z, wasm_f32x4_splat(0.0f));
-  for (; z < n; z++) dx[z] = 0.0f;
-  const int rowLen = KH * KW * C;
-  for (int b = 0; b < B; b++)
-    for (int oy = 0; oy < OH; oy++)
-      for (int ox = 0; ox < OW; ox++) {
-        const float *cr = cols + ((b * OH + oy) * OW + ox) * rowLen;
-        const int ix0 = ox * sw - padL;
-        const int kx0 = ix0 < 0 ? -ix0 : 0;
-        const int kx1 = ix0 + KW > W ? W - ix0 : KW;
-        const int len = (kx1 - kx0) * C;
-        if (len <= 0) continue;
-        for (int ky = 0; ky < KH; ky++) {
-          const int iy = oy * sh + ky - padT;
-          if (iy < 0 || iy >= H) continue;
-          float *d = dx + ((b * H + iy) * W + ix0 + kx0) * C;
-          const float *s = cr + (ky * KW + kx0) * C;
-          int j = 0;
-          for (; j + 4 <= len; j += 4) wasm_v128_store(d + j, wasm_f32x4_add(wasm_v128_load(d + j), wasm_v128_load(s + j)));
-          for (; j < len; j++) d[j] += s[j];
-        }
-      }
 }
