@@ -29,6 +29,9 @@ describe('WASM Conv2DBackpropFilter', () => {
     ['3x3 stride 2 valid', [2, 10, 11, 2], [3, 3, 2, 3], 2, 'valid'],
     ['3x3 same, 12 input channels', [2, 8, 8, 12], [3, 3, 12, 4], 1, 'same'],
     ['3x3 stride 2 same, 10 input channels', [2, 9, 9, 10], [3, 3, 10, 4], 2, 'same'],
+    ['3x3 stride 2 same, 5 input channels, 8 outputs', [2, 9, 9, 5], [3, 3, 5, 8], 2, 'same'],
+    ['3x3 same, 3 input channels, 20 outputs', [2, 7, 7, 3], [3, 3, 3, 20], 1, 'same'],
+    ['5x5 valid, LeNet conv2 shape', [4, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
   ];
   it.each(cases)('equals the cpu backend within 1e-5 relative error (%s)', async (_, xShape, fShape, stride, pad) => {
     const xv = tf.randomNormal(xShape, 0, 1, 'float32', 1).dataSync() as Float32Array;

@@ -92,6 +92,15 @@ const conv2DBackpropFilter: tf.KernelConfig = {
       if (source !== x) wasm.disposeData(source.dataId);
       return out;
     }
+    if (simd && info.outChannels % 4 === 0) {
+      // Output channels in SIMD lanes, two input channels per pass, no transposes (simd/kernels.c): 12.6 GFLOP/s on
+      // LeNet's conv2 and 16-19 on 3x3 convolutions with 16-64 channels, where XNNPACK with the batch as channel axis
+      // ran at 6.4-9.0 (scripts/bench-backends.ts profile; measured 2026-11-28).
+      const out = wasm.makeOutput([...filterShape], 'float32');
+      simd.convFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+        info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
+      return out;
+    }
     const dw = conv2DBackpropFilterViaConv(x, dy, info, wasm);
     if (dw) return dw;
     const K = info.filterHeight * info.filterWidth * info.inChannels;

@@ -399,3 +399,75 @@ void lopper_bn_grad_sums(const float *x, const float *dy, const float *mean, flo
     sx[j] += dy[i + j] * (x[i + j] - mean[j]);
   }
 }
+
+/*
+ * Filter gradient of a convolution (NHWC, dilation 1), CO a multiple of 4: dw[ky][kx][ci][co] = sum over (b, oy, ox) of
+ * x[b, oy*sh + ky - padT, ox*sw + kx - padL, ci] * dy[b, oy, ox, co]. For each output row (b, oy) and tap (ky, kx), the
+ * valid ox run is accumulated in registers (two input channels times sixteen or four output channels) and then added to
+ * dw, which stays in L1 (KH*KW*C*CO floats). dw is zeroed here first.
+ */
+EXPORT(lopper_conv_filter_grad)
+void lopper_conv_filter_grad(const float *x, const float *dy, float *dw, int B, int H, int W, int C, int OH, int OW, int CO,
+                             int KH, int KW, int sh, int sw, int padT, int padL) {
+  const int n = KH * KW * C * CO;
+  for (int i = 0; i < n; i += 4) wasm_v128_store(dw + i, wasm_f32x4_splat(0.0f));
+  for (int b = 0; b < B; b++)
+    for (int oy = 0; oy < OH; oy++) {
+      const float *g = dy + (b * OH + oy) * OW * CO;
+      for (int ky = 0; ky < KH; ky++) {
+        const int iy = oy * sh + ky - padT;
+        if (iy < 0 || iy >= H) continue;
+        const float *xrow = x + (b * H + iy) * W * C;
+        for (int kx = 0; kx < KW; kx++) {
+          /* ox with 0 <= ox*sw + kx - padL < W */
+          int ox0 = 0, ox1 = OW;
+          while (ox0 < OW && ox0 * sw + kx - padL < 0) ox0++;
+          while (ox1 > ox0 && (ox1 - 1) * sw + kx - padL >= W) ox1--;
+          if (ox0 >= ox1) continue;
+          const float *xs = xrow + (ox0 * sw + kx - padL) * C; /* x at ox0, channel 0 */
+          const int xstep = sw * C;
+          float *d = dw + (ky * KW + kx) * C * CO;
+          int ci = 0;
+          for (; ci < C; ci += 2) {
+            const int two = ci + 1 < C;
+            int co = 0;
+            for (; co + 16 <= CO; co += 16) {
+              v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+              const float *xp = xs + ci;
+              const float *gp = g + ox0 * CO + co;
+              for (int ox = ox0; ox < ox1; ox++, xp += xstep, gp += CO) {
+                const v128_t xa = wasm_f32x4_splat(xp[0]);
+                const v128_t xb = wasm_f32x4_splat(two ? xp[1] : 0.0f);
+                const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4), g2 = wasm_v128_load(gp + 8), g3 = wasm_v128_load(gp + 12);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xa, g0)); a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xa, g1));
+                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xa, g2)); a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xa, g3));
+                b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(xb, g0)); b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(xb, g1));
+                b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(xb, g2)); b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(xb, g3));
+              }
+              float *da = d + ci * CO + co;
+              wasm_v128_store(da, wasm_f32x4_add(wasm_v128_load(da), a0)); wasm_v128_store(da + 4, wasm_f32x4_add(wasm_v128_load(da + 4), a1));
+              wasm_v128_store(da + 8, wasm_f32x4_add(wasm_v128_load(da + 8), a2)); wasm_v128_store(da + 12, wasm_f32x4_add(wasm_v128_load(da + 12), a3));
+              if (two) {
+                float *db = da + CO;
+                wasm_v128_store(db, wasm_f32x4_add(wasm_v128_load(db), b0)); wasm_v128_store(db + 4, wasm_f32x4_add(wasm_v128_load(db + 4), b1));
+                wasm_v128_store(db + 8, wasm_f32x4_add(wasm_v128_load(db + 8), b2)); wasm_v128_store(db + 12, wasm_f32x4_add(wasm_v128_load(db + 12), b3));
+              }
+            }
+            for (; co < CO; co += 4) {
+              v128_t a0 = wasm_f32x4_splat(0.0f), b0 = a0;
+              const float *xp = xs + ci;
+              const float *gp = g + ox0 * CO + co;
+              for (int ox = ox0; ox < ox1; ox++, xp += xstep, gp += CO) {
+                const v128_t g0 = wasm_v128_load(gp);
+                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_f32x4_splat(xp[0]), g0));
+                b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_f32x4_splat(two ? xp[1] : 0.0f), g0));
+              }
+              float *da = d + ci * CO + co;
+              wasm_v128_store(da, wasm_f32x4_add(wasm_v128_load(da), a0));
+              if (two) wasm_v128_store(da + CO, wasm_f32x4_add(wasm_v128_load(da + CO), b0));
+            }
+          }
+        }
+      }
+    }
+}
