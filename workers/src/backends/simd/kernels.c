@@ -226,6 +226,25 @@ void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H,
  * ([B, HP, WP], HP = OH + KH - 1, WP = OW + KW - 1); w is [KH, KW, CO]; bias may be 0 (none); relu != 0
  * clamps at zero. out is [B, OH, OW, CO]. Output channels go four at a time.
  */
+/* a_c holds channel c0 + c of four adjacent pixels: transposed to [pixel][channel], + bias, ReLU, stored at o (stride CO). */
+static inline void store_pixels(float *o, v128_t a0, v128_t a1, v128_t a2, v128_t a3, v128_t bv, int relu, int nc, int CO) {
+  v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
+  v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
+  v128_t p[4] = {wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7),
+                 wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7)};
+  for (int i = 0; i < 4; i++) {
+    v128_t v = wasm_f32x4_add(p[i], bv);
+    if (relu) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.0f));
+    float *q = o + i * CO;
+    if (nc == 4) wasm_v128_store(q, v);
+    else {
+      q[0] = wasm_f32x4_extract_lane(v, 0);
+      if (nc > 1) q[1] = wasm_f32x4_extract_lane(v, 1);
+      if (nc > 2) q[2] = wasm_f32x4_extract_lane(v, 2);
+    }
+  }
+}
+
 EXPORT(lopper_conv_cin1)
 void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float *out, int B, int OH, int OW, int CO,
                       int KH, int KW, int relu) {
@@ -235,9 +254,27 @@ void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float 
       const float *xb = xp + (b * HP + oy) * WP;
       float *ob = out + (b * OH + oy) * OW * CO;
       int ox = 0;
-      for (; ox + 4 <= OW; ox += 4)
-        for (int c0 = 0; c0 < CO; c0 += 4) {
-          const int nc = CO - c0 < 4 ? CO - c0 : 4;
+      for (int c0 = 0; c0 < CO; c0 += 4) {
+        const int nc = CO - c0 < 4 ? CO - c0 : 4;
+        v128_t bv = wasm_f32x4_splat(0.0f);
+        if (bias) bv = wasm_f32x4_make(bias[c0], nc > 1 ? bias[c0 + 1] : 0.0f, nc > 2 ? bias[c0 + 2] : 0.0f, nc > 3 ? bias[c0 + 3] : 0.0f);
+        /* Eight pixels (two vectors) per pass: eight independent accumulator chains, each weight broadcast used twice. */
+        for (ox = 0; ox + 8 <= OW; ox += 8) {
+          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0, e0 = a0, e1 = a0, e2 = a0, e3 = a0;
+          for (int ky = 0; ky < KH; ky++)
+            for (int kx = 0; kx < KW; kx++) {
+              const v128_t xv = wasm_v128_load(xb + ky * WP + ox + kx), xw = wasm_v128_load(xb + ky * WP + ox + 4 + kx);
+              const float *wt = w + (ky * KW + kx) * CO + c0;
+              v128_t v = wasm_f32x4_splat(wt[0]);
+              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, v)); e0 = wasm_f32x4_add(e0, wasm_f32x4_mul(xw, v));
+              if (nc > 1) { v = wasm_f32x4_splat(wt[1]); a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, v)); e1 = wasm_f32x4_add(e1, wasm_f32x4_mul(xw, v)); }
+              if (nc > 2) { v = wasm_f32x4_splat(wt[2]); a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, v)); e2 = wasm_f32x4_add(e2, wasm_f32x4_mul(xw, v)); }
+              if (nc > 3) { v = wasm_f32x4_splat(wt[3]); a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, v)); e3 = wasm_f32x4_add(e3, wasm_f32x4_mul(xw, v)); }
+            }
+          store_pixels(ob + ox * CO + c0, a0, a1, a2, a3, bv, relu, nc, CO);
+          store_pixels(ob + (ox + 4) * CO + c0, e0, e1, e2, e3, bv, relu, nc, CO);
+        }
+        for (; ox + 4 <= OW; ox += 4) {
           v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
           for (int ky = 0; ky < KH; ky++)
             for (int kx = 0; kx < KW; kx++) {
@@ -248,28 +285,9 @@ void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float 
               if (nc > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[2])));
               if (nc > 3) a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[3])));
             }
-          /* a_c holds channel c0 + c of pixels ox..ox+3: transpose to [pixel][channel]. */
-          v128_t t0 = wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5), t1 = wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5);
-          v128_t t2 = wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7), t3 = wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7);
-          v128_t p[4] = {wasm_i32x4_shuffle(t0, t1, 0, 1, 4, 5), wasm_i32x4_shuffle(t0, t1, 2, 3, 6, 7),
-                         wasm_i32x4_shuffle(t2, t3, 0, 1, 4, 5), wasm_i32x4_shuffle(t2, t3, 2, 3, 6, 7)};
-          v128_t bv = wasm_f32x4_splat(0.0f);
-          if (bias) {
-            float bb[4] = {bias[c0], nc > 1 ? bias[c0 + 1] : 0.0f, nc > 2 ? bias[c0 + 2] : 0.0f, nc > 3 ? bias[c0 + 3] : 0.0f};
-            bv = wasm_f32x4_make(bb[0], bb[1], bb[2], bb[3]);
-          }
-          for (int i = 0; i < 4; i++) {
-            v128_t v = wasm_f32x4_add(p[i], bv);
-            if (relu) v = wasm_f32x4_max(v, wasm_f32x4_splat(0.0f));
-            float *o = ob + (ox + i) * CO + c0;
-            if (nc == 4) wasm_v128_store(o, v);
-            else {
-              o[0] = wasm_f32x4_extract_lane(v, 0);
-              if (nc > 1) o[1] = wasm_f32x4_extract_lane(v, 1);
-              if (nc > 2) o[2] = wasm_f32x4_extract_lane(v, 2);
-            }
-          }
+          store_pixels(ob + ox * CO + c0, a0, a1, a2, a3, bv, relu, nc, CO);
         }
+      }
       for (; ox < OW; ox++)
         for (int co = 0; co < CO; co++) {
           float s = bias ? bias[co] : 0.0f;
@@ -306,6 +324,7 @@ static inline void store_channels(float *o, v128_t lo, v128_t hi, int CO) {
 EXPORT(lopper_conv_cin1_filter_grad)
 void lopper_conv_cin1_filter_grad(const float *xp, const float *dy, float *dw, int B, int OH, int OW, int CO, int KH, int KW) {
   const int HP = OH + KH - 1, WP = OW + KW - 1, taps = KH * KW, n1 = CO - 4;
+  const float *gend = dy + B * OH * OW * CO;
   for (int t0 = 0; t0 < taps; t0 += 4) {
     const int nt = taps - t0 < 4 ? taps - t0 : 4;
     /* Offsets of the group's taps in the padded input (a missing tap repeats the first; its sums are dropped). */
@@ -318,8 +337,11 @@ void lopper_conv_cin1_filter_grad(const float *xp, const float *dy, float *dw, i
         const float *xr = xp + (b * HP + oy) * WP;
         const float *g = dy + (b * OH + oy) * OW * CO;
         for (int ox = 0; ox < OW; ox++, g += CO) {
-          const v128_t g0 = CO >= 4 ? wasm_v128_load(g) : wasm_f32x4_make(g[0], CO > 1 ? g[1] : 0.0f, CO > 2 ? g[2] : 0.0f, 0.0f);
-          const v128_t g1 = n1 >= 4 ? wasm_v128_load(g + 4) : n1 > 0 ? wasm_f32x4_make(g[4], n1 > 1 ? g[5] : 0.0f, n1 > 2 ? g[6] : 0.0f, 0.0f) : wasm_f32x4_splat(0.0f);
+          /* Full-vector loads wherever eight floats remain in dy: lanes past CO hold the next pixel's values, whose sums
+             land in lanes that store_channels drops. Only the last pixels of dy are assembled lane by lane. */
+          const int full = g + 8 <= gend;
+          const v128_t g0 = CO >= 4 || full ? wasm_v128_load(g) : wasm_f32x4_make(g[0], CO > 1 ? g[1] : 0.0f, CO > 2 ? g[2] : 0.0f, 0.0f);
+          const v128_t g1 = n1 >= 4 || (n1 > 0 && full) ? wasm_v128_load(g + 4) : n1 > 0 ? wasm_f32x4_make(g[4], n1 > 1 ? g[5] : 0.0f, n1 > 2 ? g[6] : 0.0f, 0.0f) : wasm_f32x4_splat(0.0f);
           const float *x = xr + ox;
           v128_t v = wasm_f32x4_splat(x[off0]);
           a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v, g0)); a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v, g1));
