@@ -16,20 +16,28 @@ import { syntheticTrainStep } from './train-step.js';
 const BATCH = 128;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const steps = Number(args.get('steps') ?? 10);
+const rounds = Number(args.get('rounds') ?? 5);
 const backends = (args.get('backends') ?? BACKEND_NAMES.join(',')).split(',');
 const models: ModelName[] = ['lenet5', 'mlp'];
 
-async function measure(model: ModelName, stepsFor: number) {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Images/s of `run` (one batch), the median over `rounds` rounds of `stepsFor` batches each: drift of this VM hits single rounds. */
+async function rate(run: () => Promise<void>, stepsFor: number, roundsFor: number): Promise<number> {
+  for (let i = 0; i < 2; i++) await run();
+  const rates: number[] = [];
+  for (let r = 0; r < roundsFor; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < stepsFor; i++) await run();
+    rates.push((stepsFor * BATCH) / ((performance.now() - t0) / 1000));
+  }
+  return median(rates);
+}
+
+async function measure(model: ModelName, stepsFor: number, roundsFor: number) {
   const { model: m, x, step, dispose } = syntheticTrainStep(model, BATCH);
-  for (let i = 0; i < 2; i++) await step();
-  let t0 = performance.now();
-  for (let i = 0; i < stepsFor; i++) await step();
-  const train = (stepsFor * BATCH) / ((performance.now() - t0) / 1000);
-  const infer1 = async () => { const p = m.predict(x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); };
-  for (let i = 0; i < 2; i++) await infer1();
-  t0 = performance.now();
-  for (let i = 0; i < stepsFor; i++) await infer1();
-  const infer = (stepsFor * BATCH) / ((performance.now() - t0) / 1000);
+  const train = await rate(step, stepsFor, roundsFor);
+  const infer = await rate(async () => { const p = m.predict(x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); }, stepsFor, roundsFor);
   const f = flops(m);
   dispose();
   return { train, infer, forwardFlops: f };
@@ -38,7 +46,7 @@ async function measure(model: ModelName, stepsFor: number) {
 function torchReference(): { torch: string; lenet5: { train: number; infer: number }; mlp: { train: number; infer: number }; peakGflops: number } | null {
   const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   if (!py) return null;
-  const r = spawnSync(py, ['scripts/bench_torch.py', String(BATCH), String(Math.max(steps, 20))], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const r = spawnSync(py, ['scripts/bench_torch.py', String(BATCH), String(Math.max(steps, 20)), String(rounds)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) { console.error(r.stderr); return null; }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -55,7 +63,7 @@ function measuredPeakGflops(): number | null {
 const rows: string[][] = [];
 const torch = torchReference();
 const peak = measuredPeakGflops();
-console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; ${steps} timed steps after 2 warm-up steps`);
+console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; median of ${rounds} rounds of ${steps} timed steps (PyTorch: of ${Math.max(steps, 20)}) after 2 warm-up steps`);
 console.log(torch ? `PyTorch ${torch.torch}, 1 thread (its matmul uses Debian's generic BLAS: ${torch.peakGflops.toFixed(1)} GFLOP/s on 1024^2 SGEMM)` : 'PyTorch: not installed (apt-get install python3-torch): no reference column');
 console.log(peak ? `single-thread FP32 peak measured now (AVX2 FMA): ${peak.toFixed(1)} GFLOP/s` : 'peak: gcc with AVX2/FMA unavailable, no peak column');
 for (const b of backends) {
@@ -69,8 +77,7 @@ for (const b of backends) {
   for (const model of models) {
     // The cpu backend takes ~14 s per LeNet step, and WebGPU on a software rasteriser (llvmpipe) is as slow.
     const slow = (b === 'cpu' || (b === 'webgpu' && /llvmpipe|swiftshader|lavapipe/i.test(info.device))) && model === 'lenet5';
-    const n = slow ? Math.min(steps, 2) : steps;
-    const r = await measure(model, n);
+    const r = slow ? await measure(model, Math.min(steps, 2), 1) : await measure(model, steps, rounds);
     const ref = torch?.[model as 'lenet5' | 'mlp'];
     // Training costs about 3x the forward FLOPs (forward, input gradients, weight gradients).
     const peakFrac = peak ? (3 * r.forwardFlops * r.train) / (peak * 1e9) : NaN;

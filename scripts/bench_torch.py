@@ -11,6 +11,7 @@ import torch.nn as nn
 torch.set_num_threads(1)
 BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 128
 STEPS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 
 
 def lenet5():
@@ -25,26 +26,35 @@ def mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
 
 
+def rate(step):
+    """Images/s: the median over ROUNDS rounds of STEPS steps, after 3 warm-up steps."""
+    for _ in range(3):
+        step()
+    rates = []
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter()
+        for _ in range(STEPS):
+            step()
+        rates.append(STEPS * BATCH / (time.perf_counter() - t0))
+    return sorted(rates)[len(rates) // 2]
+
+
 def bench(model):
     x = torch.randn(BATCH, 1, 28, 28)
     y = torch.randint(0, 10, (BATCH,))
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
-    for i in range(STEPS + 3):
-        if i == 3:
-            t0 = time.perf_counter()
+
+    def train_step():
         opt.zero_grad()
         loss_fn(model(x), y).backward()
         opt.step()
-    train = STEPS * BATCH / (time.perf_counter() - t0)
+
+    train = rate(train_step)
     model.eval()
     with torch.no_grad():
-        for i in range(STEPS + 3):
-            if i == 3:
-                t0 = time.perf_counter()
-            model(x)
-    infer = STEPS * BATCH / (time.perf_counter() - t0)
+        infer = rate(lambda: model(x))
     return {'train': train, 'infer': infer}
 
 
