@@ -29,30 +29,12 @@ void lopper_div_channels(const float *x, const float *d, float *y, int n, int L)
 }
 
 /*
- * acc[j] = sum over rows r of x[r * L + j] (n floats, rows of L, L a multiple of 4; a last partial row is
- * added to the first entries). Blocks of 64 rows are summed first and then added to the total (acc[L..2L) is
- * the block's scratch), which keeps float32 rounding error near that of pairwise summation.
+ * Column sums of x viewed as rows of L floats (n floats, L a multiple of 4; a last partial row is added to the first
+ * entries): acc[j] = sum over rows r of x[r * L + j], or with sq = 1 of (x[r * L + j] - mean[j])^2 (mean tiled to L).
+ * Blocks of 64 rows are summed first and then added to the total (acc[L..2L) is the block's scratch), which keeps
+ * float32 rounding error near that of pairwise summation. Inlined with a constant sq into the two exports below.
  */
-EXPORT(lopper_row_sum)
-void lopper_row_sum(const float *x, float *acc, int n, int L) {
-  float *blk = acc + L;
-  for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_splat(0.0f));
-  int i = 0;
-  while (i + L <= n) {
-    for (int j = 0; j < L; j += 4) wasm_v128_store(blk + j, wasm_f32x4_splat(0.0f));
-    for (int r = 0; r < 64 && i + L <= n; r++, i += L)
-      for (int j = 0; j < L; j += 4) wasm_v128_store(blk + j, wasm_f32x4_add(wasm_v128_load(blk + j), wasm_v128_load(x + i + j)));
-    for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), wasm_v128_load(blk + j)));
-  }
-  for (int j = 0; i + j < n; j++) acc[j] += x[i + j];
-}
-
-/*
- * acc[j] = sum over rows r of (x[r * L + j] - mean[j])^2 (n floats, rows of L, mean tiled to L): the centred sums of
- * squares of BatchNorm's batch variance, summed in blocks of 64 rows as in lopper_row_sum (acc[L..2L) is scratch).
- */
-EXPORT(lopper_sq_dev_sum)
-void lopper_sq_dev_sum(const float *x, const float *mean, float *acc, int n, int L) {
+static inline void column_sums(const float *x, const float *mean, float *acc, int n, int L, int sq) {
   float *blk = acc + L;
   for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_splat(0.0f));
   int i = 0;
@@ -60,13 +42,22 @@ void lopper_sq_dev_sum(const float *x, const float *mean, float *acc, int n, int
     for (int j = 0; j < L; j += 4) wasm_v128_store(blk + j, wasm_f32x4_splat(0.0f));
     for (int r = 0; r < 64 && i + L <= n; r++, i += L)
       for (int j = 0; j < L; j += 4) {
-        const v128_t d = wasm_f32x4_sub(wasm_v128_load(x + i + j), wasm_v128_load(mean + j));
-        wasm_v128_store(blk + j, wasm_f32x4_add(wasm_v128_load(blk + j), wasm_f32x4_mul(d, d)));
+        v128_t v = wasm_v128_load(x + i + j);
+        if (sq) { v = wasm_f32x4_sub(v, wasm_v128_load(mean + j)); v = wasm_f32x4_mul(v, v); }
+        wasm_v128_store(blk + j, wasm_f32x4_add(wasm_v128_load(blk + j), v));
       }
     for (int j = 0; j < L; j += 4) wasm_v128_store(acc + j, wasm_f32x4_add(wasm_v128_load(acc + j), wasm_v128_load(blk + j)));
   }
-  for (int j = 0; i + j < n; j++) acc[j] += (x[i + j] - mean[j]) * (x[i + j] - mean[j]);
+  for (int j = 0; i + j < n; j++) acc[j] += sq ? (x[i + j] - mean[j]) * (x[i + j] - mean[j]) : x[i + j];
 }
+
+/* acc[0..L) = column sums of x (Sum/Mean over leading axes, BatchNorm's batch mean). */
+EXPORT(lopper_row_sum)
+void lopper_row_sum(const float *x, float *acc, int n, int L) { column_sums(x, 0, acc, n, L, 0); }
+
+/* acc[0..L) = column sums of (x - mean)^2: the centred sums of squares of BatchNorm's batch variance. */
+EXPORT(lopper_sq_dev_sum)
+void lopper_sq_dev_sum(const float *x, const float *mean, float *acc, int n, int L) { column_sums(x, mean, acc, n, L, 1); }
 
 /*
  * MaxPoolGrad, NHWC: dx[argmax of each window] += dy (the first maximum in scan order wins, as in TF.js).
