@@ -55,7 +55,7 @@ export function im2colTransposed(x: Float32Array, cols: Float32Array, info: tf.b
  * (LeNet conv1) and 7 vs 17 ms (conv2) per call. Returns null when the forward pass never read the last input
  * rows or columns (valid padding with a stride that does not divide): that needs cropping, left to im2col + matmul.
  */
-function conv2DBackpropFilterViaConv(x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, wasm: BackendWasm): tf.TensorInfo | null {
+export function conv2DBackpropFilterViaConv(x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, wasm: BackendWasm): tf.TensorInfo | null {
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
   const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
   const { top, left } = info.padInfo;
@@ -93,9 +93,8 @@ const conv2DBackpropFilter: tf.KernelConfig = {
       return out;
     }
     if (simd && info.outChannels % 4 === 0) {
-      // Output channels in SIMD lanes, two input channels per pass, no transposes (simd/kernels.c): 12.6 GFLOP/s on
-      // LeNet's conv2 and 16-19 on 3x3 convolutions with 16-64 channels, where XNNPACK with the batch as channel axis
-      // ran at 6.4-9.0 (scripts/bench-backends.ts profile; measured 2026-11-28).
+      // Output channels in SIMD lanes, two input channels per pass, no transposes (simd/kernels.c): 1.5-2.9x faster than
+      // the XNNPACK formulation below (`npm run bench:kernels`, docs/results.md).
       const out = wasm.makeOutput([...filterShape], 'float32');
       simd.convFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
         info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left);
@@ -238,8 +237,8 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     const simd = simdKernels(wasm);
     // Few input channels (LeNet's conv1 has 1, conv2 6): as a convolution XNNPACK fills few of its 8 output lanes (one
     // output channel: ~1 GFLOP/s); the row-dot-product SIMD kernel does it with the filter as wT[ci][kh][kw][co] =
-    // W[KH-1-kh, KW-1-kw, ci, co], four dx channels per pass over dy (7.2 ms for LeNet's conv2, where a matmul to an
-    // im2col buffer plus col2im took 8.7 ms).
+    // W[KH-1-kh, KW-1-kw, ci, co], four dx channels per pass over dy (LeNet's conv2: 7.2 ms, where the matmul to an
+    // im2col buffer plus col2im used before took 8.7 ms; the stock kernel ~47 ms: `npm run bench:kernels`).
     const rows = simd !== null && CI <= 8;
     // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (or its wT layout above)
     const flipped = wasm.makeOutput(rows ? [CI, KH, KW, CO] : [KH, KW, CO, CI], 'float32');
