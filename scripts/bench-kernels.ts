@@ -1,16 +1,18 @@
 /**
  * `npm run bench:kernels`: Lopper's WASM training kernels against what they replace, measured in the same run on the
- * same inputs (median of 15 calls after 3 warm-up calls, nothing else running). Prints one table:
+ * same inputs (median of 15 calls after 10 warm-up calls, which also let V8 tier the kernels' WebAssembly up from its baseline compiler;
+ * nothing else running). Prints one table:
  * - Conv2DBackpropFilter (SIMD, output channels in lanes) vs the XNNPACK formulation it replaced (one convolution with
  *   the batch as channel axis, still used for channel counts that are not a multiple of 4);
  * - Conv2DBackpropInput (SIMD row kernel, <= 8 input channels) vs the stock TF.js WASM kernel;
- * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend.
+ * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend;
+ * - ReLU's gradient (LopperReluGrad) vs the Step, Cast and Multiply of TF.js's Relu gradient.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers TF.js's gradients, as in the worker
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { conv2DBackpropFilterViaConv, registerWasmKernels } from '../workers/src/backends/wasm-kernels.js';
+import { RELU_GRAD_KERNEL, conv2DBackpropFilterViaConv, registerWasmKernels } from '../workers/src/backends/wasm-kernels.js';
 import { fusedMoments } from '../workers/src/backends/wasm-moments.js';
 
 await tf.setBackend('wasm');
@@ -20,14 +22,15 @@ const originalMoments = tf.moments;
 registerWasmKernels();
 const wasm = tf.backend() as BackendWasm;
 
+const WARMUP = 10;
+
 function median(f: () => tf.TensorInfo | tf.Tensor | tf.Tensor[]): number {
   const ts: number[] = [];
-  for (let i = 0; i < 18; i++) {
+  for (let i = 0; i < WARMUP + 15; i++) {
     const t0 = performance.now();
     const out = f();
+    if (i >= WARMUP) ts.push(performance.now() - t0); // WASM kernels are synchronous: the result is there when they return
     const outs = (Array.isArray(out) ? out : [out]) as tf.TensorInfo[];
-    for (const o of outs) wasm.readSync(o.dataId);
-    if (i >= 3) ts.push(performance.now() - t0);
     for (const o of outs) (o instanceof tf.Tensor ? o.dispose() : wasm.disposeData(o.dataId));
   }
   return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)];
@@ -75,8 +78,15 @@ for (const shape of [[128, 28, 28, 6], [128, 10, 10, 16], [128, 28, 28, 16]]) {
   row('moments + gradient', `x [${shape}]`, 0, median(step(lopperMoments)), 'TF.js moments, same backend', median(step(originalMoments)));
   x.dispose();
 }
+for (const shape of [[128, 28, 28, 6], [128, 28, 28, 16]]) {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 5);
+  const dy = tf.randomNormal(shape, 0, 1, 'float32', 6);
+  const ours = median(() => tf.engine().runKernel(RELU_GRAD_KERNEL, { x, dy }) as tf.Tensor);
+  row('ReLU gradient', `x [${shape}]`, 0, ours, "TF.js's: Step, Cast, Multiply", median(() => tf.tidy(() => tf.mul(dy, tf.cast(tf.step(x), 'float32')))));
+  tf.dispose([x, dy]);
+}
 const head = ['kernel', 'shape', 'Lopper ms', 'GFLOP/s', 'reference ms', 'reference', 'speedup'];
 const wd = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(wd[i])).join(' | ') + ' |';
-console.log(`TF.js ${tf.version_core} WASM backend, one thread; median of 15 calls`);
+console.log(`TF.js ${tf.version_core} WASM backend, one thread; median of 15 calls after ${WARMUP} warm-up calls`);
 console.log([line(head), '| ' + wd.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n'));

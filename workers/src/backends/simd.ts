@@ -26,6 +26,8 @@ export interface SimdKernels {
   convCin1FilterGrad(xp: number, dy: number, dw: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number): void;
   /** Filter gradient of a convolution (NHWC, dilation 1, CO a multiple of 4) into a [KH, KW, C, CO] dw it zeroes first. */
   convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
+  /** out = dy * (x > 0 ? 1 : 0): ReLU's gradient. */
+  reluGrad(x: number, dy: number, out: number, n: number): void;
   /** One Adam step (x, m, v to xo, mo, vo), float32 constants as tf.train.adam rounds them. */
   adam(x: number, g: number, m: number, v: number, xo: number, mo: number, vo: number, n: number, b1: number, b2: number, c1: number, c2: number, oma1: number, oma2: number, eps: number, neglr: number): void;
   maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
@@ -52,7 +54,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad };
     }
   } catch {
     kernels = null;

@@ -328,6 +328,21 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     await tf.setBackend('cpu');
   });
 
+  it.each([[[4, 7, 7, 6]], [[37]], [[16, 84]]])('ReLU gradient of %j: one LopperReluGrad on wasm, equal to the cpu backend', async (shape) => {
+    // Zeros and exact negatives exercise the x > 0 boundary.
+    const f = (a: tf.Tensor) => tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.relu(v), tf.add(v, 0.25))))(tf.mul(tf.round(tf.mul(a, 2)), 0.5));
+    const { cpu, wasm, shapes } = await both([[shape, 18]], f);
+    expect(shapes[1]).toBe(shapes[0]);
+    expect(relErr(wasm, cpu)).toBe(0);
+    await tf.setBackend('wasm');
+    const x = tf.randomNormal(shape);
+    const info = await tf.profile(() => tf.tidy(() => { f(x); }));
+    expect(info.kernelNames).toContain('LopperReluGrad');
+    expect(info.kernelNames).not.toContain('Step');
+    x.dispose();
+    await tf.setBackend('cpu');
+  });
+
   it('the committed kernels.wasm is what scripts/build-simd.sh builds from kernels.c, and uses no memory of its own', async () => {
     const { spawnSync } = await import('node:child_process');
     const { readFileSync, rmSync } = await import('node:fs');

@@ -618,6 +618,33 @@ function registerBatchNormGradient(): void {
   tf.registerGradient({ kernelName: 'FusedBatchNorm', inputsToSave: original.inputsToSave, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
 }
 
+/** `LopperReluGrad`: dy * (x > 0 ? 1 : 0) in one SIMD pass; TF.js's Relu gradient runs Step, Cast and Multiply. */
+export const RELU_GRAD_KERNEL = 'LopperReluGrad';
+const reluGradKernel: tf.KernelConfig = {
+  kernelName: RELU_GRAD_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend }) => {
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const wasm = backend as BackendWasm;
+    const out = wasm.makeOutput(x.shape, 'float32');
+    simdKernels(wasm)!.reluGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), sizeOf(x));
+    return out;
+  },
+};
+
+/** Relu's gradient through LopperReluGrad where the backend has it (float32, same shapes); TF.js's own elsewhere. */
+function registerReluGradient(): void {
+  const original = tf.getGradient('Relu');
+  if (!original || LOPPER_TAG in original.gradFunc) return;
+  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+    const [x] = saved;
+    const g = dy as tf.Tensor;
+    if (x.dtype !== 'float32' || g.dtype !== 'float32' || !tf.util.arraysEqual(x.shape, g.shape) || !tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend())) return original.gradFunc(dy, saved, attrs);
+    return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { x, dy: g }) as tf.Tensor };
+  };
+  tf.registerGradient({ kernelName: 'Relu', inputsToSave: original.inputsToSave, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
+}
+
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];
 
 const LOPPER_TAG = Symbol('lopper.kernel');
@@ -681,8 +708,9 @@ function sameDtypeCast(stock: tf.KernelFunc): tf.KernelConfig {
 export function registerWasmKernels(): void {
   for (const k of WASM_EXTRA_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
   if (simdKernels(tf.findBackend('wasm') as BackendWasm)) {
-    for (const k of [adamKernel, batchNormGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+    for (const k of [adamKernel, batchNormGradKernel, reluGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
     registerBatchNormGradient();
+    registerReluGradient();
     installFusedMoments();
   }
   const replace = (name: string, make: (stock: tf.KernelFunc) => tf.KernelConfig) => {

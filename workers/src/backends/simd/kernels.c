@@ -484,3 +484,15 @@ void lopper_conv_filter_grad(const float *x, const float *dy, float *dw, int B, 
       }
     }
 }
+
+/* ReLU's gradient in one pass: out = dy * (x > 0 ? 1 : 0), the product TF.js forms from Step and Multiply (same -0 and NaN). */
+EXPORT(lopper_relu_grad)
+void lopper_relu_grad(const float *x, const float *dy, float *out, int n) {
+  const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v128_t s = wasm_v128_and(wasm_f32x4_gt(wasm_v128_load(x + i), zero), one);
+    wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
+  }
+  for (; i < n; i++) out[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+}
