@@ -10,7 +10,8 @@
  * fused conv2d's tape node such thunks: same kernels, same attributes, same results, each computed only when asked for. It
  * hooks the engine instance (TF.js 4.x keeps no public hook for this): `runKernel` to see the FusedConv2D attributes, then the
  * tape node that the op's customGrad adds right after (scope `fusedConv2d__op`). Anything it does not recognise (another
- * activation, NCHW, dilations, a changed engine) keeps TF.js's own gradient.
+ * activation, NCHW, dilations, a changed engine) keeps TF.js's own gradient. A rank-3 input (one image without a batch axis),
+ * whose gradient TF.js 4.22 cannot compute (it passes the rank-3 dy on to Conv2DBackpropInput), works here.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -43,8 +44,10 @@ function lazyable(a: FusedConvAttrs | null): a is FusedConvAttrs {
 }
 
 /** Per-input gradient thunks of a linear fused conv2d; `saved` is what its customGrad saved: [filter, x, y] or [filter, x, y, bias]. */
-export function fusedConvGradients(a: FusedConvAttrs, dy: tf.Tensor4D, saved: tf.Tensor[]): GradMap {
-  const [filter, x, , bias] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor | undefined];
+export function fusedConvGradients(a: FusedConvAttrs, dyIn: tf.Tensor, saved: tf.Tensor[]): GradMap {
+  const [filter, x, y, bias] = saved as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor | undefined];
+  // The op reshapes a rank-3 input to one batch and its output back: dy then has rank 3, the saved output rank 4.
+  const dy = dyIn.rank === 4 ? dyIn : tf.reshape(dyIn, y.shape);
   const common = { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', ...(a.dimRoundingMode ? { dimRoundingMode: a.dimRoundingMode } : {}) } as tf.NamedAttrMap;
   const grads: GradMap = {
     0: () => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, { ...common, inputShape: x.shape }) as tf.Tensor,
@@ -77,7 +80,7 @@ export function installLazyFusedConvGradient(): boolean {
       const a = pending;
       pending = null;
       if (gradientsFunc && lazyable(a) && saved?.length >= 3 && tf.getGradient(FUSED_CONV_SCOPE) == null) {
-        gradientsFunc = (dy, s) => fusedConvGradients(a, dy as tf.Tensor4D, s);
+        gradientsFunc = (dy, s) => fusedConvGradients(a, dy as tf.Tensor, s);
       }
     }
     addTapeNode(kernelName, inputs, outputs, gradientsFunc, saved, attrs);
