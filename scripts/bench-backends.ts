@@ -2,7 +2,9 @@
  * `npm run bench:backends`: training and inference images/s of LeNet-5-BN and the MLP at batch 128 on every
  * TF.js backend available here, and PyTorch (Debian's python3-torch, one thread) measured in the same run;
  * ratios to PyTorch and the fraction of this CPU's single-thread FP32 peak, measured now by scripts/peak_flops.c.
- * Each worker process runs one backend thread, so every number here is per process.
+ * Each worker process runs one backend thread, so every number here is per process. `--rounds=5 --steps=10`: each round runs
+ * PyTorch once (a fresh process) and then each model here; ratios are the median of the rounds' ratios, so that this VM's
+ * drift (its speed moves by tens of percent within minutes) hits both sides of a ratio alike.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
@@ -21,32 +23,23 @@ const backends = (args.get('backends') ?? BACKEND_NAMES.join(',')).split(',');
 const models: ModelName[] = ['lenet5', 'mlp'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const TORCH_STEPS = Math.max(steps, 20);
 
-/** Images/s of `run` (one batch), the median over `rounds` rounds of `stepsFor` batches each: drift of this VM hits single rounds. */
-async function rate(run: () => Promise<void>, stepsFor: number, roundsFor: number): Promise<number> {
-  for (let i = 0; i < 2; i++) await run();
-  const rates: number[] = [];
-  for (let r = 0; r < roundsFor; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < stepsFor; i++) await run();
-    rates.push((stepsFor * BATCH) / ((performance.now() - t0) / 1000));
-  }
-  return median(rates);
+/** Images/s of `run` (one batch of BATCH) over `n` timed calls. */
+async function timed(run: () => Promise<void>, n: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) await run();
+  return (n * BATCH) / ((performance.now() - t0) / 1000);
 }
 
-async function measure(model: ModelName, stepsFor: number, roundsFor: number) {
-  const { model: m, x, step, dispose } = syntheticTrainStep(model, BATCH);
-  const train = await rate(step, stepsFor, roundsFor);
-  const infer = await rate(async () => { const p = m.predict(x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); }, stepsFor, roundsFor);
-  const f = flops(m);
-  dispose();
-  return { train, infer, forwardFlops: f };
-}
+interface Rates { train: number; infer: number }
+interface TorchRound { torch: string; lenet5: Rates; mlp: Rates; peakGflops: number | null }
+const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
 
-function torchReference(): { torch: string; lenet5: { train: number; infer: number }; mlp: { train: number; infer: number }; peakGflops: number } | null {
-  const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
-  if (!py) return null;
-  const r = spawnSync(py, ['scripts/bench_torch.py', String(BATCH), String(Math.max(steps, 20)), String(rounds)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+/** One round of the PyTorch reference (scripts/bench_torch.py: both models, TORCH_STEPS steps each), in a fresh process. */
+function torchRound(withGemm: boolean): TorchRound | null {
+  if (!python) return null;
+  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) { console.error(r.stderr); return null; }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -61,11 +54,13 @@ function measuredPeakGflops(): number | null {
 }
 
 const rows: string[][] = [];
-const torch = torchReference();
+const first = torchRound(true);
 const peak = measuredPeakGflops();
-console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; median of ${rounds} rounds of ${steps} timed steps (PyTorch: of ${Math.max(steps, 20)}) after 2 warm-up steps`);
-console.log(torch ? `PyTorch ${torch.torch}, 1 thread (its matmul uses Debian's generic BLAS: ${torch.peakGflops.toFixed(1)} GFLOP/s on 1024^2 SGEMM)` : 'PyTorch: not installed (apt-get install python3-torch): no reference column');
+console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; ${rounds} rounds, each one PyTorch run (${TORCH_STEPS} steps per model, ` +
+  `a fresh process) and then ${steps} timed steps per model here; figures are medians over the rounds, ratios the median of the rounds' ratios`);
+console.log(first ? `PyTorch ${first.torch}, 1 thread (its matmul uses Debian's generic BLAS: ${first.peakGflops!.toFixed(1)} GFLOP/s on 1024^2 SGEMM)` : 'PyTorch: not installed (apt-get install python3-torch): no reference column');
 console.log(peak ? `single-thread FP32 peak measured now (AVX2 FMA): ${peak.toFixed(1)} GFLOP/s` : 'peak: gcc with AVX2/FMA unavailable, no peak column');
+const allTorch: TorchRound[] = [];
 for (const b of backends) {
   let info;
   try {
@@ -74,17 +69,35 @@ for (const b of backends) {
     console.log(`${b}: unavailable (${(e as Error).message})`);
     continue;
   }
-  for (const model of models) {
-    // The cpu backend takes ~14 s per LeNet step, and WebGPU on a software rasteriser (llvmpipe) is as slow.
-    const slow = (b === 'cpu' || (b === 'webgpu' && /llvmpipe|swiftshader|lavapipe/i.test(info.device))) && model === 'lenet5';
-    const r = slow ? await measure(model, Math.min(steps, 2), 1) : await measure(model, steps, rounds);
-    const ref = torch?.[model as 'lenet5' | 'mlp'];
+  // The cpu backend takes ~14 s per LeNet step, and WebGPU on a software rasteriser (llvmpipe) is as slow: one short round.
+  const slow = b === 'cpu' || (b === 'webgpu' && /llvmpipe|swiftshader|lavapipe/i.test(info.device));
+  const nRounds = slow ? 1 : rounds;
+  const setups = models.map((model) => {
+    const t = syntheticTrainStep(model, BATCH);
+    const infer = async () => { const p = t.model.predict(t.x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); };
+    return { name: model, net: t.model, step: t.step, dispose: t.dispose, infer, n: slow && model === 'lenet5' ? Math.min(steps, 2) : steps, ours: [] as Rates[], ref: [] as Rates[] };
+  });
+  for (const s of setups) for (let i = 0; i < 2; i++) { await s.step(); await s.infer(); } // warm-up
+  for (let r = 0; r < nRounds; r++) {
+    // PyTorch and this backend back to back in each round: drift of this VM between rounds hits both sides of a ratio.
+    const t = torchRound(false);
+    if (t) allTorch.push(t);
+    for (const s of setups) {
+      s.ours.push({ train: await timed(s.step, s.n), infer: await timed(s.infer, s.n) });
+      if (t) s.ref.push(t[s.name as 'lenet5' | 'mlp']);
+    }
+  }
+  for (const s of setups) {
+    const med = (k: keyof Rates, xs: Rates[]) => median(xs.map((x) => x[k]));
+    const ratio = (k: keyof Rates) => (s.ref.length ? median(s.ours.map((o, i) => o[k] / s.ref[i][k])).toFixed(2) : '-');
     // Training costs about 3x the forward FLOPs (forward, input gradients, weight gradients).
-    const peakFrac = peak ? (3 * r.forwardFlops * r.train) / (peak * 1e9) : NaN;
-    rows.push([b === 'webgpu' || b === 'cuda' ? `${b} (${info.device.slice(0, 40)})` : b, model, r.train.toFixed(0), ref ? ref.train.toFixed(0) : '-', ref ? (r.train / ref.train).toFixed(2) : '-', r.infer.toFixed(0), ref ? ref.infer.toFixed(0) : '-', ref ? (r.infer / ref.infer).toFixed(2) : '-', Number.isFinite(peakFrac) ? `${(100 * peakFrac).toFixed(1)}%` : '-']);
+    const peakFrac = peak ? (3 * flops(s.net) * med('train', s.ours)) / (peak * 1e9) : NaN;
+    rows.push([b === 'webgpu' || b === 'cuda' ? `${b} (${info.device.slice(0, 40)})` : b, s.name, med('train', s.ours).toFixed(0), s.ref.length ? med('train', s.ref).toFixed(0) : '-', ratio('train'),
+      med('infer', s.ours).toFixed(0), s.ref.length ? med('infer', s.ref).toFixed(0) : '-', ratio('infer'), Number.isFinite(peakFrac) ? `${(100 * peakFrac).toFixed(1)}%` : '-']);
+    s.dispose();
   }
 }
-if (torch) for (const model of models) rows.push(['pytorch', model, torch[model as 'lenet5'].train.toFixed(0), '', '1.00', torch[model as 'lenet5'].infer.toFixed(0), '', '1.00', '']);
+if (allTorch.length) for (const model of models) rows.push(['pytorch', model, median(allTorch.map((t) => t[model as 'lenet5'].train)).toFixed(0), '', '1.00', median(allTorch.map((t) => t[model as 'lenet5'].infer)).toFixed(0), '', '1.00', '']);
 const head = ['backend', 'model', 'train img/s', 'torch train', 'ratio', 'infer img/s', 'torch infer', 'ratio', 'train % of peak'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';

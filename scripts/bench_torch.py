@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench:backends`: the same LeNet-5-BN and MLP, batch 128, Adam, one thread.
-Prints one JSON object: images/s for training and inference, plus single-thread SGEMM GFLOP/s (the peak)."""
+Prints one JSON object: images/s for training and inference, plus single-thread SGEMM GFLOP/s (null when argv[4] is 0).
+Arguments: batch, steps per round, rounds (the median round is reported), whether to time SGEMM."""
 import json
 import sys
 import time
@@ -12,6 +13,7 @@ torch.set_num_threads(1)
 BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 128
 STEPS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+GEMM = sys.argv[4] != '0' if len(sys.argv) > 4 else True
 
 
 def lenet5():
@@ -68,4 +70,4 @@ def sgemm_gflops(n=1024, reps=5):
 
 
 torch.manual_seed(0)
-print(json.dumps({'torch': torch.__version__, 'lenet5': bench(lenet5()), 'mlp': bench(mlp()), 'peakGflops': sgemm_gflops()}))
+print(json.dumps({'torch': torch.__version__, 'lenet5': bench(lenet5()), 'mlp': bench(mlp()), 'peakGflops': sgemm_gflops() if GEMM else None}))
