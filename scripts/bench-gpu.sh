@@ -19,5 +19,5 @@ LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}" timeout 120 node --
   console.log(a ? JSON.stringify({ vendor: a.info.vendor, architecture: a.info.architecture, device: a.info.device, description: a.info.description }) : 'no adapter');
   process.exit(0);
 " || echo "adapter probe failed"
-echo "== benchmark (${STEPS} timed steps)"
-LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}" timeout 540 npx tsx scripts/bench-backends.ts --steps="$STEPS" --backends=webgpu,cuda,wasm
+echo "== benchmark (3 paired rounds of ${STEPS} timed steps)"
+LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}" timeout 540 npx tsx scripts/bench-backends.ts --steps="$STEPS" --rounds=3 --backends=webgpu,cuda,wasm
