@@ -74,8 +74,7 @@ for (const b of backends) {
   const nRounds = slow ? 1 : rounds;
   const setups = models.map((model) => {
     const t = syntheticTrainStep(model, BATCH);
-    const infer = async () => { const p = t.model.predict(t.x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); };
-    return { name: model, net: t.model, step: t.step, dispose: t.dispose, infer, n: slow && model === 'lenet5' ? Math.min(steps, 2) : steps, ours: [] as Rates[], ref: [] as Rates[] };
+    return { name: model, net: t.model, step: t.step, infer: t.infer, dispose: t.dispose, n: slow && model === 'lenet5' ? Math.min(steps, 2) : steps, ours: [] as Rates[], ref: [] as Rates[] };
   });
   for (const s of setups) for (let i = 0; i < 2; i++) { await s.step(); await s.infer(); } // warm-up
   for (let r = 0; r < nRounds; r++) {

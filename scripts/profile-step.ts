@@ -30,7 +30,7 @@ for (const k of tf.getKernelsForBackend(info.backend)) {
 }
 const infer = args.has('infer');
 const t = syntheticTrainStep(model, BATCH);
-const step = infer ? async () => { const p = t.model.predict(t.x, { batchSize: BATCH }) as tf.Tensor; await p.data(); p.dispose(); } : t.step;
+const step = infer ? t.infer : t.step;
 await step(); await step();
 times.clear();
 const t0 = performance.now();

@@ -1,4 +1,7 @@
-/** One Adam training step of a zoo model on a fixed random batch: what bench-backends times and profile-step profiles. */
+/**
+ * One Adam training step of a zoo model on a fixed random batch, and one inference pass of that batch: what
+ * bench-backends times and profile-step profiles.
+ */
 import * as tf from '@tensorflow/tfjs-core';
 import { adam } from '../workers/src/pruning/adam.js';
 import { buildModel, type ModelName } from '../workers/src/pruning/models.js';
@@ -14,6 +17,11 @@ export function syntheticTrainStep(name: ModelName, batch: number) {
     await l.data();
     l.dispose();
   };
+  const infer = async () => {
+    const p = model.predict(x, { batchSize: batch }) as tf.Tensor; // one forward pass of the whole batch
+    await p.data();
+    p.dispose();
+  };
   const dispose = () => { tf.dispose([x, y]); opt.dispose(); model.dispose(); };
-  return { model, x, step, dispose };
+  return { model, x, step, infer, dispose };
 }

@@ -73,3 +73,52 @@ export function laneMultiple(n: number): number {
   const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
   return (n * 4) / gcd(n, 4);
 }
+
+/** Number of elements of a tensor. */
+export const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
+
+/** A per-channel vector (per(c) for c < C) tiled to laneMultiple(C) floats on the WASM heap; the caller disposes it. */
+export function tiledVector(wasm: BackendWasm, C: number, per: (c: number) => number): tf.TensorInfo {
+  const L = laneMultiple(C);
+  const t = wasm.makeOutput([L], 'float32');
+  const v = wasm.typedArrayFromHeap(t) as Float32Array;
+  for (let j = 0; j < L; j++) v[j] = per(j % C);
+  return t;
+}
+
+/**
+ * One SIMD pass over x (float32, last axis of C channels): y = x * s[c] + t[c], or y = x / s[c] when `divide`, with
+ * (s, t) = per(c).
+ */
+export function perChannelPass(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, C: number, per: (c: number) => [number, number], divide = false): tf.TensorInfo {
+  const st = Array.from({ length: C }, (_, c) => per(c));
+  const sT = tiledVector(wasm, C, (c) => st[c][0]);
+  const tT = tiledVector(wasm, C, (c) => st[c][1]);
+  const out = wasm.makeOutput(x.shape, 'float32');
+  if (divide) simd.divChannels(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, out), sizeOf(x), laneMultiple(C));
+  else simd.affine(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(x), laneMultiple(C));
+  wasm.disposeData(sT.dataId);
+  wasm.disposeData(tT.dataId);
+  return out;
+}
+
+/**
+ * Per-channel sums of x (float32) viewed as rows of C floats: of x itself, or of (x - mean[c])² when `mean` is given
+ * (two SIMD passes make BatchNorm's batch variance). The lanes are folded per channel in float64.
+ */
+export function columnSums(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, C: number, mean?: ArrayLike<number>): Float64Array {
+  const L = laneMultiple(C);
+  const acc = wasm.makeOutput([2 * L], 'float32');
+  if (mean) {
+    const meanT = tiledVector(wasm, C, (c) => mean[c]);
+    simd.sqDevSum(heapOffset(wasm, x), heapOffset(wasm, meanT), heapOffset(wasm, acc), sizeOf(x), L);
+    wasm.disposeData(meanT.dataId);
+  } else {
+    simd.rowSum(heapOffset(wasm, x), heapOffset(wasm, acc), sizeOf(x), L);
+  }
+  const a = wasm.typedArrayFromHeap(acc) as Float32Array;
+  const sums = new Float64Array(C);
+  for (let j = 0; j < L; j++) sums[j % C] += a[j];
+  wasm.disposeData(acc.dataId);
+  return sums;
+}

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { heapOffset, laneMultiple, simdKernels, type SimdKernels } from './simd.js';
+import { columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -445,26 +445,6 @@ const depthwiseBackpropInput: tf.KernelConfig = {
 };
 
 /**
- * One SIMD pass over x (float32, last axis of C channels): y = x * s[c] + t[c], or y = x / s[c] when `divide`, with
- * (s, t) = per(c) tiled to whole SIMD lanes.
- */
-function perChannelPass(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, C: number, per: (c: number) => [number, number], divide = false): tf.TensorInfo {
-  const L = laneMultiple(C);
-  const sT = wasm.makeOutput([L], 'float32');
-  const tT = wasm.makeOutput([L], 'float32');
-  const s = wasm.typedArrayFromHeap(sT) as Float32Array;
-  const t = wasm.typedArrayFromHeap(tT) as Float32Array;
-  for (let c = 0; c < C; c++) [s[c], t[c]] = per(c);
-  for (let j = C; j < L; j++) { s[j] = s[j - C]; t[j] = t[j - C]; }
-  const out = wasm.makeOutput(x.shape, 'float32');
-  if (divide) simd.divChannels(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, out), sizeOf(x), L);
-  else simd.affine(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(x), L);
-  wasm.disposeData(sT.dataId);
-  wasm.disposeData(tT.dataId);
-  return out;
-}
-
-/**
  * FusedBatchNorm as one SIMD pass (simd/kernels.c): y = x * s + t with s = scale / sqrt(variance + eps) and
  * t = offset - mean * s computed here per channel. The stock kernel evaluates a square root and a division per
  * element (~7 ns per element: 4.4 ms of a 24.6 ms LeNet-5 inference batch). Parameters that are not
@@ -510,25 +490,15 @@ function leadingAxesReduce(name: 'Sum' | 'Mean', stock: tf.KernelFunc): tf.Kerne
     const inner = x.shape.slice(k).reduce((p, d) => p * d, 1);
     const rows = x.shape.slice(0, k).reduce((p, d) => p * d, 1);
     if (rows < 8) return stock({ inputs, backend, attrs });
-    const L = laneMultiple(inner);
-    const acc = wasm.makeOutput([2 * L], 'float32');
-    simd.rowSum(heapOffset(wasm, x), heapOffset(wasm, acc), sizeOf(x), L);
-    const a = wasm.typedArrayFromHeap(acc) as Float32Array;
+    const sums = columnSums(wasm, simd, x, inner);
     const out = wasm.makeOutput(keepDims ? x.shape.map((d, i) => (i < k ? 1 : d)) : x.shape.slice(k), 'float32');
     const o = wasm.typedArrayFromHeap(out) as Float32Array;
     const scale = name === 'Mean' ? 1 / rows : 1;
-    for (let j = 0; j < inner; j++) {
-      let v = 0;
-      for (let q = j; q < L; q += inner) v += a[q];
-      o[j] = v * scale;
-    }
-    wasm.disposeData(acc.dataId);
+    for (let j = 0; j < inner; j++) o[j] = sums[j] * scale;
     return out;
   };
   return { kernelName: name, backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
-
-const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 
 /**
  * `LopperAdam` (a Lopper kernel, used by workers/src/pruning/adam.ts): one Adam update of a variable in one SIMD
@@ -566,11 +536,9 @@ const batchNormGradKernel: tf.KernelConfig = {
     const simd = simdKernels(wasm)!;
     const C = x.shape[x.shape.length - 1];
     const L = laneMultiple(C);
-    const meanT = wasm.makeOutput([L], 'float32');
-    const acc = wasm.makeOutput([4 * L], 'float32');
     const m = wasm.typedArrayFromHeap(mean) as Float32Array;
-    const mt = wasm.typedArrayFromHeap(meanT) as Float32Array;
-    for (let j = 0; j < L; j++) mt[j] = m[j % C];
+    const meanT = tiledVector(wasm, C, (c) => m[c]);
+    const acc = wasm.makeOutput([4 * L], 'float32');
     simd.bnGradSums(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, meanT), heapOffset(wasm, acc), sizeOf(x), L);
     const a = wasm.typedArrayFromHeap(acc) as Float32Array;
     const v = wasm.typedArrayFromHeap(variance) as Float32Array;
@@ -599,23 +567,27 @@ const batchNormGradKernel: tf.KernelConfig = {
 };
 
 /**
- * Replaces TF.js's FusedBatchNorm gradient (a global registry) with one that runs LopperBatchNormGrad where the
- * current backend has it and the shapes are the per-channel case (float32, mean/variance rank 1); anything else goes
- * to TF.js's own gradient, unchanged.
+ * Replaces TF.js's gradient of `kernelName` (a global registry) with `fast` where the current backend has `lopperKernel`
+ * and `fast` accepts the tensors (it returns null otherwise); everything else goes to TF.js's own gradient, unchanged.
  */
-function registerBatchNormGradient(): void {
-  const original = tf.getGradient('FusedBatchNorm');
+function overrideGradient(kernelName: string, lopperKernel: string, fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor> | null): void {
+  const original = tf.getGradient(kernelName);
   if (!original || LOPPER_TAG in original.gradFunc) return;
-  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
+  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) =>
+    (tf.getKernel(lopperKernel, tf.getBackend()) ? fast(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs);
+  tf.registerGradient({ ...original, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
+}
+
+/** FusedBatchNorm's gradient through LopperBatchNormGrad in the per-channel case (float32, mean/variance rank 1). */
+function registerBatchNormGradient(): void {
+  overrideGradient('FusedBatchNorm', BN_GRAD_KERNEL, (g, saved, attrs) => {
     const [x, mean, variance, scale] = saved;
-    const g = dy as tf.Tensor;
     const C = x.shape[x.rank - 1];
     const fits = x.dtype === 'float32' && g.dtype === 'float32' && x.rank === 4 && mean.rank === 1 && variance.rank === 1 && mean.shape[0] === C && (!scale || (scale.rank === 1 && scale.shape[0] === C));
-    if (!fits || !tf.getKernel(BN_GRAD_KERNEL, tf.getBackend())) return original.gradFunc(dy, saved, attrs);
+    if (!fits) return null;
     const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BN_GRAD_KERNEL, { x, dy: g, mean, variance, ...(scale ? { scale } : {}) }, attrs) as tf.Tensor[];
     return { x: () => dx, mean: () => dMean, variance: () => dVariance, scale: () => dScale, offset: () => dOffset };
-  };
-  tf.registerGradient({ kernelName: 'FusedBatchNorm', inputsToSave: original.inputsToSave, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
+  });
 }
 
 /** `LopperReluGrad`: dy * (x > 0 ? 1 : 0) in one SIMD pass; TF.js's Relu gradient runs Step, Cast and Multiply. */
@@ -632,17 +604,12 @@ const reluGradKernel: tf.KernelConfig = {
   },
 };
 
-/** Relu's gradient through LopperReluGrad where the backend has it (float32, same shapes); TF.js's own elsewhere. */
+/** Relu's gradient through LopperReluGrad (float32, dy of x's shape). */
 function registerReluGradient(): void {
-  const original = tf.getGradient('Relu');
-  if (!original || LOPPER_TAG in original.gradFunc) return;
-  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) => {
-    const [x] = saved;
-    const g = dy as tf.Tensor;
-    if (x.dtype !== 'float32' || g.dtype !== 'float32' || !tf.util.arraysEqual(x.shape, g.shape) || !tf.getKernel(RELU_GRAD_KERNEL, tf.getBackend())) return original.gradFunc(dy, saved, attrs);
-    return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { x, dy: g }) as tf.Tensor };
-  };
-  tf.registerGradient({ kernelName: 'Relu', inputsToSave: original.inputsToSave, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
+  overrideGradient('Relu', RELU_GRAD_KERNEL, (g, [x]) =>
+    x.dtype === 'float32' && g.dtype === 'float32' && tf.util.arraysEqual(x.shape, g.shape)
+      ? { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { x, dy: g }) as tf.Tensor }
+      : null);
 }
 
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];

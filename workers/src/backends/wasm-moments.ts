@@ -14,13 +14,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
-import { heapOffset, laneMultiple, simdKernels } from './simd.js';
+import { columnSums, perChannelPass, simdKernels, sizeOf } from './simd.js';
 
 export const MOMENTS_KERNEL = 'LopperMoments';
 export const MOMENTS_GRAD_KERNEL = 'LopperMomentsGrad';
 const TAG = Symbol.for('lopper.fusedMoments');
-
-const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 
 /** Per-channel mean and (biased) variance over every axis but the last: outputs [C] and [C]. */
 const momentsKernel: tf.KernelConfig = {
@@ -32,25 +30,13 @@ const momentsKernel: tf.KernelConfig = {
     const simd = simdKernels(wasm);
     if (!simd) throw new Error(`${MOMENTS_KERNEL} needs the SIMD kernels`);
     const C = x.shape[x.shape.length - 1];
-    const n = sizeOf(x);
-    const rows = n / C;
-    const L = laneMultiple(C);
-    const acc = wasm.makeOutput([2 * L], 'float32');
-    const meanT = wasm.makeOutput([L], 'float32');
-    const a = wasm.typedArrayFromHeap(acc) as Float32Array;
-    const mt = wasm.typedArrayFromHeap(meanT) as Float32Array;
-    const fold = (c: number) => { let v = 0; for (let q = c; q < L; q += C) v += a[q]; return v; };
+    const rows = sizeOf(x) / C;
     const mean = wasm.makeOutput([C], 'float32');
     const variance = wasm.makeOutput([C], 'float32');
     const m = wasm.typedArrayFromHeap(mean) as Float32Array;
-    simd.rowSum(heapOffset(wasm, x), heapOffset(wasm, acc), n, L);
-    for (let c = 0; c < C; c++) m[c] = fold(c) / rows;
-    for (let j = 0; j < L; j++) mt[j] = m[j % C];
-    simd.sqDevSum(heapOffset(wasm, x), heapOffset(wasm, meanT), heapOffset(wasm, acc), n, L);
     const v = wasm.typedArrayFromHeap(variance) as Float32Array;
-    for (let c = 0; c < C; c++) v[c] = fold(c) / rows;
-    wasm.disposeData(acc.dataId);
-    wasm.disposeData(meanT.dataId);
+    columnSums(wasm, simd, x, C).forEach((sum, c) => { m[c] = sum / rows; });
+    columnSums(wasm, simd, x, C, m).forEach((sum, c) => { v[c] = sum / rows; });
     return [mean, variance];
   },
 };
@@ -65,22 +51,11 @@ const momentsGradKernel: tf.KernelConfig = {
     const simd = simdKernels(wasm)!;
     const C = x.shape[x.shape.length - 1];
     const rows = sizeOf(x) / C;
-    const L = laneMultiple(C);
     const [m, dm, dv] = [mean, dMean, dVariance].map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
-    const sT = wasm.makeOutput([L], 'float32');
-    const tT = wasm.makeOutput([L], 'float32');
-    const s = wasm.typedArrayFromHeap(sT) as Float32Array;
-    const t = wasm.typedArrayFromHeap(tT) as Float32Array;
-    for (let j = 0; j < L; j++) {
-      const c = j % C;
-      s[j] = (2 * dv[c]) / rows;
-      t[j] = dm[c] / rows - s[j] * m[c];
-    }
-    const out = wasm.makeOutput(x.shape, 'float32');
-    simd.affine(heapOffset(wasm, x), heapOffset(wasm, sT), heapOffset(wasm, tT), heapOffset(wasm, out), sizeOf(x), L);
-    wasm.disposeData(sT.dataId);
-    wasm.disposeData(tT.dataId);
-    return out;
+    return perChannelPass(wasm, simd, x, C, (c) => {
+      const s = (2 * dv[c]) / rows;
+      return [s, dm[c] / rows - s * m[c]];
+    });
   },
 };
 
