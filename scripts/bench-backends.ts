@@ -4,7 +4,8 @@
  * ratios to PyTorch and the fraction of this CPU's single-thread FP32 peak, measured now by scripts/peak_flops.c.
  * Each worker process runs one backend thread, so every number here is per process. `--rounds=5 --steps=10`: each round runs
  * PyTorch once (a fresh process) and then each model here; ratios are the median of the rounds' ratios, so that this VM's
- * drift (its speed moves by tens of percent within minutes) hits both sides of a ratio alike.
+ * drift (its speed moves by tens of percent within minutes) hits both sides of a ratio alike. `--torch-device=cuda` runs the
+ * PyTorch reference on the GPU instead (scripts/bench-gpu.sh: WebGPU against PyTorch CUDA on the same card); `none` skips it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
@@ -21,6 +22,10 @@ const steps = Number(args.get('steps') ?? 10);
 const rounds = Number(args.get('rounds') ?? 5);
 const backends = (args.get('backends') ?? BACKEND_NAMES.join(',')).split(',');
 const models: ModelName[] = ['lenet5', 'mlp'];
+const torchDevice = args.get('torch-device') ?? 'cpu';
+if (!['cpu', 'cuda', 'none'].includes(torchDevice)) throw new Error(`--torch-device must be cpu, cuda or none, got ${torchDevice}`);
+/** The FP32 peak measured here is one CPU core's: GPU rows get no peak fraction. */
+const onCpu = (backend: string) => backend === 'wasm' || backend === 'cpu' || backend === 'tensorflow';
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const TORCH_STEPS = Math.max(steps, 20);
@@ -33,13 +38,13 @@ async function timed(run: () => Promise<void>, n: number): Promise<number> {
 }
 
 interface Rates { train: number; infer: number }
-interface TorchRound { torch: string; lenet5: Rates; mlp: Rates; peakGflops: number | null }
-const python = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+interface TorchRound { torch: string; device: string; lenet5: Rates; mlp: Rates; peakGflops: number | null }
+const python = torchDevice === 'none' ? undefined : ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
 
 /** One round of the PyTorch reference (scripts/bench_torch.py: both models, TORCH_STEPS steps each), in a fresh process. */
 function torchRound(withGemm: boolean): TorchRound | null {
   if (!python) return null;
-  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0'], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0', torchDevice], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) { console.error(r.stderr); return null; }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -58,7 +63,7 @@ const first = torchRound(true);
 const peak = measuredPeakGflops();
 console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; ${rounds} rounds, each one PyTorch run (${TORCH_STEPS} steps per model, ` +
   `a fresh process) and then ${steps} timed steps per model here; figures are medians over the rounds, ratios the median of the rounds' ratios`);
-console.log(first ? `PyTorch ${first.torch}, 1 thread (its matmul uses Debian's generic BLAS: ${first.peakGflops!.toFixed(1)} GFLOP/s on 1024^2 SGEMM)` : 'PyTorch: not installed (apt-get install python3-torch): no reference column');
+console.log(first ? `PyTorch ${first.torch} on ${first.device}, 1 CPU thread (its CPU matmul: ${first.peakGflops!.toFixed(1)} GFLOP/s on 1024^2 SGEMM; Debian's build uses the generic reference BLAS)` : torchDevice === 'none' ? 'PyTorch: skipped (--torch-device=none)' : `PyTorch: not installed or no ${torchDevice} device (apt-get install python3-torch): no reference column`);
 console.log(peak ? `single-thread FP32 peak measured now (AVX2 FMA): ${peak.toFixed(1)} GFLOP/s` : 'peak: gcc with AVX2/FMA unavailable, no peak column');
 const allTorch: TorchRound[] = [];
 for (const b of backends) {
@@ -90,7 +95,7 @@ for (const b of backends) {
     const med = (k: keyof Rates, xs: Rates[]) => median(xs.map((x) => x[k]));
     const ratio = (k: keyof Rates) => (s.ref.length ? median(s.ours.map((o, i) => o[k] / s.ref[i][k])).toFixed(2) : '-');
     // Training costs about 3x the forward FLOPs (forward, input gradients, weight gradients).
-    const peakFrac = peak ? (3 * flops(s.net) * med('train', s.ours)) / (peak * 1e9) : NaN;
+    const peakFrac = peak && onCpu(b) ? (3 * flops(s.net) * med('train', s.ours)) / (peak * 1e9) : NaN;
     rows.push([b === 'webgpu' || b === 'cuda' ? `${b} (${info.device.slice(0, 40)})` : b, s.name, med('train', s.ours).toFixed(0), s.ref.length ? med('train', s.ref).toFixed(0) : '-', ratio('train'),
       med('infer', s.ours).toFixed(0), s.ref.length ? med('infer', s.ref).toFixed(0) : '-', ratio('infer'), Number.isFinite(peakFrac) ? `${(100 * peakFrac).toFixed(1)}%` : '-']);
     s.dispose();

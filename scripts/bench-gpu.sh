@@ -1,23 +1,65 @@
 #!/usr/bin/env bash
-# Prepared GPU benchmark (issue: compute backends). On an NVIDIA machine: LeNet-5-BN and the MLP at batch 128 on
-# WebGPU (Dawn over Vulkan), next to wasm (and PyTorch when python3 has torch), measured in one run by
-# scripts/bench-backends.ts. Also tries tfjs-node-gpu (cuda) when its libtensorflow is installed.
-# Needs: node 20+, this repository with `npm ci` done (node_modules can be carried over), the NVIDIA driver's Vulkan ICD.
-# Usage: bash scripts/bench-gpu.sh [steps]   (prints the environment, then the table; exit 0 even if a backend is missing)
+# Prepared GPU benchmark (issue: compute backends). On an NVIDIA machine: LeNet-5-BN and the MLP at batch 128 on WebGPU
+# (Dawn over Vulkan), measured by scripts/bench-backends.ts in two runs:
+#   1. WebGPU against PyTorch CUDA on the same GPU (when python3 has torch with CUDA), paired rounds;
+#   2. WebGPU and wasm against PyTorch on one CPU thread, as `npm run bench:backends` does here.
+# Where this repository has no node_modules (a lent GPU machine: no registry, nothing can be fetched), it runs the bundle that
+# `bash scripts/pack-gpu-bench.sh` made in .gpu-bench/ (carry that folder), unpacking Node and the Vulkan loader if missing.
+# Usage: bash scripts/bench-gpu.sh [steps]   (prints the environment, then the tables; exits 0 even if a backend is missing)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 STEPS="${1:-20}"
+BUNDLE=.gpu-bench
+unxz_to() { xz -dc "$1" > "$2" 2>/dev/null || python3 -c 'import lzma,shutil,sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; }
+
 echo "== machine"; date -u; uname -a
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d 2>/dev/null
-[ -d node_modules ] || npm ci --no-audit --no-fund
-echo "== WebGPU adapter (Dawn, Vulkan)"
-LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}" timeout 120 node --input-type=module -e "
+
+if [ -d node_modules ]; then
+  NODE=node; BENCH=(npx tsx scripts/bench-backends.ts); PROBE_DIR=.
+elif [ -f "$BUNDLE/bench.mjs" ]; then
+  NODE=node
+  if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
+    NODE=/tmp/lopper-node/node; mkdir -p /tmp/lopper-node
+    [ -x "$NODE" ] || { unxz_to "$BUNDLE/node.xz" "$NODE" && chmod +x "$NODE"; }
+  fi
+  DAWN="$BUNDLE/node_modules/webgpu/dist/linux-x64/dawn.node"
+  [ -f "$DAWN" ] || unxz_to "$DAWN.xz" "$DAWN"
+  BENCH=("$NODE" "$BUNDLE/bench.mjs"); PROBE_DIR="$BUNDLE"
+else
+  echo "no node_modules and no $BUNDLE/bench.mjs: run npm ci, or bash scripts/pack-gpu-bench.sh here and carry $BUNDLE"; exit 0
+fi
+echo "node $("$NODE" --version)"
+
+# The Vulkan loader (libvulkan.so.1) and the NVIDIA ICD that Dawn needs.
+if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
+  for f in "$BUNDLE"/libvulkan1_*.deb; do [ -f "$f" ] && dpkg -x "$f" / && echo "installed the Vulkan loader from $f"; done
+  ldconfig
+fi
+ICD=$(ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* 2>/dev/null | head -1)
+if [ -z "$ICD" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+  export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
+  ICD=$VK_DRIVER_FILES
+fi
+echo "Vulkan ICD: ${ICD:-none found}"
+export LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}"
+
+echo "== WebGPU adapter (Dawn, $LOPPER_WEBGPU_FLAGS)"
+(cd "$PROBE_DIR" && timeout 120 "$NODE" --input-type=module -e "
   const { create } = await import('webgpu');
   const gpu = create((process.env.LOPPER_WEBGPU_FLAGS ?? '').split(',').filter(Boolean));
   const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   console.log(a ? JSON.stringify({ vendor: a.info.vendor, architecture: a.info.architecture, device: a.info.device, description: a.info.description }) : 'no adapter');
   process.exit(0);
-" || echo "adapter probe failed"
-echo "== benchmark (3 paired rounds of ${STEPS} timed steps)"
-LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}" timeout 540 npx tsx scripts/bench-backends.ts --steps="$STEPS" --rounds=3 --backends=webgpu,cuda,wasm
+") || echo "adapter probe failed"
+
+echo "== 1. WebGPU against PyTorch CUDA on this GPU (3 paired rounds of ${STEPS} timed steps)"
+if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu --torch-device=cuda
+else
+  echo "python3 has no torch with CUDA here: skipped"
+fi
+echo "== 2. WebGPU and wasm against PyTorch on one CPU thread (3 paired rounds of ${STEPS} timed steps)"
+timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu,wasm --torch-device=cpu
+exit 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch reference for `npm run bench:backends`: the same LeNet-5-BN and MLP, batch 128, Adam, one thread.
 Prints one JSON object: images/s for training and inference, plus single-thread SGEMM GFLOP/s (null when argv[4] is 0).
-Arguments: batch, steps per round, rounds (the median round is reported), whether to time SGEMM."""
+Arguments: batch, steps per round, rounds (the median round is reported), whether to time SGEMM, and the device
+(`cpu`, the default, or `cuda`: the same models on the GPU, for scripts/bench-gpu.sh; timings then synchronise the GPU)."""
 import json
 import sys
 import time
@@ -14,6 +15,12 @@ BATCH = int(sys.argv[1]) if len(sys.argv) > 1 else 128
 STEPS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 GEMM = sys.argv[4] != '0' if len(sys.argv) > 4 else True
+DEVICE = torch.device(sys.argv[5] if len(sys.argv) > 5 else 'cpu')
+
+
+def sync():
+    if DEVICE.type == 'cuda':
+        torch.cuda.synchronize()
 
 
 def lenet5():
@@ -32,18 +39,21 @@ def rate(step):
     """Images/s: the median over ROUNDS rounds of STEPS steps, after 3 warm-up steps."""
     for _ in range(3):
         step()
+    sync()
     rates = []
     for _ in range(ROUNDS):
         t0 = time.perf_counter()
         for _ in range(STEPS):
             step()
+        sync()
         rates.append(STEPS * BATCH / (time.perf_counter() - t0))
     return sorted(rates)[len(rates) // 2]
 
 
 def bench(model):
-    x = torch.randn(BATCH, 1, 28, 28)
-    y = torch.randint(0, 10, (BATCH,))
+    model = model.to(DEVICE)
+    x = torch.randn(BATCH, 1, 28, 28, device=DEVICE)
+    y = torch.randint(0, 10, (BATCH,), device=DEVICE)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     loss_fn = nn.CrossEntropyLoss()
     model.train()
@@ -70,4 +80,4 @@ def sgemm_gflops(n=1024, reps=5):
 
 
 torch.manual_seed(0)
-print(json.dumps({'torch': torch.__version__, 'lenet5': bench(lenet5()), 'mlp': bench(mlp()), 'peakGflops': sgemm_gflops() if GEMM else None}))
+print(json.dumps({'torch': torch.__version__, 'device': torch.cuda.get_device_name() if DEVICE.type == 'cuda' else 'cpu', 'lenet5': bench(lenet5()), 'mlp': bench(mlp()), 'peakGflops': sgemm_gflops() if GEMM else None}))

@@ -29,6 +29,15 @@ it('applies every migration folder to an empty database, with no drift from sche
   expect(await applyMigrations(url)).toEqual([]);
 });
 
+it('leaves nothing that keeps the process alive once a migration run has finished', async () => {
+  // The WASM engine arms 10 s timers it never clears; left referenced they held every CLI run and the test runner open.
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  expect(await applyMigrations(urlFor(dbName))).toEqual([]);
+  expect(await driftSql(urlFor(dbName))).toBe('');
+  expect(timers()).toBeLessThanOrEqual(before);
+});
+
 it('detects drift when the database differs from schema.prisma', async () => {
   const url = urlFor(dbName);
   await sql('ALTER TABLE "Trial" DROP COLUMN "device"', url);

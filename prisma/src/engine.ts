@@ -28,7 +28,19 @@ async function loadWasm(): Promise<Record<string, unknown>> {
     const require = createRequire(import.meta.url);
     const wasmPath = require.resolve('@prisma/schema-engine-wasm/schema_engine_bg').replace(/\.js$/, '.wasm');
     const wasm = (globalThis as unknown as { WebAssembly: { instantiate(b: Uint8Array, i: object): Promise<{ instance: { exports: Record<string, unknown> } }> } }).WebAssembly;
-    const { instance } = await wasm.instantiate(readFileSync(wasmPath), { './schema_engine_bg.js': bg });
+    // The engine arms 10 s timers (guards it races against database calls) and leaves them armed after it finishes;
+    // unref them so that they never keep a finished process (a CLI run, the test runner) alive for those 10 s.
+    const imports: Record<string, unknown> = { ...bg };
+    for (const [name, fn] of Object.entries(bg)) {
+      if (name.startsWith('__wbg_setTimeout_') && typeof fn === 'function') {
+        imports[name] = (...args: unknown[]) => {
+          const timer = (fn as (...a: unknown[]) => unknown)(...args);
+          (timer as { unref?: () => void } | null)?.unref?.();
+          return timer;
+        };
+      }
+    }
+    const { instance } = await wasm.instantiate(readFileSync(wasmPath), { './schema_engine_bg.js': imports });
     (bg.__wbg_set_wasm as (e: unknown) => void)(instance.exports);
     (instance.exports.__wbindgen_start as () => void)();
     return bg;

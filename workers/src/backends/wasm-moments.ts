@@ -92,6 +92,17 @@ export function fusedMoments(original: Moments): Moments {
 }
 
 /**
+ * tfjs-core's CommonJS exports object, the one tfjs-layers calls into. Node (and Jest, and esbuild's bundles in Node mode)
+ * hand it over as the namespace's `default`; a runtime require is the fallback, and it only works beside node_modules,
+ * which a bundled script (scripts/pack-bench.sh) does not have.
+ */
+function coreExports(): { moments: Moments } {
+  const viaNamespace = (tf as unknown as { default?: { moments?: Moments } }).default;
+  if (viaNamespace && typeof viaNamespace.moments === 'function') return viaNamespace as { moments: Moments };
+  return createRequire(import.meta.url)('@tensorflow/tfjs-core') as { moments: Moments };
+}
+
+/**
  * Registers the kernels and their gradient on the WASM backend (when the SIMD module loads) and routes tfjs-core's
  * `moments` export (what tfjs-layers calls) through `fusedMoments`. Idempotent; false when nothing was installed.
  */
@@ -99,7 +110,7 @@ export function installFusedMoments(): boolean {
   if (!simdKernels(tf.findBackend('wasm') as BackendWasm | undefined)) return false;
   for (const k of [momentsKernel, momentsGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   if (!tf.getGradient(MOMENTS_KERNEL)) tf.registerGradient(momentsGradient);
-  const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as { moments: Moments };
+  const core = coreExports();
   if (!(TAG in core.moments)) core.moments = fusedMoments(core.moments);
   return true;
 }
