@@ -5,6 +5,8 @@
  * - Conv2DBackpropFilter (SIMD, output channels in lanes) vs the XNNPACK formulation it replaced (one convolution with
  *   the batch as channel axis, still used for channel counts that are not a multiple of 4);
  * - Conv2DBackpropInput (SIMD row kernel, <= 8 input channels) vs the stock TF.js WASM kernel;
+ * - the single-input-channel convolution (LeNet's conv1): FusedConv2D with bias and ReLU vs the stock (XNNPACK) kernel, and
+ *   its filter gradient vs the XNNPACK formulation;
  * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend;
  * - ReLU's gradient (LopperReluGrad) vs the Step, Cast and Multiply of TF.js's Relu gradient.
  */
@@ -18,6 +20,7 @@ import { fusedMoments } from '../workers/src/backends/wasm-moments.js';
 await tf.setBackend('wasm');
 await tf.ready();
 const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc; // before Lopper's kernels replace it
+const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm')!.kernelFunc;
 const originalMoments = tf.moments;
 registerWasmKernels();
 const wasm = tf.backend() as BackendWasm;
@@ -67,6 +70,25 @@ for (const [xs, fs, s, p] of convs) {
     w.dispose();
   }
   tf.dispose([x, dy]);
+}
+// The single-input-channel convolution (LeNet's conv1): forward with bias and ReLU, and its filter gradient.
+{
+  const xs: Shape4 = [128, 28, 28, 1];
+  const fs: Shape4 = [5, 5, 1, 6];
+  const x = tf.randomNormal(xs, 0, 1, 'float32', 7) as tf.Tensor4D;
+  const w = tf.randomNormal(fs, 0, 1, 'float32', 8) as tf.Tensor4D;
+  const bias = tf.randomNormal([6], 0, 1, 'float32', 9);
+  const info = tf.backend_util.computeConv2DInfo(xs, fs, 1, 1, 'same');
+  const dy = tf.randomNormal([...info.outShape], 0, 1, 'float32', 10) as tf.Tensor4D;
+  const flops = 2 * fs.reduce((a, b) => a * b, 1) * info.outHeight * info.outWidth * info.batchSize;
+  const shape = `x [${xs}] w [${fs}] s1 same`;
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+  const inputs = { x, filter: w, bias };
+  const ours = median(() => tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor);
+  row('FusedConv2D + ReLU', shape, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
+  const oursF = median(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fs }) as tf.Tensor);
+  row('Conv2DBackpropFilter', shape, flops, oursF, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm)!));
+  tf.dispose([x, w, bias, dy]);
 }
 const lopperMoments = fusedMoments(originalMoments as never) as typeof originalMoments;
 for (const shape of [[128, 28, 28, 6], [128, 10, 10, 16], [128, 28, 28, 16]]) {

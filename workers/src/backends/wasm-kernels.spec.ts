@@ -245,6 +245,9 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     ['5x5 same, 6 filters', [4, 28, 28, 1], [5, 5, 1, 6], 'same', 'linear', true],
     ['3x3 valid, 3 filters, odd width', [2, 13, 11, 1], [3, 3, 1, 3], 'valid', 'relu', true],
     ['5x5 same, 5 filters, relu, no bias', [2, 12, 12, 1], [5, 5, 1, 5], 'same', 'relu', false],
+    ['7x7 same, 12 filters, relu (generic tap loop, three channel groups)', [2, 17, 19, 1], [7, 7, 1, 12], 'same', 'relu', true],
+    ['2x2 valid, 1 filter', [3, 9, 21, 1], [2, 2, 1, 1], 'valid', 'linear', true],
+    ['4x3 same, 2 filters, uneven padding', [2, 10, 10, 1], [4, 3, 1, 2], 'same', 'linear', false],
   ] as const)('single-channel conv2d %s (bias and activation fused) equals the cpu backend', async (_, xShape, fShape, pad, activation, withBias) => {
     const inputs: [number[], number][] = [[[...xShape], 9], [[...fShape], 10], [[fShape[3]], 11]];
     const { cpu, wasm, shapes } = await both(inputs, (x, w, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad, bias: withBias ? b : undefined, activation }));

@@ -294,6 +294,11 @@ function paddedSingleChannel(wasm: BackendWasm, x: tf.TensorInfo, info: tf.backe
   const WP = OW + KW - 1;
   if (HP === H && WP === W) return x;
   const padded = wasm.makeOutput([B, HP, WP, 1], 'float32');
+  const simd = simdKernels(wasm);
+  if (simd) {
+    simd.padSingle(heapOffset(wasm, x), heapOffset(wasm, padded), B, H, W, HP, WP, padInfo.top, padInfo.left);
+    return padded;
+  }
   const d = wasm.typedArrayFromHeap(padded) as Float32Array;
   const v = wasm.typedArrayFromHeap(x) as Float32Array;
   d.fill(0);

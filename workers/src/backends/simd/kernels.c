@@ -289,6 +289,33 @@ void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float 
     }
 }
 
+/*
+ * x ([B, H, W], one channel) zero-padded to out ([B, HP, WP]) with `top` rows above and `left` columns before each row:
+ * the input of the single-channel kernels, which read every tap without bounds checks.
+ */
+EXPORT(lopper_pad_single)
+void lopper_pad_single(const float *x, float *out, int B, int H, int W, int HP, int WP, int top, int left) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  for (int b = 0; b < B; b++)
+    for (int y = 0; y < HP; y++) {
+      float *o = out + (b * HP + y) * WP;
+      const int iy = y - top;
+      if (iy < 0 || iy >= H) {
+        int i = 0;
+        for (; i + 4 <= WP; i += 4) wasm_v128_store(o + i, z);
+        for (; i < WP; i++) o[i] = 0.0f;
+        continue;
+      }
+      const float *r = x + (b * H + iy) * W;
+      int i = 0;
+      for (; i < left; i++) o[i] = 0.0f;
+      int j = 0;
+      for (; j + 4 <= W; j += 4) wasm_v128_store(o + left + j, wasm_v128_load(r + j));
+      for (; j < W; j++) o[left + j] = r[j];
+      for (i = left + W; i < WP; i++) o[i] = 0.0f;
+    }
+}
+
 /* o[0..CO) = the first CO lanes of (lo, hi), CO <= 8. */
 static inline void store_channels(float *o, v128_t lo, v128_t hi, int CO) {
   if (CO >= 4) wasm_v128_store(o, lo);
