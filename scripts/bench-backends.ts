@@ -29,6 +29,7 @@ const onCpu = (backend: string) => backend === 'wasm' || backend === 'cpu' || ba
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const TORCH_STEPS = Math.max(steps, 20);
+const WARMUP = 20;
 
 /** Images/s of `run` (one batch of BATCH) over `n` timed calls. */
 async function timed(run: () => Promise<void>, n: number): Promise<number> {
@@ -44,7 +45,7 @@ const python = torchDevice === 'none' ? undefined : ['/usr/bin/python3', 'python
 /** One round of the PyTorch reference (scripts/bench_torch.py: both models, TORCH_STEPS steps each), in a fresh process. */
 function torchRound(withGemm: boolean): TorchRound | null {
   if (!python) return null;
-  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0', torchDevice], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0', torchDevice, String(WARMUP)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) { console.error(r.stderr); return null; }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -62,7 +63,7 @@ const rows: string[][] = [];
 const first = torchRound(true);
 const peak = measuredPeakGflops();
 console.log(`machine: ${cpus()[0]?.model?.trim()} x${cpus().length}; batch ${BATCH}; ${rounds} rounds, each one PyTorch run (${TORCH_STEPS} steps per model, ` +
-  `a fresh process) and then ${steps} timed steps per model here; figures are medians over the rounds, ratios the median of the rounds' ratios`);
+  `a fresh process) and then ${steps} timed steps per model here, both after ${WARMUP} warm-up steps; figures are medians over the rounds, ratios the median of the rounds' ratios`);
 console.log(first ? `PyTorch ${first.torch} on ${first.device}, 1 CPU thread (its CPU matmul: ${first.peakGflops!.toFixed(1)} GFLOP/s on 1024^2 SGEMM; Debian's build uses the generic reference BLAS)` : torchDevice === 'none' ? 'PyTorch: skipped (--torch-device=none)' : `PyTorch: not installed or no ${torchDevice} device (apt-get install python3-torch): no reference column`);
 console.log(peak ? `single-thread FP32 peak measured now (AVX2 FMA): ${peak.toFixed(1)} GFLOP/s` : 'peak: gcc with AVX2/FMA unavailable, no peak column');
 const allTorch: TorchRound[] = [];
@@ -81,7 +82,11 @@ for (const b of backends) {
     const t = syntheticTrainStep(model, BATCH);
     return { name: model, net: t.model, step: t.step, infer: t.infer, dispose: t.dispose, n: slow && model === 'lenet5' ? Math.min(steps, 2) : steps, ours: [] as Rates[], ref: [] as Rates[] };
   });
-  for (const s of setups) for (let i = 0; i < 2; i++) { await s.step(); await s.infer(); } // warm-up
+  // Warm-up to steady state: V8 compiles WebAssembly with its baseline compiler first and tiers hot functions up later, so
+  // with two warm-up steps the next twenty LeNet-5 steps ran 5-40% slower than later ones (measured), and a trial runs
+  // thousands. PyTorch gets the same warm-up in each round (it gains nothing from it: no JIT).
+  const warmup = slow ? 1 : WARMUP;
+  for (const s of setups) for (let i = 0; i < warmup; i++) { await s.step(); await s.infer(); }
   for (let r = 0; r < nRounds; r++) {
     // PyTorch and this backend back to back in each round: drift of this VM between rounds hits both sides of a ratio.
     const t = torchRound(false);

@@ -2,7 +2,8 @@
 """PyTorch reference for `npm run bench:backends`: the same LeNet-5-BN and MLP, batch 128, Adam, one thread.
 Prints one JSON object: images/s for training and inference, plus single-thread SGEMM GFLOP/s (null when argv[4] is 0).
 Arguments: batch, steps per round, rounds (the median round is reported), whether to time SGEMM, and the device
-(`cpu`, the default, or `cuda`: the same models on the GPU, for scripts/bench-gpu.sh; timings then synchronise the GPU)."""
+(`cpu`, the default, or `cuda`: the same models on the GPU, for scripts/bench-gpu.sh; timings then synchronise the GPU), and
+the warm-up steps before timing (3 by default; bench-backends.ts gives both sides the same 20)."""
 import json
 import sys
 import time
@@ -16,6 +17,7 @@ STEPS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 GEMM = sys.argv[4] != '0' if len(sys.argv) > 4 else True
 DEVICE = torch.device(sys.argv[5] if len(sys.argv) > 5 else 'cpu')
+WARMUP = int(sys.argv[6]) if len(sys.argv) > 6 else 3
 
 
 def sync():
@@ -36,8 +38,8 @@ def mlp():
 
 
 def rate(step):
-    """Images/s: the median over ROUNDS rounds of STEPS steps, after 3 warm-up steps."""
-    for _ in range(3):
+    """Images/s: the median over ROUNDS rounds of STEPS steps, after WARMUP warm-up steps."""
+    for _ in range(WARMUP):
         step()
     sync()
     rates = []

@@ -24,6 +24,7 @@ export interface SimdKernels {
   convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
   /** Filter gradient of a single-channel-input convolution (stride 1, CO <= 8) on a padded input. */
   convCin1FilterGrad(xp: number, dy: number, dw: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number): void;
+  affine2(a: number, b: number, s: number, u: number, t: number, y: number, n: number, L: number): void;
   padSingle(x: number, out: number, B: number, H: number, W: number, HP: number, WP: number, top: number, left: number): void;
   /** Filter gradient of a convolution (NHWC, dilation 1, CO a multiple of 4) into a [KH, KW, C, CO] dw it zeroes first. */
   convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
@@ -55,7 +56,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad };
     }
   } catch {
     kernels = null;
@@ -122,4 +123,22 @@ export function columnSums(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInf
   for (let j = 0; j < L; j++) sums[j % C] += a[j];
   wasm.disposeData(acc.dataId);
   return sums;
+}
+
+/**
+ * BatchNorm's gradient sums per channel in one SIMD pass over x and dy (float32, last axis of C channels): sum(dy) and
+ * sum(dy * (x - mean[c])), folded per channel in float64.
+ */
+export function batchNormGradSums(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, dy: tf.TensorInfo, mean: ArrayLike<number>, C: number): { sumDy: Float64Array; sumDyXm: Float64Array } {
+  const L = laneMultiple(C);
+  const meanT = tiledVector(wasm, C, (c) => mean[c]);
+  const acc = wasm.makeOutput([4 * L], 'float32');
+  simd.bnGradSums(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, meanT), heapOffset(wasm, acc), sizeOf(x), L);
+  const a = wasm.typedArrayFromHeap(acc) as Float32Array;
+  const sumDy = new Float64Array(C);
+  const sumDyXm = new Float64Array(C);
+  for (let j = 0; j < L; j++) { sumDy[j % C] += a[j]; sumDyXm[j % C] += a[L + j]; }
+  wasm.disposeData(meanT.dataId);
+  wasm.disposeData(acc.dataId);
+  return { sumDy, sumDyXm };
 }

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
+import { batchNormGradSums, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -540,19 +540,11 @@ const batchNormGradKernel: tf.KernelConfig = {
     const wasm = backend as BackendWasm;
     const simd = simdKernels(wasm)!;
     const C = x.shape[x.shape.length - 1];
-    const L = laneMultiple(C);
-    const m = wasm.typedArrayFromHeap(mean) as Float32Array;
-    const meanT = tiledVector(wasm, C, (c) => m[c]);
-    const acc = wasm.makeOutput([4 * L], 'float32');
-    simd.bnGradSums(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, meanT), heapOffset(wasm, acc), sizeOf(x), L);
-    const a = wasm.typedArrayFromHeap(acc) as Float32Array;
+    const { sumDy, sumDyXm } = batchNormGradSums(wasm, simd, x, dy, wasm.typedArrayFromHeap(mean) as Float32Array, C);
     const v = wasm.typedArrayFromHeap(variance) as Float32Array;
     const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
     const f = Math.fround;
     const rs = Float32Array.from({ length: C }, (_, c) => f(1 / Math.sqrt(f(v[c] + varianceEpsilon))));
-    const sumDy = new Float64Array(C);
-    const sumDyXm = new Float64Array(C);
-    for (let j = 0; j < L; j++) { sumDy[j % C] += a[j]; sumDyXm[j % C] += a[L + j]; }
     const perC = (value: (c: number) => number) => {
       const out = wasm.makeOutput(mean.shape, 'float32');
       const o = wasm.typedArrayFromHeap(out) as Float32Array;
@@ -564,8 +556,6 @@ const batchNormGradKernel: tf.KernelConfig = {
     const dVariance = perC((c) => -0.5 * rs[c] * rs[c] * rs[c] * gc(c) * sumDyXm[c]);
     const dScale = perC((c) => rs[c] * sumDyXm[c]);
     const dOffset = perC((c) => sumDy[c]);
-    wasm.disposeData(meanT.dataId);
-    wasm.disposeData(acc.dataId);
     const dx = perChannelPass(wasm, simd, dy, C, (c) => [f(rs[c] * gc(c)), 0]);
     return [dx, dMean, dVariance, dScale, dOffset];
   },

@@ -83,3 +83,71 @@ describe('LopperMoments (tf.moments over every axis but the last, WASM)', () => 
     model.dispose();
   });
 });
+
+describe('BatchNorm in training through one gradient (LopperBatchNormTrainGrad, WASM)', () => {
+  /** Loss, dx, dgamma, dbeta of sum(u * BN(x)) for a tfjs-layers BatchNormalization in training, on `backend`. */
+  async function layerGrads(backend: string, shape: number[], center: boolean, scale: boolean): Promise<{ values: Float32Array[]; kernels: string[] }> {
+    await tf.setBackend(backend);
+    const C = shape[shape.length - 1];
+    const bn = tfl.layers.batchNormalization({ inputShape: shape.slice(1), center, scale });
+    const model = tfl.sequential({ layers: [bn] });
+    const params = [...(scale ? [tf.add(tf.randomNormal([C], 0, 1, 'float32', 21), 1)] : []), ...(center ? [tf.randomNormal([C], 0, 1, 'float32', 22)] : [])];
+    bn.setWeights([...params, tf.zeros([C]), tf.ones([C])]);
+    tf.dispose(params);
+    const before = tf.memory().numTensors;
+    const x0 = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 23), 2), 3));
+    const x = tf.variable(x0);
+    x0.dispose();
+    const u = tf.randomNormal(shape, 0, 1, 'float32', 24);
+    let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+    const profile = await tf.profile(() => {
+      out = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, u)) as tf.Scalar);
+    });
+    const { value, grads } = out!;
+    const trainable = bn.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]);
+    const values = await Promise.all([value, grads[x.name], ...trainable].map(async (t) => (await t.data()) as Float32Array));
+    tf.dispose([value, ...Object.values(grads), x, u]);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+    return { values, kernels: profile.kernelNames };
+  }
+
+  // (tfjs-layers 4.22 cannot train a BatchNormalization without center or scale: it reads the missing weight.)
+  it.each([
+    ['conv BatchNorm', [16, 7, 7, 6], true, true],
+    ['dense BatchNorm', [32, 84], true, true],
+    ['5 channels', [8, 5, 5, 5], true, true],
+    ['rank 3', [6, 9, 3], true, true],
+  ] as [string, number[], boolean, boolean][])('equals the cpu backend within 1e-5 relative error: loss, dx, dgamma, dbeta (%s)', async (_, shape, center, scale) => {
+    const cpu = await layerGrads('cpu', shape, center, scale);
+    const wasm = await layerGrads('wasm', shape, center, scale);
+    expect(wasm.values.length).toBe(2 + Number(center) + Number(scale));
+    wasm.values.forEach((w, i) => expect(relErr(w, cpu.values[i])).toBeLessThan(1e-5));
+    expect(wasm.kernels).toContain('LopperBatchNormTrainGrad');
+    // The statistics' own gradient, FusedBatchNorm's gradient and the Add of the two paths do not run.
+    expect(wasm.kernels).not.toContain('LopperMomentsGrad');
+    expect(wasm.kernels).not.toContain('LopperBatchNormGrad');
+    expect(cpu.kernels).not.toContain('LopperBatchNormTrainGrad');
+  });
+
+  it('keeps the gradient of other uses of the batch statistics', async () => {
+    const core = createRequire(import.meta.url)('@tensorflow/tfjs-core') as typeof tf;
+    const grad = async (backend: string) => {
+      await tf.setBackend(backend);
+      const x = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([8, 3, 3, 6], 0, 1, 'float32', 31), 2), 3));
+      const u = tf.randomNormal([8, 3, 3, 6], 0, 1, 'float32', 32);
+      const w = tf.randomNormal([6], 0, 1, 'float32', 33);
+      const [offset, scale] = [tf.randomNormal([6], 0, 1, 'float32', 34), tf.randomNormal([6], 1, 1, 'float32', 35)] as tf.Tensor1D[];
+      const g = tf.grad((xx: tf.Tensor) => {
+        const { mean, variance } = core.moments(xx, [0, 1, 2]);
+        const y = core.batchNorm4d(xx as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, offset, scale, 1e-3);
+        return tf.add(tf.sum(tf.mul(y, u)), tf.sum(tf.mul(tf.add(mean, variance), w)));
+      })(x);
+      const data = (await g.data()) as Float32Array;
+      tf.dispose([x, u, w, g, offset, scale]);
+      return data;
+    };
+    const cpu = await grad('cpu');
+    expect(relErr(await grad('wasm'), cpu)).toBeLessThan(1e-5);
+  });
+});

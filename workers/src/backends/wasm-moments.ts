@@ -14,7 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
-import { columnSums, perChannelPass, simdKernels, sizeOf } from './simd.js';
+import { batchNormGradSums, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
 
 export const MOMENTS_KERNEL = 'LopperMoments';
 export const MOMENTS_GRAD_KERNEL = 'LopperMomentsGrad';
@@ -72,6 +72,9 @@ const momentsGradient: tf.GradConfig = {
 
 type Moments = (x: tf.Tensor | tf.TensorLike, axis?: number | number[] | null, keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
 
+/** The batch statistics LopperMoments made, by their mean: what `fusedBatchNorm` needs to know that x's own statistics are used. */
+const statsOf = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor }>();
+
 /** tf.moments through LopperMoments where it applies (float32, rank >= 2, every axis but the last, the backend has the kernel). */
 export function fusedMoments(original: Moments): Moments {
   const wrapped: Moments = (x, axis = null, keepDims = false) => {
@@ -79,7 +82,10 @@ export function fusedMoments(original: Moments): Moments {
       const axes = [...new Set(tf.util.parseAxisParam(axis ?? [], x.shape))].sort((a, b) => a - b);
       if (axes.length === x.rank - 1 && axes.every((a, i) => a === i)) {
         const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as tf.Tensor[];
-        if (!keepDims) return { mean, variance };
+        if (!keepDims) {
+          statsOf.set(mean, { x, variance });
+          return { mean, variance };
+        }
         const shape = x.shape.map((d, i) => (i < x.rank - 1 ? 1 : d));
         const out = { mean: tf.reshape(mean, shape), variance: tf.reshape(variance, shape) };
         tf.dispose([mean, variance]);
@@ -92,14 +98,89 @@ export function fusedMoments(original: Moments): Moments {
 }
 
 /**
+ * `LopperBatchNormTrainGrad`: the whole gradient of BatchNorm in training, y = (x - mean(x)) / sqrt(var(x) + eps) * scale +
+ * offset with the batch's own statistics, from one pass of sums (sum dy, sum dy (x - mean)) and one pass for dx:
+ * dx = dy * A + x * B + D per channel, with A = scale rs, B = -scale rs^3 sum(dy (x - mean)) / N, D = -scale rs sum(dy) / N - B mean
+ * (rs = 1 / sqrt(var + eps)). Through the statistics' own gradient TF.js needs three more passes (FusedBatchNorm's dx,
+ * LopperMomentsGrad, and the Add of the two).
+ */
+export const BN_TRAIN_GRAD_KERNEL = 'LopperBatchNormTrainGrad';
+const batchNormTrainGradKernel: tf.KernelConfig = {
+  kernelName: BN_TRAIN_GRAD_KERNEL,
+  backendName: 'wasm',
+  kernelFunc: ({ inputs, backend, attrs }) => {
+    const { x, dy, mean, variance, scale } = inputs as Record<'x' | 'dy' | 'mean' | 'variance' | 'scale', tf.TensorInfo>;
+    const { varianceEpsilon } = attrs as unknown as { varianceEpsilon: number };
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm)!;
+    const C = x.shape[x.shape.length - 1];
+    const N = sizeOf(x) / C;
+    const m = wasm.typedArrayFromHeap(mean) as Float32Array;
+    const v = wasm.typedArrayFromHeap(variance) as Float32Array;
+    const g = wasm.typedArrayFromHeap(scale) as Float32Array;
+    const { sumDy, sumDyXm } = batchNormGradSums(wasm, simd, x, dy, m, C);
+    const f = Math.fround;
+    const rs = Array.from({ length: C }, (_, c) => f(1 / Math.sqrt(f(v[c] + varianceEpsilon))));
+    const A = rs.map((r, c) => r * g[c]);
+    const B = A.map((a, c) => (-a * rs[c] * rs[c] * sumDyXm[c]) / N);
+    const D = A.map((a, c) => (-a * sumDy[c]) / N - B[c] * m[c]);
+    const [aT, bT, dT] = [A, B, D].map((vec) => tiledVector(wasm, C, (c) => vec[c]));
+    const dx = wasm.makeOutput(x.shape, 'float32');
+    simd.affine2(heapOffset(wasm, dy), heapOffset(wasm, x), heapOffset(wasm, aT), heapOffset(wasm, bT), heapOffset(wasm, dT), heapOffset(wasm, dx), sizeOf(x), laneMultiple(C));
+    for (const t of [aT, bT, dT]) wasm.disposeData(t.dataId);
+    const perC = (value: (c: number) => number) => {
+      const out = wasm.makeOutput([C], 'float32');
+      const o = wasm.typedArrayFromHeap(out) as Float32Array;
+      for (let c = 0; c < C; c++) o[c] = value(c);
+      return out;
+    };
+    return [dx, perC((c) => rs[c] * sumDyXm[c]), perC((c) => sumDy[c])];
+  },
+};
+
+type BatchNorm = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset?: tf.Tensor, scale?: tf.Tensor, varianceEpsilon?: number) => tf.Tensor;
+
+/**
+ * tf.batchNorm{2,3,4}d through one gradient (`LopperBatchNormTrainGrad`) when mean and variance are x's own batch statistics
+ * from LopperMoments (tfjs-layers' BatchNormalization in training) and a gradient is being recorded: a custom gradient node
+ * with inputs x, scale and offset whose dx includes the path through the statistics, so the statistics' own gradient never
+ * runs for it. Their other uses (the moving averages) keep their own tape entries. Everything else calls `original`.
+ */
+export function fusedBatchNorm(original: BatchNorm): BatchNorm {
+  const wrapped: BatchNorm = (x, mean, variance, offset, scale, varianceEpsilon = 0.001) => {
+    const stats = mean instanceof tf.Tensor ? statsOf.get(mean) : undefined;
+    const perChannel = (t: unknown): t is tf.Tensor => t instanceof tf.Tensor && t.dtype === 'float32' && t.rank === 1 && t.shape[0] === mean.shape[0];
+    // Scale and offset present, as tfjs-layers trains them (TF.js's own gradient cannot do without them either).
+    const fits = stats !== undefined && stats.x === x && stats.variance === variance && x.dtype === 'float32' && mean.rank === 1
+      && perChannel(scale) && perChannel(offset)
+      && (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn() && tf.getKernel(BN_TRAIN_GRAD_KERNEL, tf.getBackend()) !== undefined;
+    if (!fits) return original(x, mean, variance, offset, scale, varianceEpsilon);
+    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xx, gamma, beta] = args as tf.Tensor[];
+      (args[3] as tf.GradSaveFunc)([xx, mean, variance, gamma]);
+      return {
+        value: original(xx, mean, variance, beta, gamma, varianceEpsilon),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sm, sv, ss] = saved;
+          return tf.engine().runKernel(BN_TRAIN_GRAD_KERNEL, { x: sx, dy, mean: sm, variance: sv, scale: ss }, { varianceEpsilon }) as tf.Tensor[];
+        },
+      };
+    });
+    return op(x, scale!, offset!);
+  };
+  return Object.assign(wrapped, { [TAG]: original });
+}
+
+/**
  * tfjs-core's CommonJS exports object, the one tfjs-layers calls into. Node (and Jest, and esbuild's bundles in Node mode)
  * hand it over as the namespace's `default`; a runtime require is the fallback, and it only works beside node_modules,
- * which a bundled script (scripts/pack-bench.sh) does not have.
+ * which a bundled script (scripts/pack-gpu-bench.sh) does not have.
  */
-function coreExports(): { moments: Moments } {
+type CoreExports = { moments: Moments; batchNorm2d: BatchNorm; batchNorm3d: BatchNorm; batchNorm4d: BatchNorm };
+function coreExports(): CoreExports {
   const viaNamespace = (tf as unknown as { default?: { moments?: Moments } }).default;
-  if (viaNamespace && typeof viaNamespace.moments === 'function') return viaNamespace as { moments: Moments };
-  return createRequire(import.meta.url)('@tensorflow/tfjs-core') as { moments: Moments };
+  if (viaNamespace && typeof viaNamespace.moments === 'function') return viaNamespace as CoreExports;
+  return createRequire(import.meta.url)('@tensorflow/tfjs-core') as CoreExports;
 }
 
 /**
@@ -108,9 +189,10 @@ function coreExports(): { moments: Moments } {
  */
 export function installFusedMoments(): boolean {
   if (!simdKernels(tf.findBackend('wasm') as BackendWasm | undefined)) return false;
-  for (const k of [momentsKernel, momentsGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+  for (const k of [momentsKernel, momentsGradKernel, batchNormTrainGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
   if (!tf.getGradient(MOMENTS_KERNEL)) tf.registerGradient(momentsGradient);
   const core = coreExports();
   if (!(TAG in core.moments)) core.moments = fusedMoments(core.moments);
+  for (const name of ['batchNorm2d', 'batchNorm3d', 'batchNorm4d'] as const) if (!(TAG in core[name])) core[name] = fusedBatchNorm(core[name]);
   return true;
 }

@@ -19,6 +19,22 @@ void lopper_affine(const float *x, const float *s, const float *t, float *y, int
   for (int j = 0; i + j < n; j++) y[i + j] = x[i + j] * s[j] + t[j];
 }
 
+/*
+ * y[i] = a[i] * s[i % L] + b[i] * u[i % L] + t[i % L] for i < n (per-channel vectors tiled to L, a multiple of 4): the
+ * BatchNorm training gradient dx = dy * A + x * B + D in one pass.
+ */
+EXPORT(lopper_affine2)
+void lopper_affine2(const float *a, const float *b, const float *s, const float *u, const float *t, float *y, int n, int L) {
+  int i = 0;
+  for (; i + L <= n; i += L)
+    for (int j = 0; j < L; j += 4) {
+      const v128_t p = wasm_f32x4_mul(wasm_v128_load(a + i + j), wasm_v128_load(s + j));
+      const v128_t q = wasm_f32x4_mul(wasm_v128_load(b + i + j), wasm_v128_load(u + j));
+      wasm_v128_store(y + i + j, wasm_f32x4_add(wasm_f32x4_add(p, q), wasm_v128_load(t + j)));
+    }
+  for (int j = 0; i + j < n; j++) y[i + j] = a[i + j] * s[j] + b[i + j] * u[j] + t[j];
+}
+
 /* y[i] = x[i] / d[i % L] for i < n (a correctly rounded division, as the stock RealDiv); d tiled as in lopper_affine. */
 EXPORT(lopper_div_channels)
 void lopper_div_channels(const float *x, const float *d, float *y, int n, int L) {
