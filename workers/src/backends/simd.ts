@@ -24,7 +24,9 @@ export interface SimdKernels {
   convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
   /** Filter gradient of a single-channel-input convolution (stride 1, CO <= 8) on a padded input. */
   convCin1FilterGrad(xp: number, dy: number, dw: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number): void;
+  /** y = a * s + b * u + t with per-channel s, u, t tiled to L: BatchNorm's training gradient dx = dy * A + x * B + D. */
   affine2(a: number, b: number, s: number, u: number, t: number, y: number, n: number, L: number): void;
+  /** A single-channel input [B, H, W] zero-padded to [B, HP, WP] (top rows above, left columns before each row). */
   padSingle(x: number, out: number, B: number, H: number, W: number, HP: number, WP: number, top: number, left: number): void;
   /** Filter gradient of a convolution (NHWC, dilation 1, CO a multiple of 4) into a [KH, KW, C, CO] dw it zeroes first. */
   convFilterGrad(x: number, dy: number, dw: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
@@ -123,6 +125,14 @@ export function columnSums(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInf
   for (let j = 0; j < L; j++) sums[j % C] += a[j];
   wasm.disposeData(acc.dataId);
   return sums;
+}
+
+/** A new float32 tensor of `shape` ([C] or [1, C] ...) holding value(c) for c < C. */
+export function channelValues(wasm: BackendWasm, shape: number[], C: number, value: (c: number) => number): tf.TensorInfo {
+  const out = wasm.makeOutput(shape, 'float32');
+  const o = wasm.typedArrayFromHeap(out) as Float32Array;
+  for (let c = 0; c < C; c++) o[c] = value(c);
+  return out;
 }
 
 /**

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { batchNormGradSums, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
+import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, sizeOf } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -545,12 +545,7 @@ const batchNormGradKernel: tf.KernelConfig = {
     const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
     const f = Math.fround;
     const rs = Float32Array.from({ length: C }, (_, c) => f(1 / Math.sqrt(f(v[c] + varianceEpsilon))));
-    const perC = (value: (c: number) => number) => {
-      const out = wasm.makeOutput(mean.shape, 'float32');
-      const o = wasm.typedArrayFromHeap(out) as Float32Array;
-      for (let c = 0; c < C; c++) o[c] = value(c);
-      return out;
-    };
+    const perC = (value: (c: number) => number) => channelValues(wasm, mean.shape, C, value);
     const gc = (c: number) => (g ? g[c] : 1);
     const dMean = perC((c) => -rs[c] * gc(c) * sumDy[c]);
     const dVariance = perC((c) => -0.5 * rs[c] * rs[c] * rs[c] * gc(c) * sumDyXm[c]);

@@ -10,11 +10,15 @@
  * tfjs-layers reaches `moments` through tfjs-core's CommonJS exports object, which is writable: `installFusedMoments`
  * puts a wrapper there that takes the kernel for float32 reductions over every axis but the last on a backend that has
  * it (wasm with SIMD) and calls TF.js's own moments for everything else.
+ *
+ * In training, tfjs-layers then normalises x with those statistics (batchNorm{2,3,4}d, also through the exports object).
+ * `fusedBatchNorm` recognises x's own statistics and gives the normalisation one gradient, `LopperBatchNormTrainGrad`, that
+ * includes the path through mean and variance: two passes instead of FusedBatchNorm's gradient, LopperMomentsGrad and an Add.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
-import { batchNormGradSums, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
+import { batchNormGradSums, channelValues, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
 
 export const MOMENTS_KERNEL = 'LopperMoments';
 export const MOMENTS_GRAD_KERNEL = 'LopperMomentsGrad';
@@ -128,15 +132,15 @@ const batchNormTrainGradKernel: tf.KernelConfig = {
     const dx = wasm.makeOutput(x.shape, 'float32');
     simd.affine2(heapOffset(wasm, dy), heapOffset(wasm, x), heapOffset(wasm, aT), heapOffset(wasm, bT), heapOffset(wasm, dT), heapOffset(wasm, dx), sizeOf(x), laneMultiple(C));
     for (const t of [aT, bT, dT]) wasm.disposeData(t.dataId);
-    const perC = (value: (c: number) => number) => {
-      const out = wasm.makeOutput([C], 'float32');
-      const o = wasm.typedArrayFromHeap(out) as Float32Array;
-      for (let c = 0; c < C; c++) o[c] = value(c);
-      return out;
-    };
-    return [dx, perC((c) => rs[c] * sumDyXm[c]), perC((c) => sumDy[c])];
+    return [dx, channelValues(wasm, [C], C, (c) => rs[c] * sumDyXm[c]), channelValues(wasm, [C], C, (c) => sumDy[c])];
   },
 };
+
+/** Whether TF.js records gradients now (inside tf.grad / variableGrads, outside a kernel). False if the engine cannot say. */
+function tapeOn(): boolean {
+  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
+  return typeof engine.isTapeOn === 'function' && engine.isTapeOn();
+}
 
 type BatchNorm = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset?: tf.Tensor, scale?: tf.Tensor, varianceEpsilon?: number) => tf.Tensor;
 
@@ -153,7 +157,7 @@ export function fusedBatchNorm(original: BatchNorm): BatchNorm {
     // Scale and offset present, as tfjs-layers trains them (TF.js's own gradient cannot do without them either).
     const fits = stats !== undefined && stats.x === x && stats.variance === variance && x.dtype === 'float32' && mean.rank === 1
       && perChannel(scale) && perChannel(offset)
-      && (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn() && tf.getKernel(BN_TRAIN_GRAD_KERNEL, tf.getBackend()) !== undefined;
+      && tapeOn() && tf.getKernel(BN_TRAIN_GRAD_KERNEL, tf.getBackend()) !== undefined;
     if (!fits) return original(x, mean, variance, offset, scale, varianceEpsilon);
     const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
       const [xx, gamma, beta] = args as tf.Tensor[];
@@ -171,12 +175,13 @@ export function fusedBatchNorm(original: BatchNorm): BatchNorm {
   return Object.assign(wrapped, { [TAG]: original });
 }
 
+type CoreExports = { moments: Moments; batchNorm2d: BatchNorm; batchNorm3d: BatchNorm; batchNorm4d: BatchNorm };
+
 /**
  * tfjs-core's CommonJS exports object, the one tfjs-layers calls into. Node (and Jest, and esbuild's bundles in Node mode)
  * hand it over as the namespace's `default`; a runtime require is the fallback, and it only works beside node_modules,
  * which a bundled script (scripts/pack-gpu-bench.sh) does not have.
  */
-type CoreExports = { moments: Moments; batchNorm2d: BatchNorm; batchNorm3d: BatchNorm; batchNorm4d: BatchNorm };
 function coreExports(): CoreExports {
   const viaNamespace = (tf as unknown as { default?: { moments?: Moments } }).default;
   if (viaNamespace && typeof viaNamespace.moments === 'function') return viaNamespace as CoreExports;
@@ -185,7 +190,8 @@ function coreExports(): CoreExports {
 
 /**
  * Registers the kernels and their gradient on the WASM backend (when the SIMD module loads) and routes tfjs-core's
- * `moments` export (what tfjs-layers calls) through `fusedMoments`. Idempotent; false when nothing was installed.
+ * `moments` and `batchNorm{2,3,4}d` exports (what tfjs-layers calls) through `fusedMoments` and `fusedBatchNorm`.
+ * Idempotent; false when nothing was installed.
  */
 export function installFusedMoments(): boolean {
   if (!simdKernels(tf.findBackend('wasm') as BackendWasm | undefined)) return false;
