@@ -3,6 +3,7 @@
 # (Dawn over Vulkan), measured by scripts/bench-backends.ts in two runs:
 #   1. WebGPU against PyTorch CUDA on the same GPU (when python3 has torch with CUDA), paired rounds;
 #   2. WebGPU and wasm against PyTorch on one CPU thread, as `npm run bench:backends` does here.
+# Both also try tfjs-node-gpu (cuda) where it is installed (never in the bundle: npm cannot install it here).
 # Where this repository has no node_modules (a lent GPU machine: no registry, nothing can be fetched), it runs the bundle that
 # `bash scripts/pack-gpu-bench.sh` made in .gpu-bench/ (carry that folder), unpacking Node and the Vulkan loader if missing.
 # Usage: bash scripts/bench-gpu.sh [steps]   (prints the environment, then the tables; exits 0 even if a backend is missing)
@@ -26,6 +27,7 @@ elif [ -f "$BUNDLE/bench.mjs" ]; then
   DAWN="$BUNDLE/node_modules/webgpu/dist/linux-x64/dawn.node"
   [ -f "$DAWN" ] || unxz_to "$DAWN.xz" "$DAWN"
   BENCH=("$NODE" "$BUNDLE/bench.mjs"); PROBE_DIR="$BUNDLE"
+  echo "bundle packed from commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown) (re-pack after changing the code)"
 else
   echo "no node_modules and no $BUNDLE/bench.mjs: run npm ci, or bash scripts/pack-gpu-bench.sh here and carry $BUNDLE"; exit 0
 fi
@@ -56,10 +58,10 @@ echo "== WebGPU adapter (Dawn, $LOPPER_WEBGPU_FLAGS)"
 
 echo "== 1. WebGPU against PyTorch CUDA on this GPU (3 paired rounds of ${STEPS} timed steps)"
 if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
-  timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu --torch-device=cuda
+  timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu,cuda --torch-device=cuda
 else
   echo "python3 has no torch with CUDA here: skipped"
 fi
 echo "== 2. WebGPU and wasm against PyTorch on one CPU thread (3 paired rounds of ${STEPS} timed steps)"
-timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu,wasm --torch-device=cpu
+timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu,cuda,wasm --torch-device=cpu
 exit 0

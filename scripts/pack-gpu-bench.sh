@@ -6,7 +6,7 @@
 #   node_modules/webgpu/         Dawn's Node binding (linux-x64 only; dawn.node xz-compressed)
 #   node.xz                      this machine's Node binary (x86-64 Linux, glibc), for a machine without Node 20+
 #   libvulkan1_*.deb             the Vulkan loader, for a machine without one (dpkg -x, then ldconfig)
-# About 35 MB. Usage: bash scripts/pack-gpu-bench.sh [outdir] [--no-node]   (outdir defaults to .gpu-bench, which git ignores)
+# About 33 MB. Usage: bash scripts/pack-gpu-bench.sh [outdir] [--no-node]   (outdir defaults to .gpu-bench, which git ignores)
 # --no-node leaves out node.xz and the .deb (for the test that runs the bundle here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,6 +34,8 @@ npx esbuild scripts/bench-backends.ts --bundle --ignore-annotations --platform=n
   --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
   "--banner:js=$BANNER" --outfile="$OUT/bench.mjs" --log-level=warning
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$OUT/"
+{ git rev-parse --short HEAD 2>/dev/null || echo unknown; } > "$OUT/commit"
+[ -z "$(git status --porcelain 2>/dev/null)" ] || echo "+ uncommitted changes" >> "$OUT/commit"
 cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$OUT/node_modules/webgpu/"
 if [ "$WITH_NODE" = 1 ]; then
   xz -T0 -6 -c node_modules/webgpu/dist/linux-x64/dawn.node > "$OUT/node_modules/webgpu/dist/linux-x64/dawn.node.xz"
@@ -45,4 +47,4 @@ else
   cp node_modules/webgpu/dist/linux-x64/dawn.node "$OUT/node_modules/webgpu/dist/linux-x64/"
 fi
 du -sh "$OUT"
-echo "packed $OUT: carry it to the GPU machine (device run carry: [\"$OUT\"]) and run: bash scripts/bench-gpu.sh"
+echo "packed $OUT. bash scripts/bench-gpu.sh runs the bundle in .gpu-bench/ of the repository root (on a lent GPU machine: a device run with carry [\".gpu-bench\"])"
