@@ -31,11 +31,21 @@ it('applies every migration folder to an empty database, with no drift from sche
 
 it('leaves nothing that keeps the process alive once a migration run has finished', async () => {
   // The WASM engine arms 10 s timers it never clears; left referenced they held every CLI run and the test runner open.
-  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-  const before = timers();
-  expect(await applyMigrations(urlFor(dbName))).toEqual([]);
-  expect(await driftSql(urlFor(dbName))).toBe('');
-  expect(timers()).toBeLessThanOrEqual(before);
+  const real = globalThis.setTimeout;
+  const engineTimers: NodeJS.Timeout[] = [];
+  globalThis.setTimeout = ((fn: () => void, ms?: number) => {
+    const t = real(fn, ms);
+    if (/schema_engine/.test(new Error().stack ?? '')) engineTimers.push(t);
+    return t;
+  }) as typeof setTimeout;
+  try {
+    expect(await applyMigrations(urlFor(dbName))).toEqual([]);
+    expect(await driftSql(urlFor(dbName))).toBe('');
+  } finally {
+    globalThis.setTimeout = real;
+  }
+  expect(engineTimers.length).toBeGreaterThan(0);
+  expect(engineTimers.filter((t) => t.hasRef()).length).toBe(0);
 });
 
 it('detects drift when the database differs from schema.prisma', async () => {
