@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, sizeOf } from './simd.js';
+import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, sizeOf, type SimdKernels } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -86,7 +86,7 @@ const conv2DBackpropFilter: tf.KernelConfig = {
     const simd = simdKernels(wasm);
     if (simd && singleChannelStride1(x, info) && info.outChannels <= 8) {
       // One input channel (conv1): taps times channel vectors in SIMD registers, no transposes (simd/kernels.c).
-      const source = paddedSingleChannel(wasm, x, info);
+      const source = paddedSingleChannel(wasm, simd, x, info);
       const out = wasm.makeOutput([...filterShape], 'float32');
       simd.convCin1FilterGrad(heapOffset(wasm, source), heapOffset(wasm, dy), heapOffset(wasm, out), info.batchSize, info.outHeight, info.outWidth, info.outChannels, info.filterHeight, info.filterWidth);
       if (source !== x) wasm.disposeData(source.dataId);
@@ -288,21 +288,13 @@ function singleChannelStride1(x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo
 }
 
 /** x ([B, H, W, 1]) zero-padded to [B, OH+KH-1, OW+KW-1] for the single-channel SIMD kernels (x itself when unpadded). */
-function paddedSingleChannel(wasm: BackendWasm, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+function paddedSingleChannel(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const { batchSize: B, inHeight: H, inWidth: W, outHeight: OH, outWidth: OW, filterHeight: KH, filterWidth: KW, padInfo } = info;
   const HP = OH + KH - 1;
   const WP = OW + KW - 1;
   if (HP === H && WP === W) return x;
   const padded = wasm.makeOutput([B, HP, WP, 1], 'float32');
-  const simd = simdKernels(wasm);
-  if (simd) {
-    simd.padSingle(heapOffset(wasm, x), heapOffset(wasm, padded), B, H, W, HP, WP, padInfo.top, padInfo.left);
-    return padded;
-  }
-  const d = wasm.typedArrayFromHeap(padded) as Float32Array;
-  const v = wasm.typedArrayFromHeap(x) as Float32Array;
-  d.fill(0);
-  for (let b = 0; b < B; b++) for (let y = 0; y < H; y++) d.set(v.subarray((b * H + y) * W, (b * H + y + 1) * W), (b * HP + y + padInfo.top) * WP + padInfo.left);
+  simd.padSingle(heapOffset(wasm, x), heapOffset(wasm, padded), B, H, W, HP, WP, padInfo.top, padInfo.left);
   return padded;
 }
 
@@ -324,7 +316,7 @@ function singleChannelConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc)
     const { batchSize: B, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW } = info;
     if (CO > 16 || (bias && sizeOf(bias) !== CO)) return stock({ inputs, backend, attrs });
     if (!singleChannelStride1(x, info)) return stock({ inputs, backend, attrs });
-    const source = paddedSingleChannel(wasm, x, info);
+    const source = paddedSingleChannel(wasm, simd, x, info);
     const out = wasm.makeOutput([B, OH, OW, CO], 'float32');
     simd.convCin1(heapOffset(wasm, source), heapOffset(wasm, filter), bias ? heapOffset(wasm, bias) : 0, heapOffset(wasm, out), B, OH, OW, CO, KH, KW, act === 'relu' ? 1 : 0);
     if (source !== x) wasm.disposeData(source.dataId);
