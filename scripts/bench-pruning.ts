@@ -12,7 +12,7 @@
  *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd] (the report covers every row)
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
@@ -39,14 +39,17 @@ type Distill = { temperature: number; alpha: number } | null;
 interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured'; finetuneEpochs?: number; distill?: Distill }
 const KD: Distill = { temperature: 4, alpha: 0.5 };
 const ROWS: Row[] = [
+  // One control per fine-tuning configuration (no pruning, the same fine-tuning): "drop vs control" is the cost of pruning itself.
   { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning' },
+  { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning', finetuneEpochs: 6, distill: KD },
+  { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning', finetuneEpochs: 10, distill: KD },
+  { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning', finetuneEpochs: 12 },
   { method: 'gradual-l1-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 6, distill: KD },
   { method: 'gradual-lamp-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 6, distill: KD },
   { method: 'gradual-lamp-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 10, distill: KD },
   { method: 'gradual-lamp-unstructured', amount: 0.82, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 6, distill: KD },
+  { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
-  { method: 'network-slimming', amount: 0.35, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 6, distill: KD },
-  { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 8 },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
 ];
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
@@ -65,7 +68,18 @@ const spec: SweepSpec = {
   tags: ['benchmark'],
 };
 
-type Stored = TrialResult & { method: string; amount: number; seed: number };
+type Stored = TrialResult & { method: string; amount: number; seed: number; commit?: string };
+
+/** The code a trial ran with: HEAD, marked dirty when the product or this script has uncommitted changes. */
+function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short=10', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'workers', 'workflows', 'scripts/bench-pruning.ts'], { encoding: 'utf8' }).trim();
+    return dirty ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
 
 /** The activities' repository, kept in JSON files (atomic renames): resumable and inspectable. */
 class FileRepository {
@@ -77,7 +91,7 @@ class FileRepository {
   async linkBaseline() {}
   async getTrial(trialId: string) { return { id: trialId, status: existsSync(this.trialPath(trialId)) ? 'DONE' : 'PENDING', sweepId: 'bench' }; }
   async startTrial() {}
-  async completeTrial(trialId: string, r: TrialResult) { const [, method, amount, seed] = trialId.split(':'); this.write(this.trialPath(trialId), { ...r, method, amount: Number(amount), seed: Number(seed) }); }
+  async completeTrial(trialId: string, r: TrialResult) { const [, method, amount, seed] = trialId.split(':'); this.write(this.trialPath(trialId), { ...r, method, amount: Number(amount), seed: Number(seed), commit: codeVersion() }); }
   async failTrial(trialId: string, error: string) { console.error(`${trialId} failed: ${error}`); }
   async finishSweep() {}
   trialPath(trialId: string) { return join(this.dir, 'trials', `${trialId.replace(/[:/]/g, '_')}.json`); }
@@ -161,13 +175,38 @@ function rowTrials(r: Row, baselines: BaselineRow[], all: Stored[]): Stored[] {
   });
 }
 
+/** The issue's targets; each is judged on the rows it applies to, by mean over the seeds. */
+interface Target { name: string; applies: (r: Row) => boolean; met: (m: Means) => boolean; text: (m: Means) => string }
+interface Means { nonzero: number; removed: number; drop: number; speed: number }
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+const TARGETS: Target[] = [
+  {
+    name: 'LeNet-5, unstructured: >= 90% nonzero reduction with mean drop <= 0.5 pts',
+    applies: (r) => r.goal === 'unstructured-90',
+    met: (m) => m.nonzero >= 0.9 && m.drop <= 0.5,
+    text: (m) => `${pct(m.nonzero)} nonzero reduction, drop ${m.drop.toFixed(2)}`,
+  },
+  {
+    name: 'Structured (slimming or Taylor): >= 60% of parameters physically removed, mean drop <= 1.0 pts, >= 1.8x measured speedup',
+    applies: (r) => r.goal === 'structured',
+    met: (m) => m.removed >= 0.6 && m.drop <= 1.0 && m.speed >= 1.8,
+    text: (m) => `${pct(m.removed)} removed, drop ${m.drop.toFixed(2)}, ${m.speed.toFixed(2)}x`,
+  },
+  {
+    name: "The tutorial's headline: 80% smaller (nonzero reduction) with mean drop <= 0.3 pts",
+    applies: (r) => r.goal !== 'control',
+    met: (m) => m.nonzero >= 0.8 && m.drop <= 0.3,
+    text: (m) => `${pct(m.nonzero)}, drop ${m.drop.toFixed(2)}`,
+  },
+];
+
 function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, number>): { table: string; complete: boolean; verdicts: string[] } {
   const baselineFlops = mean(baselines.map((b) => Number(b.flops)));
-  const controlRow = ROWS.find((r) => r.goal === 'control')!;
-  const control = rowTrials(controlRow, baselines, all);
+  /** The control row that fine-tunes exactly as `r` does (same epochs, same distillation), if the grid has one. */
+  const controlFor = (r: Row) => ROWS.find((c) => c.goal === 'control' && rowEpochs(c) === rowEpochs(r) && JSON.stringify(rowDistill(c)) === JSON.stringify(rowDistill(r)));
   const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'nonzero reduction', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'gzip size'];
   const lines = [header, header.map((h) => '-'.repeat(h.length))];
-  const verdicts: string[] = [];
+  const outcomes = new Map<Target, { label: string; met: boolean; text: string }[]>(TARGETS.map((t) => [t, []]));
   let complete = true;
   for (const r of ROWS) {
     const ts = rowTrials(r, baselines, all);
@@ -177,27 +216,34 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
     const nonzero = ts.map((t) => t.compressionRate);
     const drop = ts.map((t) => 100 * t.accuracyDrop);
     const speed = ts.map((t) => speedups.get(artifactKey(t.artifactUri)) ?? NaN);
-    // The control fine-tunes as the row does only when both use the same epochs and no distillation.
-    const sameFinetune = rowEpochs(r) === rowEpochs(controlRow) && rowDistill(r) === null;
-    const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c && sameFinetune ? 100 * (c.accuracy - t.accuracy) : NaN; });
+    const controlRow = controlFor(r);
+    const control = controlRow ? rowTrials(controlRow, baselines, all) : [];
+    const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c ? 100 * (c.accuracy - t.accuracy) : NaN; });
     const effFlops = ts.map((t) => t.effectiveFlops);
     lines.push([
       rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2), dropControl.some(Number.isNaN) ? 'n/a' : pm(dropControl, 2),
       `${(mean(effFlops) / 1e3).toFixed(0)}k (${(100 * mean(effFlops) / baselineFlops).toFixed(0)}%)`, `${mean(speed).toFixed(2)}x ± ${sd(speed).toFixed(2)}`,
       `${(mean(ts.map((t) => t.gzipBytes)) / 1024).toFixed(1)} KiB`,
     ]);
-    const md = mean(drop);
-    const label = rowLabel(r);
-    if (r.goal === 'unstructured-90') verdicts.push(`LeNet-5 unstructured (${label}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}% (target >= 90%), mean drop ${md.toFixed(2)} pts (target <= 0.5): ${mean(nonzero) >= 0.9 && md <= 0.5 ? 'met' : 'missed'}`);
-    if (r.goal === 'structured') verdicts.push(`Structured (${label}): ${(100 * mean(removed)).toFixed(1)}% params removed (>= 60%), drop ${md.toFixed(2)} (<= 1.0), speedup ${mean(speed).toFixed(2)}x (>= 1.8x): ${mean(removed) >= 0.6 && md <= 1.0 && mean(speed) >= 1.8 ? 'met' : 'missed'}`);
-    if (r.goal === 'headline' || r.goal === 'unstructured-90') verdicts.push(`Headline, 80% smaller with drop <= 0.3 (${label}): nonzero reduction ${(100 * mean(nonzero)).toFixed(1)}%, drop ${md.toFixed(2)}: ${mean(nonzero) >= 0.8 && md <= 0.3 ? 'met' : 'missed'}`);
+    const m = { nonzero: mean(nonzero), removed: mean(removed), drop: mean(drop), speed: mean(speed) };
+    for (const t of TARGETS) if (t.applies(r)) outcomes.get(t)!.push({ label: rowLabel(r), met: t.met(m), text: t.text(m) });
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const table = lines.map((l) => `| ${l.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`).join('\n');
+  const verdicts = TARGETS.map((t) => {
+    const rows = outcomes.get(t)!;
+    const list = (xs: typeof rows) => xs.map((x) => `${x.label} (${x.text})`).join('; ');
+    const met = rows.filter((x) => x.met);
+    const missed = rows.filter((x) => !x.met);
+    return `${t.name}: ${met.length ? `**met** by ${list(met)}` : '**missed** by every row'}${missed.length && met.length ? `. Missed by ${list(missed)}` : missed.length ? `: ${list(missed)}` : ''}.`;
+  });
   return { table, complete, verdicts };
 }
 
-function writeResults(table: string, verdicts: string[], baselines: BaselineRow[], device: string) {
+function writeResults(table: string, verdicts: string[], baselines: BaselineRow[], trials: Stored[], device: string) {
+  const byCommit = new Map<string, number>();
+  for (const t of trials) byCommit.set(t.commit ?? 'not recorded', (byCommit.get(t.commit ?? 'not recorded') ?? 0) + 1);
+  const code = [...byCommit].map(([c, n]) => `${c} (${n} trial${n === 1 ? '' : 's'})`).join(', ');
   const path = 'docs/results.md';
   const doc = readFileSync(path, 'utf8');
   const start = doc.indexOf('## Pruning quality');
@@ -211,14 +257,14 @@ LeNet-5 with BatchNorm, full Fashion-MNIST (60,000 train / 10,000 test), batch 1
 unless its method column says otherwise ("N ep, KD": N epochs with knowledge distillation from the unpruned baseline, T = ${KD!.temperature},
 alpha = ${KD!.alpha}), through the same activities a sweep runs. Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned
 accuracy of the same seed; because fine-tuning is extra training, the table also gives "drop vs control": the same fine-tuning of the
-unpruned baseline (amount 0) minus the pruned model, the cost of pruning itself ("n/a" where the row fine-tunes differently from the
-control). "params removed" counts parameters physically gone from the model; "nonzero reduction" is 1 - nonzero / baseline params.
+unpruned baseline (amount 0, one control per fine-tuning configuration) minus the pruned model, the cost of pruning itself. "params removed" counts parameters physically gone from the model; "nonzero reduction" is 1 - nonzero / baseline params.
 "speedup" = latency of one batch-64 forward pass of the baseline / of the pruned model on the WASM backend, measured after all
 training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of (median of 10 baseline passes / median of 10 pruned passes).
 gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
 steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least
-10% of each layer.
+10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer.
+Code: the trials were trained at commit ${code}; baselines are cached per configuration and seed (.cache/bench-pruning).
 
 ${table}
 
@@ -262,13 +308,14 @@ if (!args.has('report-only')) {
 }
 const baselines = (await Promise.all(seeds.map((s) => repo.findBaseline(baselineKey(spec, s))))).filter((b): b is BaselineRow => !!b);
 const stored = repo.trials();
-const speedups = await cleanSpeedups(ROWS.flatMap((r) => rowTrials(r, baselines, stored)), baselines);
+const used = ROWS.flatMap((r) => rowTrials(r, baselines, stored));
+const speedups = await cleanSpeedups(used, baselines);
 const { table, complete, verdicts } = report(baselines, stored, speedups);
 console.log(table);
 for (const v of verdicts) console.log(`- ${v}`);
 if (complete && !subset) {
   const { device } = await initBackend();
-  writeResults(table, verdicts, baselines, device);
+  writeResults(table, verdicts, baselines, used, device);
   console.log('written to docs/results.md');
 } else {
   console.log(subset ? 'smoke run on a subset: docs/results.md left unchanged' : 'incomplete (some seeds or methods have not run): docs/results.md left unchanged');
