@@ -10,6 +10,8 @@ import { PostgresArtifactStore } from '../workers/src/artifacts.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import { WorkerRepository } from '../workers/src/repository.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
+import { randomGroupSeed } from '../workers/src/pruning/channels.js';
+import { aliveChannels, lnStructured, randomStructured } from '../workers/src/pruning/structured.js';
 import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
@@ -51,6 +53,55 @@ describe('gradual pruning and fine-tuning options', () => {
     expect(cfg.gradualSteps.length).toBeGreaterThan(3);
     expect(cfg.gradualSteps.at(-1)!.sparsity).toBeCloseTo(0.8, 12);
     expect(cfg.finetune).toEqual({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: { temperature: 4, alpha: 0.7 } });
+  }, 300_000);
+});
+
+describe('sweep-configured schedules and the torch structured criteria', () => {
+  it('gradual-l1-unstructured on the tutorial\'s linear step: +increment per update between begin and end, up to the amount', async () => {
+    // 640 images at batch 64: 10 fine-tuning steps; end = floor(0.5 x 10) = 5; ceil(0.5 / 0.2) = 3 updates, one per step.
+    const { trials } = await runSweep(testSpec({
+      methods: ['gradual-l1-unstructured'], amounts: [0.5], trainSubset: 640, testSubset: 128, batchSize: 64, finetuneEpochs: 1,
+      gradual: { schedule: 'linear-step', begin: 0, end: 0.5, updates: 10, power: 3, increment: 0.2 },
+    }));
+    const [t] = trials;
+    expect(t.status).toBe('DONE');
+    const cfg = t.config as { gradual: object; schedule: object; gradualSteps: { step: number; sparsity: number }[] };
+    expect(cfg.gradual).toEqual({ schedule: 'linear-step', begin: 0, end: 0.5, updates: 10, power: 3, increment: 0.2 });
+    expect(cfg.schedule).toEqual({ kind: 'linear-step', initial: 0, final: 0.5, increment: 0.2, begin: 0, frequency: 1 });
+    expect(cfg.gradualSteps.map((g) => [g.step, +g.sparsity.toFixed(12)])).toEqual([[0, 0.2], [1, 0.4], [2, 0.5]]);
+    const kernels = 784 * 300 + 300 * 100 + 100 * 10;
+    expect(t.totalParams! - t.nonzeroParams!).toBeGreaterThanOrEqual(Math.round(0.5 * kernels));
+    expect(t.totalParams! - t.nonzeroParams!).toBeLessThanOrEqual(Math.round(0.5 * kernels) + 410);
+  }, 300_000);
+
+  it('ln-structured (n = inf) and random-structured keep exactly the channels torch\'s criteria keep on the baseline, and record them', async () => {
+    const spec = testSpec({ methods: ['ln-structured', 'random-structured'], amounts: [0.5], trainSubset: 256, testSubset: 128, structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 'inf' } });
+    const { trials } = await runSweep(spec);
+    const again = await runSweep({ ...spec, methods: ['random-structured'], seeds: [2] });
+    expect(trials.map((t) => t.method).sort()).toEqual(['ln-structured', 'random-structured']);
+    const store = new PostgresArtifactStore(prisma);
+    const baselineRow = await prisma.baseline.findUniqueOrThrow({ where: { key: (trials[0].config as { baselineKey: string }).baselineKey } });
+    const base = await deserializeModel(await store.get(baselineRow.artifactUri));
+    const expected = (method: string, seed: number) => ['fc1', 'fc2'].map((layer, i) => {
+      const k = base.getLayer(layer).getWeights()[0];
+      const mask = method === 'ln-structured'
+        ? lnStructured(k.dataSync(), k.shape, 0.5, Infinity, 'out', { layout: 'dense' })
+        : randomStructured(k.shape, 0.5, 'out', randomGroupSeed(seed, i), { layout: 'dense' });
+      return [layer, aliveChannels(mask, k.shape, 1)];
+    });
+    for (const t of [...trials, ...again.trials]) {
+      expect(t.status).toBe('DONE');
+      const cfg = t.config as { channels: object; keptChannels: Record<string, number[]>; scope: string; norm?: unknown };
+      expect(cfg.channels).toEqual({ fc1: '150/300', fc2: '50/100' });
+      expect(cfg.scope).toBe('per-layer');
+      expect(cfg.norm).toEqual(t.method === 'ln-structured' ? 'inf' : undefined);
+      expect(Object.entries(cfg.keptChannels)).toEqual(expected(t.method, t.seed));
+      expect(t.totalParams).toBe(784 * 150 + 150 + 150 * 50 + 50 + 50 * 10 + 10);
+    }
+    // Another seed draws other channels.
+    const keptOf = (t: { config: unknown }) => (t.config as { keptChannels: object }).keptChannels;
+    expect(keptOf(again.trials[0])).not.toEqual(keptOf(trials.find((t) => t.method === 'random-structured')!));
+    base.dispose();
   }, 300_000);
 });
 

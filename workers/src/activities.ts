@@ -4,12 +4,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { METHODS, UNSTRUCTURED_METHOD_NAMES, type FinetuneOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
-import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance } from './pruning/channels.js';
+import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, lnNormOrder as normOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
 import { GradualPruner } from './pruning/gradual.js';
-import type { Schedule } from './pruning/schedules.js';
+import { scheduleForSteps, validateSchedule, type Schedule } from './pruning/schedules.js';
 import type { ArtifactStore } from './artifacts.js';
 import type { BackendInfo } from './backends/index.js';
 import { loadSplit, subset } from './data/fashion-mnist.js';
@@ -83,18 +83,20 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; prunedLayers: Set<string>; config: object }> {
     const { method, amount, seed, spec } = input;
     const gradualTo = (m: tfl.LayersModel, scope: 'global' | 'lamp' = 'global') => {
-      // AGP / polynomial decay (power 3) from 0 to `amount`, one global threshold (on |w| or LAMP scores), over the
-      // first 70% of fine-tuning steps.
+      // The sweep's schedule (default: AGP, polynomial decay with power 3, from 0 to `amount` over the first 70% of
+      // fine-tuning steps, 10 updates), one global threshold (on |w| or on LAMP scores).
       const steps = spec.finetuneEpochs * Math.ceil(trainSet.count / spec.batchSize);
       if (steps < 1) throw ApplicationFailure.nonRetryable(`${method} needs finetuneEpochs >= 1`, 'InvalidConfig');
-      const end = Math.max(1, Math.floor(0.7 * steps));
-      const schedule: Schedule = { kind: 'polynomial', initial: 0, final: amount, begin: 0, end, frequency: Math.max(1, Math.floor(end / 10)) };
-      return { gradual: new GradualPruner(m, schedule, scope), schedule };
+      const options: GradualOptions = { ...DEFAULT_GRADUAL, ...spec.gradual };
+      const schedule: Schedule = scheduleForSteps(options, amount, steps);
+      const problems = validateSchedule(schedule);
+      if (problems.length) throw ApplicationFailure.nonRetryable(`gradual: ${problems.join('; ')}`, 'InvalidConfig');
+      return { gradual: new GradualPruner(m, schedule, scope), schedule, options };
     };
     if (method === 'gradual-l1-unstructured' || method === 'gradual-lamp-unstructured') {
       const scope = method === 'gradual-lamp-unstructured' ? 'lamp' : 'global';
-      const { gradual, schedule } = gradualTo(model, scope);
-      return { model, gradual, prunedLayers: layersOf(model, prunableWeights(model)), config: { schedule, scope } };
+      const { gradual, schedule, options } = gradualTo(model, scope);
+      return { model, gradual, prunedLayers: layersOf(model, prunableWeights(model)), config: { gradual: options, schedule, scope } };
     }
     if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
       const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
@@ -118,6 +120,10 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       scores = batchNormGammaImportance(model, groups);
     } else if (method === 'l1-structured' || method === 'hybrid') {
       scores = l1FilterImportance(model, groups);
+    } else if (method === 'ln-structured') {
+      scores = lnFilterImportance(model, normOrder(spec.structured?.norm ?? 2), groups);
+    } else if (method === 'random-structured') {
+      scores = randomChannelImportance(groups, seed);
     } else if (method === 'taylor-structured' || method === 'gradient-structured') {
       const n = Math.min(spec.structured?.importanceBatches ?? 10, Math.ceil(trainSet.count / spec.batchSize));
       const batches = Array.from({ length: n }, (_, i) => sliceBatch(trainSet, i * spec.batchSize, Math.min(trainSet.count, (i + 1) * spec.batchSize)));
@@ -142,8 +148,11 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       gradual: hybrid?.gradual,
       prunedLayers: new Set(changed.flatMap((g) => [...g.producers.map((p) => p.layer), ...g.batchNorms.map((b) => b.layer), ...g.consumers])),
       config: {
-        ...(method === 'network-slimming' ? { slimming } : {}), ...(hybrid ? { channelAmount, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
+        ...(method === 'network-slimming' ? { slimming } : {}), ...(method === 'ln-structured' ? { norm: spec.structured?.norm ?? 2 } : {}),
+        ...(hybrid ? { channelAmount, gradual: hybrid.options, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
+        // Which channels of each group's producer stayed (indices into the baseline's channels).
+        keptChannels: Object.fromEntries(groups.map((g) => [g.producer, plan.get(g.producer)!])),
       },
     };
   }

@@ -6,7 +6,9 @@ export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
 export const DATASETS = ['fashion-mnist'] as const;
 export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'lamp-unstructured', 'random-unstructured', 'gradual-l1-unstructured', 'gradual-lamp-unstructured'] as const;
 /** Structured methods remove channels physically (smaller, faster models). */
-export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'network-slimming', 'taylor-structured', 'gradient-structured', 'hybrid'] as const;
+export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'ln-structured', 'random-structured', 'network-slimming', 'taylor-structured', 'gradient-structured', 'hybrid'] as const;
+/** Methods that prune during fine-tuning on a schedule (`gradual` options); they need finetuneEpochs >= 1. */
+export const SCHEDULED_METHOD_NAMES: readonly string[] = ['gradual-l1-unstructured', 'gradual-lamp-unstructured', 'hybrid'];
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
 /** Models with BatchNorm after every hidden conv/dense layer (needed by network-slimming). */
 export const BATCHNORM_MODELS: readonly string[] = ['lenet5', 'vgg-small', 'resnet-small'];
@@ -35,7 +37,35 @@ export interface StructuredOptions {
   importanceBatches: number;
   /** hybrid: fraction of hidden channels removed (L1 filters) before gradual unstructured pruning to `amount`. */
   hybridChannelFraction: number;
+  /** ln-structured: the norm order n of torch's ln_structured (a positive number, 'inf', '-inf' or 'fro'; 'fro' equals 2 here). */
+  norm?: LnNorm;
 }
+
+/** Norm order as JSON can carry it (JSON has no Infinity). */
+export type LnNorm = number | 'inf' | '-inf' | 'fro';
+
+/** The norm order a LnNorm names, as the pruning library takes it. */
+export function lnNormOrder(n: LnNorm): number | 'fro' {
+  return n === 'inf' ? Infinity : n === '-inf' ? -Infinity : n;
+}
+
+/**
+ * How the scheduled methods (gradual-*, hybrid) raise sparsity during fine-tuning. `begin` and `end` are fractions of the
+ * fine-tuning steps; the masks are updated `updates` times evenly between them (the last update reaches `amount`):
+ * - polynomial: TF-MOT PolynomialDecay / AGP (Zhu & Gupta 2017), from 0 to `amount` with `power` (3: AGP);
+ * - linear-step: the tutorial's schedule, + `increment` sparsity per update up to `amount` (ceil(amount / increment) updates; `updates` unused);
+ * - constant: TF-MOT ConstantSparsity, `amount` at `begin` and held (re-applied at each update).
+ */
+export interface GradualOptions {
+  schedule: 'polynomial' | 'linear-step' | 'constant';
+  begin: number;
+  end: number;
+  updates: number;
+  power: number;
+  increment: number;
+}
+
+export const DEFAULT_GRADUAL: GradualOptions = { schedule: 'polynomial', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.1 };
 
 export type ModelName = (typeof MODELS)[number];
 export type DatasetName = (typeof DATASETS)[number];
@@ -61,6 +91,8 @@ export interface SweepSpec {
   slimming: SlimmingOptions;
   finetune: FinetuneOptions;
   structured: StructuredOptions;
+  /** Absent in sweeps stored before it existed: DEFAULT_GRADUAL. */
+  gradual?: GradualOptions;
   tags: string[];
 }
 

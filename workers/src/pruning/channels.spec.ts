@@ -30,6 +30,37 @@ describe('channel keep plans', () => {
   });
 });
 
+describe('ln-structured and random-structured channel criteria', () => {
+  it('keep exactly the channels torch\'s ln_structured / random_structured keep on each layer\'s output axis, for every norm order', async () => {
+    await tf.setBackend('cpu');
+    const { buildModel } = await import('./models.js');
+    const { lnFilterImportance, randomChannelImportance, randomGroupSeed } = await import('./channels.js');
+    const { channelGroups } = await import('./surgery.js');
+    const { lnStructured, randomStructured, aliveChannels } = await import('./structured.js');
+    const model = buildModel('lenet5', 5);
+    const groups = channelGroups(model);
+    const before = tf.memory().numTensors;
+    const kernelOf = (layer: string) => { const k = model.getLayer(layer).getWeights()[0]; return { data: k.dataSync(), shape: k.shape, layout: (k.rank === 4 ? 'conv2d' : 'dense') as 'conv2d' | 'dense' }; };
+    for (const n of [1, 2, 3, Infinity, -Infinity, 'fro'] as const) {
+      const plan = keepPlan(lnFilterImportance(model, n, groups), 0.5, { scope: 'per-layer' });
+      for (const g of groups) {
+        const k = kernelOf(g.producer);
+        const mask = lnStructured(k.data, k.shape, 0.5, n, 'out', { layout: k.layout });
+        expect([g.producer, n, plan.get(g.producer)]).toEqual([g.producer, n, aliveChannels(mask, k.shape, k.shape.length - 1)]);
+      }
+    }
+    const random = keepPlan(randomChannelImportance(groups, 9), 0.5, { scope: 'per-layer' });
+    groups.forEach((g, i) => {
+      const k = kernelOf(g.producer);
+      const mask = randomStructured(k.shape, 0.5, 'out', randomGroupSeed(9, i), { layout: k.layout });
+      expect(random.get(g.producer)).toEqual(aliveChannels(mask, k.shape, k.shape.length - 1));
+    });
+    expect(keepPlan(randomChannelImportance(groups, 10), 0.5, { scope: 'per-layer' })).not.toEqual(random);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+});
+
 describe('gradient-sensitive importance', () => {
   it('Taylor equals |mean(activation x gradient)| per channel, L2-normalised, and is zero for a dead channel', async () => {
     await tf.setBackend('cpu');

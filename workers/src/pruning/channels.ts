@@ -6,7 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { computeCount } from './amount.js';
-import { channelNorms } from './structured.js';
+import { seededPermutation } from './rng.js';
+import { channelNorms, type NormOrder } from './structured.js';
 import { activationLayers, runWithTaps, type GroupMember } from './graph.js';
 import { channelGroups, type ChannelGroup, type KeepPlan } from './surgery.js';
 
@@ -22,15 +23,41 @@ function groupScores(g: ChannelGroup, members: GroupMember[], perLayer: (layer: 
   return out;
 }
 
-/** L1 norm of each output filter/unit (ln_structured with n = 1 on the output axis), summed over a group's coupled producers. */
-export function l1FilterImportance(model: tfl.LayersModel, groups = channelGroups(model)): ChannelScores {
+/**
+ * Ln norm of each output filter/unit (torch's ln_structured criterion on the output axis: n = 1, 2, Infinity, -Infinity,
+ * any other positive order, or 'fro' = 2), summed over a group's coupled producers.
+ */
+export function lnFilterImportance(model: tfl.LayersModel, n: NormOrder, groups = channelGroups(model)): ChannelScores {
   const out: ChannelScores = new Map();
   for (const g of groups) {
     out.set(g.producer, groupScores(g, g.producers, (layer) => {
       const kernel = model.getLayer(layer).getWeights()[0];
-      return channelNorms(kernel.dataSync(), kernel.shape, kernel.rank - 1, 1);
+      return channelNorms(kernel.dataSync(), kernel.shape, kernel.rank - 1, n);
     }));
   }
+  return out;
+}
+
+/** L1 norm of each output filter/unit (ln_structured with n = 1), summed over a group's coupled producers. */
+export function l1FilterImportance(model: tfl.LayersModel, groups = channelGroups(model)): ChannelScores {
+  return lnFilterImportance(model, 1, groups);
+}
+
+/** The seed of group `index`'s random choice in a trial of `seed` (randomChannelImportance). */
+export const randomGroupSeed = (seed: number, index: number) => (Math.imul(seed, 7919) + index) >>> 0;
+
+/**
+ * torch's random_structured as scores: channel perm[j] of a seeded permutation scores j, so the policy's lowest k are
+ * exactly the channels randomStructured(shape, k, 'out', randomGroupSeed(seed, i)) prunes from group i's producer.
+ */
+export function randomChannelImportance(groups: ChannelGroup[], seed: number): ChannelScores {
+  const out: ChannelScores = new Map();
+  groups.forEach((g, i) => {
+    const perm = seededPermutation(g.channels, randomGroupSeed(seed, i));
+    const s = new Float64Array(g.channels);
+    perm.forEach((c, j) => { s[c] = j; });
+    out.set(g.producer, s);
+  });
   return out;
 }
 

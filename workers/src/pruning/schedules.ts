@@ -10,8 +10,8 @@ export type Schedule =
   | { kind: 'polynomial'; initial: number; final: number; begin: number; end: number; power?: number; frequency?: number }
   /** Zhu & Gupta 2017 (AGP): s_t = s_f + (s_i - s_f)(1 - (t - t0)/(n dt))^3, pruning every dt steps from t0 for n steps. */
   | { kind: 'agp'; initial: number; final: number; t0: number; n: number; dt: number }
-  /** The tutorial's schedule: +increment sparsity every `frequency` steps (e.g. 5 epochs) up to `final`. */
-  | { kind: 'linear-step'; initial?: number; final: number; increment?: number; frequency: number };
+  /** The tutorial's schedule: +increment sparsity every `frequency` steps (e.g. 5 epochs) from `begin` (default 0) up to `final`. */
+  | { kind: 'linear-step'; initial?: number; final: number; increment?: number; frequency: number; begin?: number };
 
 const clip01 = (x: number) => Math.min(1, Math.max(0, x));
 
@@ -34,8 +34,9 @@ export function targetSparsity(s: Schedule, step: number): number | null {
       return s.final + (s.initial - s.final) * (1 - k / s.n) ** 3;
     }
     case 'linear-step': {
-      if (step < 0 || step % s.frequency !== 0) return null;
-      return Math.min(s.final, (s.initial ?? 0) + (s.increment ?? 0.1) * (step / s.frequency + 1));
+      const begin = s.begin ?? 0;
+      if (step < begin || (step - begin) % s.frequency !== 0) return null;
+      return Math.min(s.final, (s.initial ?? 0) + (s.increment ?? 0.1) * ((step - begin) / s.frequency + 1));
     }
     default:
       throw new RangeError(`unknown schedule kind "${(s as { kind: string }).kind}"`);
@@ -56,8 +57,35 @@ export function validateSchedule(s: Schedule): string[] {
     case 'constant': frac('target', s.target); if (s.frequency !== undefined) int('frequency', s.frequency, 1); break;
     case 'polynomial': frac('initial', s.initial); frac('final', s.final); int('begin', s.begin, 0); int('end', s.end, s.begin + 1); if (s.frequency !== undefined) int('frequency', s.frequency, 1); break;
     case 'agp': frac('initial', s.initial); frac('final', s.final); int('t0', s.t0, 0); int('n', s.n, 1); int('dt', s.dt, 1); break;
-    case 'linear-step': frac('final', s.final); int('frequency', s.frequency, 1); if (s.increment !== undefined && !(s.increment > 0 && s.increment < 1)) errs.push('increment must be in (0, 1)'); break;
+    case 'linear-step': frac('final', s.final); int('frequency', s.frequency, 1); if (s.begin !== undefined) int('begin', s.begin, 0); if (s.increment !== undefined && !(s.increment > 0 && s.increment < 1)) errs.push('increment must be in (0, 1)'); break;
     default: errs.push(`kind must be one of constant, polynomial, agp, linear-step`);
   }
   return errs;
+}
+
+/** A schedule stated over fractions of a training run (what a sweep carries), before the run's step count is known. */
+export interface RelativeSchedule {
+  schedule: 'polynomial' | 'linear-step' | 'constant';
+  /** First and last update, as fractions of the steps (0 <= begin < end <= 1). */
+  begin: number;
+  end: number;
+  /** polynomial, constant: mask updates between begin and end (every floor((end - begin) x steps / updates) steps). */
+  updates: number;
+  /** polynomial: the decay's power (3: AGP). */
+  power: number;
+  /** linear-step: sparsity added per update; ceil(final / increment) updates spread over [begin, end]. */
+  increment: number;
+}
+
+/** The step schedule that raises sparsity to `final` over a run of `steps` training steps. */
+export function scheduleForSteps(o: RelativeSchedule, final: number, steps: number): Schedule {
+  const begin = Math.floor(o.begin * steps);
+  const end = Math.max(begin + 1, Math.floor(o.end * steps));
+  const every = (n: number) => Math.max(1, Math.floor((end - begin) / n));
+  switch (o.schedule) {
+    case 'polynomial': return { kind: 'polynomial', initial: 0, final, begin, end, power: o.power, frequency: every(o.updates) };
+    case 'constant': return { kind: 'constant', target: final, begin, end, frequency: every(o.updates) };
+    case 'linear-step': return { kind: 'linear-step', initial: 0, final, increment: o.increment, begin, frequency: every(Math.max(1, Math.ceil(final / o.increment - 1e-9))) };
+    default: throw new RangeError(`unknown schedule "${(o as { schedule: string }).schedule}"`);
+  }
 }

@@ -32,6 +32,21 @@ describe('parseSweepSpec', () => {
     expect(fields({ ...ok, slimming: { lambda: 1e-4, bogus: 1 } })).toEqual(['slimming']);
     expect(fields({ ...ok, structured: { minKeepFraction: 1 } })).toEqual(['structured.minKeepFraction']);
   });
+  it('takes ln-structured\'s norm order and the gradual schedule, naming each bad field', () => {
+    const spec = parseSweepSpec({ ...ok, methods: ['ln-structured', 'random-structured', 'gradual-l1-unstructured'] }, 10);
+    expect(spec.structured.norm).toBe(2);
+    expect(spec.gradual).toEqual({ schedule: 'polynomial', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.1 });
+    for (const norm of [1, 3, 'inf', '-inf', 'fro']) expect(parseSweepSpec({ ...ok, structured: { norm } }, 10).structured.norm).toBe(norm);
+    for (const norm of [0, -1, 'max', null]) expect(fields({ ...ok, structured: { norm } })).toEqual(['structured.norm']);
+    expect(parseSweepSpec({ ...ok, gradual: { schedule: 'linear-step', increment: 0.05 } }, 10).gradual).toEqual({ schedule: 'linear-step', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.05 });
+    expect(fields({ ...ok, gradual: { schedule: 'cubic' } })).toEqual(['gradual.schedule']);
+    expect(fields({ ...ok, gradual: { begin: 0.5, end: 0.5 } })).toEqual(['gradual.end']);
+    expect(fields({ ...ok, gradual: { updates: 0, power: 0, increment: 1, end: 1.5 } })).toEqual(['gradual.end', 'gradual.updates', 'gradual.power', 'gradual.increment']);
+    expect(fields({ ...ok, gradual: { steps: 3 } })).toEqual(['gradual']);
+    // Scheduled methods prune during fine-tuning: they need at least one epoch of it.
+    expect(fields({ ...ok, methods: ['l1-unstructured', 'hybrid'], finetuneEpochs: 0 })).toEqual(['finetuneEpochs']);
+    expect(parseSweepSpec({ ...ok, finetuneEpochs: 0 }, 10).finetuneEpochs).toBe(0);
+  });
   it('accepts amount 0 and rejects 1 (the API takes fractions in [0, 1))', () => {
     expect(parseSweepSpec({ ...ok, amounts: [0] }, 10).amounts).toEqual([0]);
     expect(fields({ ...ok, amounts: [1] })).toEqual(['amounts.0']);

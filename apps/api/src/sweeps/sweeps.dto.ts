@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, METHODS, MODELS, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, SCHEDULED_METHOD_NAMES, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -42,9 +42,27 @@ export const CreateSweepSchema = z
       .strict()
       .default({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null }),
     structured: z
-      .object({ minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1), importanceBatches: z.number().int().min(1).max(10_000).default(10), hybridChannelFraction: finite.min(0).lt(1, 'must be < 1').default(0.5) })
+      .object({
+        minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1),
+        importanceBatches: z.number().int().min(1).max(10_000).default(10),
+        hybridChannelFraction: finite.min(0).lt(1, 'must be < 1').default(0.5),
+        // ln-structured's norm order: torch's n (JSON has no Infinity, hence the strings).
+        norm: z.union([finite.gt(0), z.enum(['inf', '-inf', 'fro'])], { error: "must be a positive number, 'inf', '-inf' or 'fro'" }).default(2),
+      })
       .strict()
-      .default({ minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5 }),
+      .default({ minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 2 }),
+    gradual: z
+      .object({
+        schedule: z.enum(['polynomial', 'linear-step', 'constant'], { error: 'must be polynomial, linear-step or constant' }).default(DEFAULT_GRADUAL.schedule),
+        begin: finite.min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)').default(DEFAULT_GRADUAL.begin),
+        end: finite.gt(0, 'must be in (0, 1]').max(1, 'must be in (0, 1]').default(DEFAULT_GRADUAL.end),
+        updates: z.number().int('must be an integer').min(1, 'must be >= 1').max(100_000).default(DEFAULT_GRADUAL.updates),
+        power: finite.gt(0, 'must be > 0').max(100, 'must be <= 100').default(DEFAULT_GRADUAL.power),
+        increment: finite.gt(0, 'must be in (0, 1)').lt(1, 'must be in (0, 1)').default(DEFAULT_GRADUAL.increment),
+      })
+      .strict()
+      .refine((g) => g.end > g.begin, { message: 'must be greater than gradual.begin', path: ['end'] })
+      .default(DEFAULT_GRADUAL),
     tags: z.array(z.string().min(1).max(100)).max(50).default([]),
   })
   .strict();
@@ -74,6 +92,10 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   const spec = r.data as SweepSpec;
   if (spec.methods.includes('network-slimming') && !BATCHNORM_MODELS.includes(spec.model)) {
     throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; model "${spec.model}" has none (use ${BATCHNORM_MODELS.join(', ')})` }]);
+  }
+  const scheduled = spec.methods.filter((m) => SCHEDULED_METHOD_NAMES.includes(m));
+  if (scheduled.length && spec.finetuneEpochs < 1) {
+    throw new ValidationError([{ field: 'finetuneEpochs', message: `${scheduled.join(', ')} prune during fine-tuning: finetuneEpochs must be >= 1` }]);
   }
   const n = gridSize(spec);
   if (n > maxTrials) {
