@@ -17,6 +17,13 @@ import { countNonzero } from '../workers/src/pruning/masks.js';
 import { nonzeroParams } from '../workers/src/pruning/metrics.js';
 import { prunableWeights } from '../workers/src/pruning/models.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readModelUpload } from '../apps/cli/src/commands.js';
+import { defaultLoadData } from '../workers/src/activities.js';
+import { saveUserModel } from './helpers/user-model.js';
 
 const MLP_KERNELS = [784 * 300, 300 * 100, 100 * 10];
 const MLP_OTHER = 300 + 100 + 10; // biases are not pruned
@@ -207,6 +214,66 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/models']));
+  });
+});
+
+describe("a sweep over a user's own uploaded model", () => {
+  it('uploads model.json + weights, prunes that model (its own weights, softmax dropped) and reports its accuracy as the baseline', async () => {
+    await tf.setBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-e2e-um-'));
+    // A trained user model: a few steps of plain TF.js training, ending in a softmax as users' models do.
+    const user = tfl.sequential({ layers: [
+      tfl.layers.flatten({ inputShape: [28, 28, 1], name: 'flat' }), tfl.layers.dense({ units: 64, activation: 'relu', name: 'd1' }),
+      tfl.layers.dense({ units: 32, activation: 'relu', name: 'd2' }), tfl.layers.dense({ units: 10, activation: 'softmax', name: 'out' }),
+    ] });
+    const spec = { name: 'e2e-user', model: 'user', dataset: 'fashion-mnist', methods: ['l1-structured'], amounts: [0.5], seeds: [3], baselineEpochs: 0, finetuneEpochs: 1, trainSubset: 600, testSubset: 300, batchSize: 100 };
+    const { train: trainSet, test } = defaultLoadData(spec as never, 3);
+    const xs = tf.tensor4d(trainSet.images, [trainSet.count, 28, 28, 1]);
+    const ys = tf.oneHot(tf.tensor1d(Array.from(trainSet.labels), 'int32'), 10);
+    user.compile({ optimizer: 'adam', loss: 'categoricalCrossentropy' });
+    await user.fit(xs, ys, { epochs: 5, batchSize: 100, verbose: 0 });
+    tf.dispose([xs, ys]);
+    const path = await saveUserModel(user, join(dir, 'fashion-cnn'));
+    const uploaded = await api.uploadModel(readModelUpload(path));
+    expect(uploaded).toMatchObject({ name: 'fashion-cnn', params: user.countParams(), inputShape: [null, 28, 28, 1] });
+    expect(uploaded.id).toMatch(/^um-[0-9a-f]{64}$/);
+    expect((await api.uploadModel(readModelUpload(path))).id).toBe(uploaded.id); // content-addressed
+
+    // What the uploaded model scores on the sweep's test subset, computed here.
+    const xt = tf.tensor4d(test.images, [test.count, 28, 28, 1]);
+    const pred = tf.argMax(user.predict(xt) as tf.Tensor, 1);
+    const labels = await pred.data();
+    const expected = Array.from(labels).filter((l, i) => l === test.labels[i]).length / test.count;
+    tf.dispose([xt, pred]);
+    user.dispose();
+
+    const { id } = await api.submit({ ...spec, userModel: uploaded.id });
+    const sweep = await waitDone(id);
+    expect(sweep.status).toBe('COMPLETED');
+    expect(sweep.baselineAccuracy).toBeCloseTo(expected, 6);
+    expect(expected).toBeGreaterThan(0.5); // the user's training, not a fresh initialisation
+    const [t] = await api.trials(id);
+    expect(t.status).toBe('DONE');
+    expect((t.config as { channels: object }).channels).toEqual({ d1: '32/64', d2: '16/32' });
+    expect(t.totalParams).toBeLessThan(uploaded.params);
+    const baseline = await prisma.baseline.findUniqueOrThrow({ where: { key: (t.config as { baselineKey: string }).baselineKey } });
+    expect((baseline.config as { notes: string[]; userModel: string }).notes).toEqual(['the softmax of output layer "out" is dropped: Lopper trains on logits']);
+    expect((baseline.config as { userModel: string }).userModel).toBe(uploaded.id);
+    rmSync(dir, { recursive: true, force: true });
+  }, 300_000);
+
+  it('refuses a sweep naming no stored model, and an upload the data cannot feed, naming the field', async () => {
+    const rows = await prisma.sweep.count();
+    expect((await rejected({ ...grid, model: 'user', userModel: `um-${'0'.repeat(64)}` })).body.errors).toEqual([{ field: 'userModel', message: `no uploaded model um-${'0'.repeat(64)} (POST /models first)` }]);
+    expect((await rejected({ ...grid, model: 'user' })).body.errors!.map((e) => e.field)).toEqual(['userModel']);
+    expect(await prisma.sweep.count()).toBe(rows);
+    const rgb = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [32, 32, 3] }), tfl.layers.dense({ units: 10 })] });
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-e2e-um-'));
+    const err = await api.uploadModel(readModelUpload(await saveUserModel(rgb, dir))).catch((e: unknown) => e);
+    expect((err as ApiError).status).toBe(400);
+    expect((err as ApiError).body.errors).toEqual([{ field: 'modelJson.modelTopology', message: "input shape [null,32,32,3]: Lopper's datasets feed [null,28,28,1]" }]);
+    rgb.dispose();
+    rmSync(dir, { recursive: true, force: true });
   });
 });

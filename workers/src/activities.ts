@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, lnNormOrder as normOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder as normOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
@@ -14,7 +14,7 @@ import type { ArtifactStore } from './artifacts.js';
 import type { BackendInfo } from './backends/index.js';
 import { loadSplit, subset } from './data/fashion-mnist.js';
 import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroParams, serializedSize, totalParams } from './pruning/metrics.js';
-import { buildModel, prunableWeights, type ModelName } from './pruning/models.js';
+import { buildModel, loadUserModelBytes, prunableWeights, type ModelName } from './pruning/models.js';
 import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/prune.js';
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
@@ -40,7 +40,7 @@ export function defaultLoadData(spec: SweepSpec, seed: number): { train: Dataset
 
 export function baselineConfig(spec: SweepSpec, seed: number) {
   return {
-    version: BASELINE_VERSION, model: spec.model, dataset: spec.dataset, seed, epochs: spec.baselineEpochs,
+    version: BASELINE_VERSION, model: spec.model, ...(spec.model === USER_MODEL ? { userModel: spec.userModel } : {}), dataset: spec.dataset, seed, epochs: spec.baselineEpochs,
     batchSize: spec.batchSize, learningRate: spec.learningRate, trainSubset: spec.trainSubset ?? null, testSubset: spec.testSubset ?? null,
   };
 }
@@ -77,6 +77,18 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       baselineBytes.set(key, bytes);
     }
     return bytes;
+  }
+
+  /** The model a baseline starts from: a built-in one, initialised from the seed, or the sweep's uploaded user model. */
+  async function baselineModel(spec: SweepSpec, seed: number): Promise<{ model: tfl.LayersModel; notes: string[] }> {
+    if (spec.model !== USER_MODEL) return { model: buildModel(spec.model as ModelName, seed), notes: [] };
+    const bytes = spec.userModel ? await repo.findUserModel(spec.userModel) : null;
+    if (!bytes) throw ApplicationFailure.nonRetryable(`userModel: no uploaded model ${String(spec.userModel)}`, 'InvalidConfig');
+    try {
+      return await loadUserModelBytes(bytes);
+    } catch (e) {
+      throw ApplicationFailure.nonRetryable(`userModel ${spec.userModel}: ${(e as Error).message}`, 'InvalidConfig');
+    }
   }
 
   /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
@@ -168,7 +180,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       if (!row) {
         const started = Date.now();
         const { train: trainSet, test } = loadData(spec, seed);
-        const model = buildModel(spec.model as ModelName, seed);
+        const { model, notes } = await baselineModel(spec, seed);
         try {
           await train(model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: progress('baseline') });
           const accuracy = await evaluate(model, test);
@@ -176,7 +188,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           const artifactUri = await artifacts.put('baseline', bytes);
           baselineBytes.set(key, bytes);
           row = await repo.saveBaseline({
-            key, model: spec.model, dataset: spec.dataset, seed, config: baselineConfig(spec, seed), accuracy,
+            key, model: spec.model, dataset: spec.dataset, seed, config: { ...baselineConfig(spec, seed), ...(notes.length ? { notes } : {}) }, accuracy,
             totalParams: totalParams(model), flops: flops(model), artifactUri, durationMs: Date.now() - started, backend: backend.backend,
           });
         } finally {

@@ -1,5 +1,6 @@
 /** All database I/O of the worker's activities. */
 import type { PrismaClient } from '../../prisma/src/client.js';
+import { USER_MODEL_KIND, userModelUri } from '../../workflows/src/spec.js';
 
 export interface BaselineRow {
   key: string; model: string; dataset: string; seed: number; config: object; accuracy: number;
@@ -18,6 +19,12 @@ export class WorkerRepository {
 
   async markSweepRunning(sweepId: string): Promise<void> {
     await this.prisma.sweep.updateMany({ where: { id: sweepId, status: 'PENDING' }, data: { status: 'RUNNING' } });
+  }
+
+  /** The stored bytes of an uploaded user model (Lopper's model format), or null. */
+  async findUserModel(id: string): Promise<Uint8Array | null> {
+    const row = await this.prisma.artifact.findUnique({ where: { uri: userModelUri(id) } });
+    return row && row.kind === USER_MODEL_KIND ? row.bytes : null;
   }
 
   async findBaseline(key: string) {

@@ -2,7 +2,12 @@
  * The sweep contract shared by the API (validation), the workflow (grid expansion) and the CLI.
  * Pure and deterministic: safe inside workflow code.
  */
-export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
+/** Built-in models, and `user`: a model uploaded through POST /models, named by the sweep's `userModel`. */
+export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small', 'user'] as const;
+export const USER_MODEL = 'user';
+/** Uploaded user models are artifacts of this kind; a model's id is `um-` + the sha256 of its stored bytes. */
+export const USER_MODEL_KIND = 'user-model';
+export const userModelUri = (id: string) => `pg:artifact/${id.replace(/^um-/, '')}`;
 export const DATASETS = ['fashion-mnist'] as const;
 export const UNSTRUCTURED_METHOD_NAMES = ['l1-unstructured', 'global-l1-unstructured', 'lamp-unstructured', 'random-unstructured', 'gradual-l1-unstructured', 'gradual-lamp-unstructured'] as const;
 /** Structured methods remove channels physically (smaller, faster models). */
@@ -74,6 +79,8 @@ export type MethodName = (typeof METHODS)[number];
 export interface SweepSpec {
   name: string;
   model: ModelName;
+  /** With model `user`: the id POST /models returned (um-<sha256 of the stored model>). */
+  userModel?: string;
   dataset: DatasetName;
   methods: MethodName[];
   amounts: number[];

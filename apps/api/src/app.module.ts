@@ -2,6 +2,9 @@ import { Controller, Get, Inject, Injectable, Module, type DynamicModule, type O
 import { createPrisma, type PrismaClient } from '../../../prisma/src/client.js';
 import { API_CONFIG, type ApiConfig } from './config.js';
 import { openApiDocument } from './openapi.js';
+import { ModelsController } from './models/models.controller.js';
+import { ModelsRepository } from './models/models.repository.js';
+import { ModelsService } from './models/models.service.js';
 import { SweepsController } from './sweeps/sweeps.controller.js';
 import { PRISMA, SweepsRepository } from './sweeps/sweeps.repository.js';
 import { SweepsService } from './sweeps/sweeps.service.js';
@@ -33,12 +36,14 @@ export class AppModule {
   static forConfig(cfg: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SweepsController, MetaController],
+      controllers: [SweepsController, ModelsController, MetaController],
       providers: [
         { provide: API_CONFIG, useValue: cfg },
         { provide: PRISMA, useFactory: () => createPrisma(cfg.databaseUrl) },
         PrismaLifecycle,
         SweepsRepository,
+        ModelsRepository,
+        ModelsService,
         SweepWorkflowClient,
         SweepsService,
       ],

@@ -21,6 +21,10 @@ export class ErrorsFilter implements ExceptionFilter {
       res.status(400).json({ statusCode: 400, error: 'Bad Request', message: `malformed JSON body: ${e.message}`, errors: [{ field: 'body', message: 'malformed JSON' }] });
       return;
     }
+    if (e?.type === 'entity.too.large') {
+      res.status(413).json({ statusCode: 413, error: 'Payload Too Large', message: e.message, errors: [{ field: 'body', message: 'too large' }] });
+      return;
+    }
     if (err instanceof HttpException) {
       const status = err.getStatus();
       const body = err.getResponse();

@@ -1,5 +1,6 @@
 /** The OpenAPI 3.1 document served at /docs, built from the DTO schemas. */
 import { z } from 'zod';
+import { UploadModelSchema } from './models/models.dto.js';
 import { CreateSweepSchema } from './sweeps/sweeps.dto.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -20,11 +21,19 @@ export function openApiDocument(): object {
       '/sweeps/{id}': { get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } } },
       '/sweeps/{id}/trials': { get: { summary: 'Every trial with its metrics', parameters: [idParam], responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 404: errors[404] } } },
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
+      '/models': {
+        post: {
+          summary: 'Upload a TF.js LayersModel (model.json and its weight files, base64) for sweeps with model "user"; input [null,28,28,1], 10 outputs',
+          requestBody: { required: true, ...json(ref('UploadModel')) },
+          responses: { 201: { description: 'Stored (content-addressed: the same upload gives the same id)', ...json({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, params: { type: 'integer' }, inputShape: { type: 'array' }, sizeBytes: { type: 'integer' } } }) }, 400: errors[400], 413: { description: 'Body over 80 MB', ...json(ref('Error')) } },
+        },
+      },
       '/sweeps/{id}/cancel': { post: { summary: 'Cancel a running sweep', parameters: [idParam], responses: { 200: { description: 'Cancellation result' }, 404: errors[404] } } },
     },
     components: {
       schemas: {
         CreateSweep: z.toJSONSchema(CreateSweepSchema, { io: 'input', unrepresentable: 'any' }),
+        UploadModel: z.toJSONSchema(UploadModelSchema, { io: 'input', unrepresentable: 'any' }),
         Error: { type: 'object', properties: { statusCode: { type: 'integer' }, message: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
         Sweep: {
           type: 'object',

@@ -1,4 +1,5 @@
 /** Typed HTTP client for the sweep API (used by the CLI and `npm run up`). */
+import type { UserModelView } from '../../api/src/models/models.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 export class ApiError extends Error {
@@ -28,6 +29,7 @@ export class LopperApi {
   }
 
   submit(spec: unknown) { return this.call<{ id: string; totalTrials: number }>('POST', '/sweeps', spec); }
+  uploadModel(body: unknown) { return this.call<UserModelView>('POST', '/models', body); }
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
   sweeps() { return this.call<SweepView[]>('GET', '/sweeps'); }
   trials(id: string) { return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials`); }

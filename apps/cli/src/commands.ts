@@ -1,5 +1,6 @@
 /** CLI commands as functions (so `npm run up` and tests reuse them). */
 import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
@@ -12,6 +13,20 @@ export function readSpecFile(path: string): unknown {
   } catch (e) {
     throw new Error(`${path}: not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${(e as Error).message}`);
   }
+}
+
+/** The POST /models body for a TF.js model.json and the weight files its manifest names (read beside it). */
+export function readModelUpload(modelJsonPath: string, name?: string): { name: string; modelJson: unknown; weights: Record<string, string> } {
+  const modelJson = JSON.parse(readFileSync(modelJsonPath, 'utf8')) as { weightsManifest?: { paths?: string[] }[] };
+  const weights: Record<string, string> = {};
+  for (const p of (modelJson.weightsManifest ?? []).flatMap((g) => g.paths ?? [])) weights[p] = readFileSync(join(dirname(modelJsonPath), p)).toString('base64');
+  return { name: name ?? basename(dirname(resolve(modelJsonPath))), modelJson, weights };
+}
+
+export async function uploadModel(api: LopperApi, modelJsonPath: string, name: string | undefined, out: (s: string) => void): Promise<string> {
+  const m = await api.uploadModel(readModelUpload(modelJsonPath, name));
+  out(`uploaded ${m.name}: ${m.id} (${m.params} parameters, input ${JSON.stringify(m.inputShape)}); use it in a sweep as "model": "user", "userModel": "${m.id}"`);
+  return m.id;
 }
 
 export async function submit(api: LopperApi, path: string, out: (s: string) => void): Promise<string> {

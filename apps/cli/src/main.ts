@@ -23,6 +23,9 @@ sweep.command('cancel <id>').description('cancel a running sweep').action(async 
   const r = await api().cancel(id);
   print(r.cancelled ? `cancel requested (${r.status})` : `not running (${r.status})`);
 });
+program.command('model').description('user models').command('upload <model.json>').description('upload a TF.js LayersModel (model.json and the weight files beside it) for sweeps with "model": "user"')
+  .option('--name <name>', 'a name for it (default: its folder name)')
+  .action(async (file: string, o: { name?: string }) => { await cmd.uploadModel(api(), file, o.name, print); });
 program.command('pareto <id>').description('print the Pareto front as a table').action(async (id: string) => cmd.pareto(api(), id, print));
 
 program.parseAsync().catch((e: unknown) => {

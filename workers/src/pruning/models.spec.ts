@@ -64,4 +64,40 @@ describe('model zoo', () => {
     m.dispose();
     loaded.dispose();
   });
+
+  it('loads an uploaded user model as a logits model (softmax dropped), checks its shapes, and leaks nothing', async () => {
+    const { packModel } = await import('./model-format.js');
+    const { loadUserModelBytes } = await import('./models.js');
+    const { serializeModelRaw } = await import('./serialize.js');
+    const { unpackModel } = await import('./model-format.js');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const before = tf.memory().numTensors;
+    const pack = async (m: import('@tensorflow/tfjs-layers').LayersModel) => {
+      const raw = await serializeModelRaw(m);
+      const { header, weights } = unpackModel((await import('node:zlib')).gzipSync(raw));
+      return packModel(header, new Uint8Array(weights));
+    };
+    const user = tfl.sequential({ layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu', name: 'c1' }),
+      tfl.layers.flatten({ name: 'flat' }), tfl.layers.dense({ units: 10, activation: 'softmax', name: 'probs' }),
+    ] });
+    const { model, notes } = await loadUserModelBytes(await pack(user));
+    expect(notes).toEqual(['the softmax of output layer "probs" is dropped: Lopper trains on logits']);
+    const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 5);
+    const [p, logits] = [user.predict(x) as tf.Tensor, model.predict(x) as tf.Tensor];
+    const q = tf.softmax(logits);
+    const [pv, qv] = [await p.data(), await q.data()];
+    pv.forEach((v, i) => expect(qv[i]).toBeCloseTo(v, 6));
+    const [al, ap] = [tf.argMax(logits, 1), tf.argMax(p, 1)];
+    expect(Array.from(await al.data())).toEqual(Array.from(await ap.data()));
+    tf.dispose([x, p, logits, q, al, ap]);
+    model.dispose();
+    // Shapes the data cannot feed are refused, naming what is wrong.
+    const five = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 5 })] });
+    await expect(loadUserModelBytes(await pack(five))).rejects.toThrow('user model outputs [null,5], the data have 10 classes ([null,10])');
+    const rgb = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [32, 32, 3] }), tfl.layers.dense({ units: 10 })] });
+    await expect(loadUserModelBytes(await pack(rgb))).rejects.toThrow('user model takes [null,32,32,3], the data are [null,28,28,1]');
+    [user, five, rgb].forEach((m) => m.dispose());
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -107,6 +107,37 @@ export async function loadUserModel(modelJsonPath: string): Promise<tfl.LayersMo
   return tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
 }
 
+/**
+ * An uploaded user model (Lopper's stored format, see model-format.ts) as a model that outputs logits, as Lopper's
+ * training and distillation expect: a softmax on the output layer becomes linear (argmax, hence accuracy, is unchanged).
+ * Checks that it takes `input` images and has `input.classes` outputs; throws a RangeError saying what is wrong.
+ */
+export async function loadUserModelBytes(bytes: Uint8Array, input: ModelInput = FASHION_MNIST_INPUT): Promise<{ model: tfl.LayersModel; notes: string[] }> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const { unpackModel } = await import('./model-format.js');
+  const { header, weights } = unpackModel(bytes);
+  const topology = JSON.parse(JSON.stringify(header.modelTopology)) as { class_name?: string; config?: { layers?: { class_name?: string; name?: string; config?: Record<string, unknown> }[]; output_layers?: [string, number, number][] } };
+  const layers = topology.config?.layers ?? [];
+  const outName = topology.class_name === 'Sequential' ? undefined : topology.config?.output_layers?.[0]?.[0];
+  const out = outName === undefined ? layers.at(-1) : layers.find((l) => (l.config?.name ?? l.name) === outName);
+  const notes: string[] = [];
+  if (out?.config?.activation === 'softmax') {
+    out.config.activation = 'linear';
+    notes.push(`the softmax of output layer "${String(out.config.name ?? out.name)}" is dropped: Lopper trains on logits`);
+  }
+  const model = await tfl.loadLayersModel(tf.io.fromMemory({ modelTopology: topology, weightSpecs: header.weightSpecs as tfc.io.WeightsManifestEntry[], weightData: weights }));
+  const [inShape, outShape] = [model.inputs, model.outputs].map((ts) => (ts.length === 1 ? ts[0].shape : null));
+  const wantIn = [null, input.height, input.width, input.channels];
+  const problem = !inShape || JSON.stringify(inShape) !== JSON.stringify(wantIn) ? `takes ${JSON.stringify(inShape ?? model.inputs.map((t) => t.shape))}, the data are ${JSON.stringify(wantIn)}`
+    : !outShape || JSON.stringify(outShape) !== JSON.stringify([null, input.classes]) ? `outputs ${JSON.stringify(outShape ?? model.outputs.map((t) => t.shape))}, the data have ${input.classes} classes ([null,${input.classes}])`
+      : null;
+  if (problem) {
+    model.dispose();
+    throw new RangeError(`user model ${problem}`);
+  }
+  return { model, notes };
+}
+
 /** The weights that pruning acts on: conv and dense kernels (not biases or BatchNorm), like the tutorial's `weight`. */
 export function prunableWeights(model: tfl.LayersModel): tfl.LayerVariable[] {
   const out: tfl.LayerVariable[] = [];

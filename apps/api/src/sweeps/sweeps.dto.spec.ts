@@ -47,6 +47,14 @@ describe('parseSweepSpec', () => {
     expect(fields({ ...ok, methods: ['l1-unstructured', 'hybrid'], finetuneEpochs: 0 })).toEqual(['finetuneEpochs']);
     expect(parseSweepSpec({ ...ok, finetuneEpochs: 0 }, 10).finetuneEpochs).toBe(0);
   });
+  it('takes a user model by the id POST /models returned, with baselineEpochs 0 allowed for it only', () => {
+    const id = `um-${'a'.repeat(64)}`;
+    expect(parseSweepSpec({ ...ok, model: 'user', userModel: id, baselineEpochs: 0, methods: ['network-slimming'] }, 10)).toMatchObject({ model: 'user', userModel: id, baselineEpochs: 0 });
+    expect(fields({ ...ok, model: 'user' })).toEqual(['userModel']);
+    expect(fields({ ...ok, model: 'user', userModel: 'um-123' })).toEqual(['userModel']);
+    expect(fields({ ...ok, userModel: id })).toEqual(['userModel']);
+    expect(fields({ ...ok, baselineEpochs: 0 })).toEqual(['baselineEpochs']);
+  });
   it('accepts amount 0 and rejects 1 (the API takes fractions in [0, 1))', () => {
     expect(parseSweepSpec({ ...ok, amounts: [0] }, 10).amounts).toEqual([0]);
     expect(fields({ ...ok, amounts: [1] })).toEqual(['amounts.0']);

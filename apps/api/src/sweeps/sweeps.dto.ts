@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, SCHEDULED_METHOD_NAMES, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, SCHEDULED_METHOD_NAMES, USER_MODEL, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -8,11 +8,12 @@ export const CreateSweepSchema = z
   .object({
     name: z.string().trim().min(1, 'must be a non-empty string').max(200),
     model: z.enum(MODELS, { error: `must be one of ${MODELS.join(', ')}` }),
+    userModel: z.string().regex(/^um-[0-9a-f]{64}$/, 'must be an id that POST /models returned (um-<64 hex digits>)').optional(),
     dataset: z.enum(DATASETS, { error: `must be one of ${DATASETS.join(', ')}` }).default('fashion-mnist'),
     methods: z.array(z.enum(METHODS, { error: `must be one of ${METHODS.join(', ')}` })).min(1, 'must name at least one method'),
     amounts: z.array(finite.min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)')).min(1, 'must hold at least one amount'),
     seeds: z.array(z.number().int('must be an integer').min(0).max(2 ** 31 - 1)).min(1, 'must hold at least one seed'),
-    baselineEpochs: z.number().int().min(1).max(1000),
+    baselineEpochs: z.number().int().min(0).max(1000),
     finetuneEpochs: z.number().int().min(0).max(1000),
     trainSubset: z.number().int().min(1).max(60_000).optional(),
     testSubset: z.number().int().min(1).max(10_000).optional(),
@@ -90,7 +91,13 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
     );
   }
   const spec = r.data as SweepSpec;
-  if (spec.methods.includes('network-slimming') && !BATCHNORM_MODELS.includes(spec.model)) {
+  if (spec.model === USER_MODEL && !spec.userModel) throw new ValidationError([{ field: 'userModel', message: 'is required with model "user" (the id POST /models returned)' }]);
+  if (spec.model !== USER_MODEL && spec.userModel) throw new ValidationError([{ field: 'userModel', message: `goes with model "user" only (model is "${spec.model}")` }]);
+  if (spec.model !== USER_MODEL && spec.baselineEpochs < 1) {
+    throw new ValidationError([{ field: 'baselineEpochs', message: 'must be >= 1 (0, evaluating the model as uploaded, is for model "user" only)' }]);
+  }
+  // A user model's BatchNorm layers are checked by the worker when it loads the model.
+  if (spec.methods.includes('network-slimming') && spec.model !== USER_MODEL && !BATCHNORM_MODELS.includes(spec.model)) {
     throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; model "${spec.model}" has none (use ${BATCHNORM_MODELS.join(', ')})` }]);
   }
   const scheduled = spec.methods.filter((m) => SCHEDULED_METHOD_NAMES.includes(m));

@@ -5,7 +5,8 @@ import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
 import { paretoFront } from '../pareto.js';
 import { SweepsRepository } from './sweeps.repository.js';
-import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepView, type TrialView } from './sweeps.dto.js';
+import { ModelsService } from '../models/models.service.js';
+import { parseSweepSpec, ValidationError, type ParetoPoint, type ParetoView, type SweepView, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 export class NotFound extends Error {}
@@ -21,11 +22,15 @@ export class SweepsService {
     @Inject(SweepsRepository) private readonly repo: SweepsRepository,
     @Inject(SweepWorkflowClient) private readonly workflows: SweepWorkflowClient,
     @Inject(API_CONFIG) private readonly cfg: ApiConfig,
+    @Inject(ModelsService) private readonly models: ModelsService,
   ) {}
 
   /** Validates, stores the sweep with its trials, starts SweepWorkflow; nothing stays written if a step fails. */
   async create(body: unknown): Promise<{ id: string; totalTrials: number }> {
     const spec = parseSweepSpec(body, this.cfg.maxTrials);
+    if (spec.userModel && !(await this.models.exists(spec.userModel))) {
+      throw new ValidationError([{ field: 'userModel', message: `no uploaded model ${spec.userModel} (POST /models first)` }]);
+    }
     const id = `sw-${randomUUID()}`;
     const totalTrials = await this.repo.create(id, spec);
     try {

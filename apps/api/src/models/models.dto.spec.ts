@@ -1,0 +1,77 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readModelUpload } from '../../../cli/src/commands.js';
+import { saveUserModel } from '../../../../test/helpers/user-model.js';
+import { unpackModel, packModel } from '../../../../workers/src/pruning/model-format.js';
+import { ValidationError } from '../sweeps/sweeps.dto.js';
+import { parseUserModelUpload, topologyInputShape } from './models.dto.js';
+
+const fields = (body: unknown) => {
+  try { parseUserModelUpload(body); } catch (e) { return (e as ValidationError).errors.map((x) => x.field); }
+  throw new Error('expected a ValidationError');
+};
+
+describe('POST /models upload validation', () => {
+  let dir: string;
+  let body: ReturnType<typeof readModelUpload>;
+  let model: tfl.LayersModel;
+  beforeAll(async () => {
+    await tf.setBackend('cpu');
+    dir = mkdtempSync(join(tmpdir(), 'lopper-um-'));
+    model = tfl.sequential({ layers: [
+      tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu' }),
+      tfl.layers.flatten(), tfl.layers.dense({ units: 10, activation: 'softmax' }),
+    ] });
+    body = readModelUpload(await saveUserModel(model, join(dir, 'my-cnn')));
+  });
+  afterAll(() => { model.dispose(); rmSync(dir, { recursive: true, force: true }); });
+
+  it('turns model.json and its weight files into Lopper\'s model format, byte for byte', () => {
+    expect(body.name).toBe('my-cnn');
+    const m = parseUserModelUpload(body);
+    expect(m.params).toBe(model.countParams());
+    expect(m.inputShape).toEqual([null, 28, 28, 1]);
+    const { header, weights } = unpackModel(packModel(m.header, m.weights));
+    expect(header.weightSpecs.map((w) => w.name)).toEqual(model.weights.map((w) => w.originalName));
+    const all = new Float32Array(weights);
+    const expected = model.getWeights().flatMap((w) => Array.from(w.dataSync()));
+    expect(Array.from(all)).toEqual(expected);
+  });
+
+  it('names each bad field, and nothing passes half-checked', () => {
+    const mj = body.modelJson as { modelTopology: { config: { layers: { config: Record<string, unknown> }[] } }; weightsManifest: { paths: string[]; weights: { dtype: string }[] }[] };
+    const clone = () => JSON.parse(JSON.stringify(body)) as typeof body & { modelJson: typeof mj };
+    const missing = clone();
+    delete missing.weights['group1-shard2of2.bin'];
+    expect(fields(missing)).toEqual(['modelJson.weightsManifest.0.paths.1']);
+    const short = clone();
+    short.weights['group1-shard2of2.bin'] = short.weights['group1-shard2of2.bin'].slice(0, 40);
+    expect(fields(short)).toEqual(['modelJson.weightsManifest.0']);
+    const extra = clone();
+    extra.weights['other.bin'] = 'AAAA';
+    expect(fields(extra)).toEqual(['weights.other.bin']);
+    const rgb = clone();
+    rgb.modelJson.modelTopology.config.layers[0].config.batch_input_shape = [null, 32, 32, 3];
+    expect(fields(rgb)).toEqual(['modelJson.modelTopology']);
+    const ints = clone();
+    ints.modelJson.weightsManifest[0].weights[1].dtype = 'int32';
+    expect(fields(ints)).toEqual(['modelJson.weightsManifest.0.weights.1.dtype']);
+    expect(fields({ ...body, weights: { 'group1-shard1of2.bin': 'not base64!' } })).toEqual(['weights.group1-shard1of2.bin']);
+    expect(fields({ ...body, modelJson: { weightsManifest: [] } })).toEqual(['modelJson.modelTopology', 'modelJson.weightsManifest']);
+    expect(fields({ name: '', modelJson: body.modelJson, weights: body.weights, extra: 1 })).toEqual(['name', 'body']);
+    expect(fields([])).toEqual(['body']);
+  });
+
+  it('finds the input shape of sequential and functional topologies', () => {
+    const input = tfl.input({ shape: [28, 28, 1], name: 'img' });
+    const out = tfl.layers.dense({ units: 10 }).apply(tfl.layers.flatten().apply(input)) as tfl.SymbolicTensor;
+    const functional = tfl.model({ inputs: input, outputs: out });
+    expect(topologyInputShape(functional.toJSON(null, false) as Record<string, unknown>)).toEqual([null, 28, 28, 1]);
+    expect(topologyInputShape({ class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: {} }] } })).toBeNull();
+    functional.dispose();
+  });
+});
