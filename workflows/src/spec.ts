@@ -2,6 +2,8 @@
  * The sweep contract shared by the API (validation), the workflow (grid expansion) and the CLI.
  * Pure and deterministic: safe inside workflow code.
  */
+import type { RelativeSchedule } from '../../workers/src/pruning/schedules.js';
+
 /** Built-in models, and `user`: a model uploaded through POST /models, named by the sweep's `userModel`. */
 export const MODELS = ['mlp', 'lenet5', 'vgg-small', 'resnet-small', 'user'] as const;
 export const USER_MODEL = 'user';
@@ -55,20 +57,12 @@ export function lnNormOrder(n: LnNorm): number | 'fro' {
 }
 
 /**
- * How the scheduled methods (gradual-*, hybrid) raise sparsity during fine-tuning. `begin` and `end` are fractions of the
- * fine-tuning steps; the masks are updated `updates` times evenly between them (the last update reaches `amount`):
- * - polynomial: TF-MOT PolynomialDecay / AGP (Zhu & Gupta 2017), from 0 to `amount` with `power` (3: AGP);
- * - linear-step: the tutorial's schedule, + `increment` sparsity per update up to `amount` (ceil(amount / increment) updates; `updates` unused);
- * - constant: TF-MOT ConstantSparsity, `amount` at `begin` and held (re-applied at each update).
+ * How the scheduled methods (gradual-*, hybrid) raise sparsity during fine-tuning: the pruning library's relative
+ * schedule (workers/src/pruning/schedules.ts, type only). `begin` and `end` are fractions of the fine-tuning steps;
+ * polynomial is TF-MOT PolynomialDecay / AGP (power 3), linear-step the tutorial's +increment per update, constant
+ * TF-MOT ConstantSparsity.
  */
-export interface GradualOptions {
-  schedule: 'polynomial' | 'linear-step' | 'constant';
-  begin: number;
-  end: number;
-  updates: number;
-  power: number;
-  increment: number;
-}
+export type GradualOptions = RelativeSchedule;
 
 export const DEFAULT_GRADUAL: GradualOptions = { schedule: 'polynomial', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.1 };
 
