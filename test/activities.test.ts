@@ -15,6 +15,8 @@ import { aliveChannels, lnStructured, randomStructured } from '../workers/src/pr
 import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
+import { readSpecFile } from '../apps/cli/src/commands.js';
+import { parseSweepSpec } from '../apps/api/src/sweeps/sweeps.dto.js';
 
 let prisma: PrismaClient;
 let acts: LopperActivities;
@@ -103,6 +105,19 @@ describe('sweep-configured schedules and the torch structured criteria', () => {
     expect(keptOf(again.trials[0])).not.toEqual(keptOf(trials.find((t) => t.method === 'random-structured')!));
     base.dispose();
   }, 300_000);
+});
+
+describe('every method of the tutorial example', () => {
+  it('runs each method of examples/tutorial-sweep.yaml as a trial on LeNet-5 (a small subset), with the example\'s options', async () => {
+    const example = parseSweepSpec(readSpecFile('examples/tutorial-sweep.yaml'), 10_000);
+    const { trials } = await runSweep({ ...example, amounts: [0.5], trainSubset: 256, testSubset: 128, baselineEpochs: 1, finetuneEpochs: 1, batchSize: 64 });
+    expect(trials.map((t) => t.method).sort()).toEqual([...example.methods].sort());
+    for (const t of trials) {
+      expect([t.method, t.status, t.error]).toEqual([t.method, 'DONE', null]);
+      expect(t.compressionRate).toBeGreaterThan(0.3);
+      expect((t.config as { finetune: object }).finetune).toEqual(example.finetune);
+    }
+  }, 600_000);
 });
 
 describe('knowledge distillation', () => {

@@ -1,3 +1,6 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { readSpecFile } from '../../../cli/src/commands.js';
 import { parseSweepSpec, ValidationError } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
@@ -54,6 +57,14 @@ describe('parseSweepSpec', () => {
     expect(fields({ ...ok, model: 'user', userModel: 'um-123' })).toEqual(['userModel']);
     expect(fields({ ...ok, userModel: id })).toEqual(['userModel']);
     expect(fields({ ...ok, baselineEpochs: 0 })).toEqual(['baselineEpochs']);
+  });
+  it('accepts every sweep in examples/ as it stands', () => {
+    const files = readdirSync('examples').filter((f) => /\.(json|ya?ml)$/.test(f));
+    expect(files).toEqual(expect.arrayContaining(['quick-sweep.json', 'tutorial-sweep.yaml']));
+    for (const f of files) expect(parseSweepSpec(readSpecFile(join('examples', f)), 10_000).name).toBe(f.replace(/\.\w+$/, ''));
+    const tutorial = parseSweepSpec(readSpecFile('examples/tutorial-sweep.yaml'), 10_000);
+    expect(tutorial.gradual).toEqual({ schedule: 'linear-step', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.1 });
+    expect(tutorial.methods).toHaveLength(10);
   });
   it('accepts amount 0 and rejects 1 (the API takes fractions in [0, 1))', () => {
     expect(parseSweepSpec({ ...ok, amounts: [0] }, 10).amounts).toEqual([0]);
