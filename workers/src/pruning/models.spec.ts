@@ -81,6 +81,11 @@ describe('model zoo', () => {
       tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu', name: 'c1' }),
       tfl.layers.flatten({ name: 'flat' }), tfl.layers.dense({ units: 10, activation: 'softmax', name: 'probs' }),
     ] });
+    // Keras's saved form wraps the topology in model_config: the same model loads from it.
+    const wrapped = unpackModel(await pack(user));
+    const fromKeras = await loadUserModelBytes(packModel({ ...wrapped.header, modelTopology: { keras_version: '2.15', backend: 'tensorflow', model_config: wrapped.header.modelTopology } }, new Uint8Array(wrapped.weights)));
+    expect(fromKeras.notes).toHaveLength(1);
+    fromKeras.model.dispose();
     const { model, notes } = await loadUserModelBytes(await pack(user));
     expect(notes).toEqual(['the softmax of output layer "probs" is dropped: Lopper trains on logits']);
     const x = tf.randomNormal([3, 28, 28, 1], 0, 1, 'float32', 5);

@@ -116,7 +116,9 @@ export async function loadUserModelBytes(bytes: Uint8Array, input: ModelInput = 
   const tf = await import('@tensorflow/tfjs-core');
   const { unpackModel } = await import('./model-format.js');
   const { header, weights } = unpackModel(bytes);
-  const topology = JSON.parse(JSON.stringify(header.modelTopology)) as { class_name?: string; config?: { layers?: { class_name?: string; name?: string; config?: Record<string, unknown> }[]; output_layers?: [string, number, number][] } };
+  const saved = JSON.parse(JSON.stringify(header.modelTopology)) as { model_config?: object };
+  // Keras's saved form wraps the config in model_config (TF.js's loader accepts both).
+  const topology = (saved.model_config ?? saved) as { class_name?: string; config?: { layers?: { class_name?: string; name?: string; config?: Record<string, unknown> }[]; output_layers?: [string, number, number][] } };
   const layers = topology.config?.layers ?? [];
   const outName = topology.class_name === 'Sequential' ? undefined : topology.config?.output_layers?.[0]?.[0];
   const out = outName === undefined ? layers.at(-1) : layers.find((l) => (l.config?.name ?? l.name) === outName);

@@ -72,6 +72,10 @@ describe('POST /models upload validation', () => {
     const functional = tfl.model({ inputs: input, outputs: out });
     expect(topologyInputShape(functional.toJSON(null, false) as Record<string, unknown>)).toEqual([null, 28, 28, 1]);
     expect(topologyInputShape({ class_name: 'Sequential', config: { layers: [{ class_name: 'Dense', config: {} }] } })).toBeNull();
+    // Keras's saved form (model_config wrapper) and Keras 3's InputLayer (batch_shape).
+    const keras3 = { class_name: 'Sequential', config: { layers: [{ class_name: 'InputLayer', config: { batch_shape: [null, 28, 28, 1] } }, { class_name: 'Flatten', config: {} }] } };
+    expect(topologyInputShape({ keras_version: '3.1', model_config: keras3 })).toEqual([null, 28, 28, 1]);
+    expect(topologyInputShape({ model_config: functional.toJSON(null, false) })).toEqual([null, 28, 28, 1]);
     functional.dispose();
   });
 });

@@ -44,11 +44,16 @@ export interface UserModelUpload { name: string; header: ModelHeader; weights: B
 
 type Layer = { class_name?: string; name?: string; config?: Record<string, unknown> };
 
+/** Keras's saved form wraps the model's config in `model_config` (TF.js's loader unwraps it too). */
+const modelConfig = (t: Record<string, unknown>) => (t.model_config && typeof t.model_config === 'object' ? (t.model_config as Record<string, unknown>) : t);
+
 /** The model's input shape ([null, 28, 28, 1] for a batch of images), from its topology, or null when it names none. */
 export function topologyInputShape(topology: Record<string, unknown>): (number | null)[] | null {
+  topology = modelConfig(topology);
   const cfg = (topology.config ?? {}) as Record<string, unknown> | Layer[];
   const layers: Layer[] = Array.isArray(cfg) ? cfg : ((cfg.layers as Layer[] | undefined) ?? []);
-  const shapeOf = (l: Layer | undefined) => (l?.config?.batch_input_shape ?? l?.config?.batchInputShape ?? null) as (number | null)[] | null;
+  // batch_input_shape: TF.js and Keras 2; batch_shape: Keras 3 InputLayer.
+  const shapeOf = (l: Layer | undefined) => (l?.config?.batch_input_shape ?? l?.config?.batchInputShape ?? l?.config?.batch_shape ?? null) as (number | null)[] | null;
   const cls = topology.class_name;
   if (cls === 'Sequential') return shapeOf(layers[0]);
   if (cls === 'Model' || cls === 'Functional') {
@@ -72,8 +77,9 @@ export function parseUserModelUpload(body: unknown): UserModelUpload {
   const { name, modelJson, weights } = r.data;
   const errors: { field: string; message: string }[] = [];
   const topology = modelJson.modelTopology;
-  if (topology.class_name !== 'Sequential' && topology.class_name !== 'Model' && topology.class_name !== 'Functional') {
-    errors.push({ field: 'modelJson.modelTopology.class_name', message: `must be Sequential, Model or Functional (a TF.js LayersModel), not ${JSON.stringify(topology.class_name)}` });
+  const cls = modelConfig(topology).class_name;
+  if (cls !== 'Sequential' && cls !== 'Model' && cls !== 'Functional') {
+    errors.push({ field: 'modelJson.modelTopology.class_name', message: `must be Sequential, Model or Functional (a TF.js LayersModel), not ${JSON.stringify(cls)}` });
   }
   const inputShape = topologyInputShape(topology);
   if (!inputShape) errors.push({ field: 'modelJson.modelTopology', message: 'names no single input shape (batch_input_shape of its input layer)' });
