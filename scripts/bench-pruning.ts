@@ -36,7 +36,7 @@ const COMMAND = 'npm run bench:pruning';
 
 type Distill = { temperature: number; alpha: number } | null;
 /** One row of the grid; `goal` names the issue's target it is measured against. Rows may fine-tune longer or distil. */
-interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured'; finetuneEpochs?: number; distill?: Distill }
+interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured' | 'reference'; finetuneEpochs?: number; distill?: Distill }
 const KD: Distill = { temperature: 4, alpha: 0.5 };
 const ROWS: Row[] = [
   // One control per fine-tuning configuration (no pruning, the same fine-tuning): "drop vs control" is the cost of pruning itself.
@@ -48,6 +48,9 @@ const ROWS: Row[] = [
   { method: 'gradual-lamp-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 6, distill: KD },
   { method: 'gradual-lamp-unstructured', amount: 0.91, goal: 'unstructured-90', target: '>= 90% nonzero reduction, drop <= 0.5', finetuneEpochs: 10, distill: KD },
   { method: 'gradual-lamp-unstructured', amount: 0.82, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 6, distill: KD },
+  // The tutorial's torch API criteria, per layer, channels removed for real: for reference (no target of the issue names them).
+  { method: 'ln-structured', amount: 0.5, goal: 'reference', target: 'reference: torch ln_structured, n = 2' },
+  { method: 'random-structured', amount: 0.5, goal: 'reference', target: 'reference: torch random_structured' },
   { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
@@ -64,7 +67,7 @@ const spec: SweepSpec = {
   seeds, baselineEpochs, finetuneEpochs, finetuneLearningRate: finetuneLr, batchSize: 128, ...(subset ? { trainSubset: subset, testSubset: Math.ceil(subset / 5) } : {}), learningRate: 1e-3, concurrency: 1, requireGpu: false,
   slimming: { lambda: 1e-4, sparsityEpochs: 1 },
   finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null },
-  structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5 },
+  structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 2 },
   tags: ['benchmark'],
 };
 
@@ -263,7 +266,7 @@ training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of
 gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
 steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least
-10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer.
+10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer; ln-structured (torch n = 2) and random-structured (seeded) remove that fraction of the channels of every layer.
 Code: the trials were trained at commit ${code}; baselines are cached per configuration and seed (.cache/bench-pruning).
 
 ${table}
