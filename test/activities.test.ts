@@ -15,6 +15,8 @@ import { aliveChannels, lnStructured, randomStructured } from '../workers/src/pr
 import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
+import { createHash } from 'node:crypto';
+import { USER_MODEL_KIND, userModelUri } from '../workflows/src/spec.js';
 import { readSpecFile } from '../apps/cli/src/commands.js';
 import { parseSweepSpec } from '../apps/api/src/sweeps/sweeps.dto.js';
 
@@ -118,6 +120,28 @@ describe('every method of the tutorial example', () => {
       expect((t.config as { finetune: object }).finetune).toEqual(example.finetune);
     }
   }, 600_000);
+});
+
+describe('user models', () => {
+  it('refuses, without retrying, an uploaded model the data cannot feed or an id that names nothing', async () => {
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { serializeModel } = await import('../workers/src/pruning/serialize.js');
+    const five = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 5 })] });
+    const bytes = await serializeModel(five);
+    five.dispose();
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    await prisma.artifact.upsert({ where: { uri: userModelUri(`um-${sha}`) }, create: { uri: userModelUri(`um-${sha}`), kind: USER_MODEL_KIND, bytes: new Uint8Array(bytes), sizeBytes: bytes.length, sha256: sha }, update: {} });
+    const before = tf.memory().numTensors;
+    for (const [userModel, message] of [
+      [`um-${sha}`, `userModel um-${sha}: user model outputs [null,5], the data have 10 classes ([null,10])`],
+      [`um-${'0'.repeat(64)}`, `userModel: no uploaded model um-${'0'.repeat(64)}`],
+    ]) {
+      const spec = testSpec({ model: 'user', userModel, baselineEpochs: 0 });
+      const err = await env.run(acts.trainBaseline, { sweepId: 'none', spec, seed: 1 }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ message, type: 'InvalidConfig', nonRetryable: true });
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('knowledge distillation', () => {
