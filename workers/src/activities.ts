@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder as normOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
@@ -118,6 +118,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     // Sweeps stored before these options existed have none: fill the API's defaults.
     const slimming: SlimmingOptions = { lambda: 1e-4, sparsityEpochs: 1, ...(spec.slimming as Partial<SlimmingOptions> | undefined) };
     const minKeepFraction = spec.structured?.minKeepFraction ?? 0.1;
+    const norm = spec.structured?.norm ?? 2;
     const groups = channelGroups(model);
     let scores;
     if (method === 'network-slimming') {
@@ -133,7 +134,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     } else if (method === 'l1-structured' || method === 'hybrid') {
       scores = l1FilterImportance(model, groups);
     } else if (method === 'ln-structured') {
-      scores = lnFilterImportance(model, normOrder(spec.structured?.norm ?? 2), groups);
+      scores = lnFilterImportance(model, lnNormOrder(norm), groups);
     } else if (method === 'random-structured') {
       scores = randomChannelImportance(groups, seed);
     } else if (method === 'taylor-structured' || method === 'gradient-structured') {
@@ -160,7 +161,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       gradual: hybrid?.gradual,
       prunedLayers: new Set(changed.flatMap((g) => [...g.producers.map((p) => p.layer), ...g.batchNorms.map((b) => b.layer), ...g.consumers])),
       config: {
-        ...(method === 'network-slimming' ? { slimming } : {}), ...(method === 'ln-structured' ? { norm: spec.structured?.norm ?? 2 } : {}),
+        ...(method === 'network-slimming' ? { slimming } : {}), ...(method === 'ln-structured' ? { norm } : {}),
         ...(hybrid ? { channelAmount, gradual: hybrid.options, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
         // Which channels of each group's producer stayed (indices into the baseline's channels).

@@ -66,17 +66,11 @@ describe('model zoo', () => {
   });
 
   it('loads an uploaded user model as a logits model (softmax dropped), checks its shapes, and leaks nothing', async () => {
-    const { packModel } = await import('./model-format.js');
+    const { packModel, unpackModel } = await import('./model-format.js');
     const { loadUserModelBytes } = await import('./models.js');
-    const { serializeModelRaw } = await import('./serialize.js');
-    const { unpackModel } = await import('./model-format.js');
     const tfl = await import('@tensorflow/tfjs-layers');
     const before = tf.memory().numTensors;
-    const pack = async (m: import('@tensorflow/tfjs-layers').LayersModel) => {
-      const raw = await serializeModelRaw(m);
-      const { header, weights } = unpackModel((await import('node:zlib')).gzipSync(raw));
-      return packModel(header, new Uint8Array(weights));
-    };
+    const pack = serializeModel; // Lopper's stored format, what POST /models stores
     const user = tfl.sequential({ layers: [
       tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu', name: 'c1' }),
       tfl.layers.flatten({ name: 'flat' }), tfl.layers.dense({ units: 10, activation: 'softmax', name: 'probs' }),

@@ -1,6 +1,7 @@
 /** Model zoo. Every model outputs logits (no softmax) so that losses and distillation can use them. */
 import type * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { unpackModel } from './model-format.js';
 
 export const MODEL_NAMES = ['mlp', 'lenet5', 'vgg-small', 'resnet-small'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -114,7 +115,6 @@ export async function loadUserModel(modelJsonPath: string): Promise<tfl.LayersMo
  */
 export async function loadUserModelBytes(bytes: Uint8Array, input: ModelInput = FASHION_MNIST_INPUT): Promise<{ model: tfl.LayersModel; notes: string[] }> {
   const tf = await import('@tensorflow/tfjs-core');
-  const { unpackModel } = await import('./model-format.js');
   const { header, weights } = unpackModel(bytes);
   const saved = JSON.parse(JSON.stringify(header.modelTopology)) as { model_config?: object };
   // Keras's saved form wraps the config in model_config (TF.js's loader accepts both).
