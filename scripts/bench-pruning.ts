@@ -9,7 +9,7 @@
  * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
  * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
  *   --seeds=1,2,3  --jobs=N  --baseline-epochs=6  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
- *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd] (the report covers every row)
+ *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd][:flopsP] (the report covers every row)
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { execFileSync, spawn } from 'node:child_process';
@@ -36,7 +36,7 @@ const COMMAND = 'npm run bench:pruning';
 
 type Distill = { temperature: number; alpha: number } | null;
 /** One row of the grid; `goal` names the issue's target it is measured against. Rows may fine-tune longer or distil. */
-interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured' | 'reference'; finetuneEpochs?: number; distill?: Distill }
+interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured' | 'reference'; finetuneEpochs?: number; distill?: Distill; flopsPenalty?: number }
 const KD: Distill = { temperature: 4, alpha: 0.5 };
 const ROWS: Row[] = [
   // One control per fine-tuning configuration (no pruning, the same fine-tuning): "drop vs control" is the cost of pruning itself.
@@ -52,15 +52,23 @@ const ROWS: Row[] = [
   { method: 'ln-structured', amount: 0.5, goal: 'reference', target: 'reference: torch ln_structured, n = 2' },
   { method: 'random-structured', amount: 0.5, goal: 'reference', target: 'reference: torch random_structured' },
   { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  // Molchanov et al. 2017's FLOPs regularisation: importance - penalty x (channel FLOPs / the costliest channel's), so that the
+  // ranking takes convolution filters (where the time goes) before dense units of equal importance.
+  { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.1 },
+  { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.2 },
+  { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.3 },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
 ];
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
 const rowDistill = (r: Row): Distill => r.distill ?? null;
-const rowKey = (r: Row) => `${r.method}:${r.amount}:${rowEpochs(r)}${rowDistill(r) ? ':kd' : ''}`;
+const rowKey = (r: Row) => `${r.method}:${r.amount}:${rowEpochs(r)}${rowDistill(r) ? ':kd' : ''}${r.flopsPenalty ? `:flops${r.flopsPenalty}` : ''}`;
 /** The spec a row's trials run with: the sweep's, with the row's fine-tuning. */
-const rowSpec = (r: Row): SweepSpec => ({ ...spec, finetuneEpochs: rowEpochs(r), finetune: { ...spec.finetune!, distill: rowDistill(r) } });
-const rowLabel = (r: Row) => `${r.method} ${r.amount}${r.finetuneEpochs ? ` (${r.finetuneEpochs} ep${r.distill ? ', KD' : ''})` : r.distill ? ' (KD)' : ''}`;
+const rowSpec = (r: Row): SweepSpec => ({ ...spec, finetuneEpochs: rowEpochs(r), finetune: { ...spec.finetune!, distill: rowDistill(r) }, structured: { ...spec.structured, flopsPenalty: r.flopsPenalty ?? 0 } });
+const rowLabel = (r: Row) => {
+  const notes = [...(r.finetuneEpochs ? [`${r.finetuneEpochs} ep`] : []), ...(r.distill ? ['KD'] : []), ...(r.flopsPenalty ? [`FLOPs penalty ${r.flopsPenalty}`] : [])];
+  return `${r.method} ${r.amount}${notes.length ? ` (${notes.join(', ')})` : ''}`;
+};
 
 const spec: SweepSpec = {
   name: 'bench-pruning', model: 'lenet5', dataset: 'fashion-mnist', methods: [...new Set(ROWS.map((r) => r.method))], amounts: [...new Set(ROWS.map((r) => r.amount))],
@@ -127,7 +135,7 @@ async function runTask(seed: number, row: number) {
 
 function trialId(r: Row, seed: number) {
   const d = rowDistill(r);
-  return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
+  return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
 }
 
 const LATENCY_ROUNDS = 15;
@@ -172,9 +180,10 @@ const pm = (xs: number[], digits: number, scale = 1) => `${(scale * mean(xs)).to
 function rowTrials(r: Row, baselines: BaselineRow[], all: Stored[]): Stored[] {
   const keys = new Set(baselines.map((b) => b.key));
   return all.filter((t) => {
-    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number; finetune?: { distill?: Distill } };
+    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number; finetune?: { distill?: Distill }; flopsPenalty?: number };
     return keys.has(c.baselineKey ?? '') && c.finetuneEpochs === rowEpochs(r) && c.finetuneLearningRate === finetuneLr && seeds.includes(t.seed)
-      && JSON.stringify(c.finetune?.distill ?? null) === JSON.stringify(rowDistill(r)) && r.method === t.method && r.amount === t.amount;
+      && JSON.stringify(c.finetune?.distill ?? null) === JSON.stringify(rowDistill(r)) && r.method === t.method && r.amount === t.amount
+      && (c.flopsPenalty ?? 0) === (r.flopsPenalty ?? 0);
   });
 }
 

@@ -5,7 +5,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
 import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
-import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
+import { batchNormGammaImportance, channelFlops, flopsRegularised, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
 import { GradualPruner } from './pruning/gradual.js';
@@ -119,6 +119,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     const slimming: SlimmingOptions = { lambda: 1e-4, sparsityEpochs: 1, ...(spec.slimming as Partial<SlimmingOptions> | undefined) };
     const minKeepFraction = spec.structured?.minKeepFraction ?? 0.1;
     const norm = spec.structured?.norm ?? 2;
+    const flopsPenalty = spec.structured?.flopsPenalty ?? 0;
     const groups = channelGroups(model);
     let scores;
     if (method === 'network-slimming') {
@@ -142,6 +143,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const batches = Array.from({ length: n }, (_, i) => sliceBatch(trainSet, i * spec.batchSize, Math.min(trainSet.count, (i + 1) * spec.batchSize)));
       try {
         scores = gradientImportance(model, batches, method === 'taylor-structured' ? 'taylor' : 'mean-grad', groups);
+        if (method === 'taylor-structured') scores = flopsRegularised(scores, channelFlops(model), flopsPenalty);
       } finally {
         tf.dispose(batches.flatMap((b) => [b.x, b.y]));
       }
@@ -161,7 +163,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       gradual: hybrid?.gradual,
       prunedLayers: new Set(changed.flatMap((g) => [...g.producers.map((p) => p.layer), ...g.batchNorms.map((b) => b.layer), ...g.consumers])),
       config: {
-        ...(method === 'network-slimming' ? { slimming } : {}), ...(method === 'ln-structured' ? { norm } : {}),
+        ...(method === 'network-slimming' ? { slimming } : {}), ...(method === 'ln-structured' ? { norm } : {}), ...(method === 'taylor-structured' ? { flopsPenalty } : {}),
         ...(hybrid ? { channelAmount, gradual: hybrid.options, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
         // Which channels of each group's producer stayed (indices into the baseline's channels).

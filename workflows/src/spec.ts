@@ -46,6 +46,11 @@ export interface StructuredOptions {
   hybridChannelFraction: number;
   /** ln-structured: the norm order n of torch's ln_structured (a positive number, 'inf', '-inf' or 'fro'; 'fro' equals 2 here). */
   norm?: LnNorm;
+  /**
+   * taylor-structured: Molchanov et al. 2017's FLOPs regularisation: each channel's importance minus flopsPenalty x (its
+   * FLOPs / the most FLOPs any channel carries), so expensive channels go first (0: off; absent in older sweeps).
+   */
+  flopsPenalty?: number;
 }
 
 /** Norm order as JSON can carry it (JSON has no Infinity). */

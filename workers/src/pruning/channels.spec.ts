@@ -124,3 +124,73 @@ describe('gradient-sensitive importance', () => {
     model.dispose();
   });
 });
+
+describe('FLOPs per channel and the FLOPs-regularised ranking (Molchanov et al. 2017)', () => {
+  /** flops(model) - flops(model without set k of group g): what removing that one set really saves. */
+  async function removalSaving(model: import('@tensorflow/tfjs-layers').LayersModel, producer: string, channels: number, k: number) {
+    const { removeChannels } = await import('./surgery.js');
+    const { flops } = await import('./metrics.js');
+    const small = removeChannels(model, new Map([[producer, Array.from({ length: channels }, (_, c) => c).filter((c) => c !== k)]]));
+    const saved = flops(model) - flops(small);
+    small.dispose();
+    return saved;
+  }
+
+  it('channelFlops equals the FLOPs that removing each channel set saves, on lenet5, resnet-small and a depthwise/concatenate/add graph', async () => {
+    await tf.setBackend('cpu');
+    const tfl = await import('@tensorflow/tfjs-layers');
+    const { buildModel } = await import('./models.js');
+    const { channelFlops } = await import('./channels.js');
+    const { channelGroups } = await import('./surgery.js');
+    const input = tfl.input({ shape: [12, 12, 2] });
+    const a = tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'a' }).apply(input) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const dw = tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', name: 'dw' }).apply(a) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const b = tfl.layers.conv2d({ filters: 4, kernelSize: 1, strides: 2, padding: 'same', name: 'b' }).apply(input) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const pooledDw = tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool_dw' }).apply(dw) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const cat = tfl.layers.concatenate({ name: 'cat' }).apply([pooledDw, b]) as import('@tensorflow/tfjs-layers').SymbolicTensor; // 12 + 4 channels, 6x6
+    const c = tfl.layers.conv2d({ filters: 16, kernelSize: 2, strides: 2, name: 'c' }).apply(input) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const sum = tfl.layers.add({ name: 'sum' }).apply([cat, c]) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const out = tfl.layers.dense({ units: 3, name: 'out' }).apply(tfl.layers.flatten({ name: 'flat' }).apply(sum) as import('@tensorflow/tfjs-layers').SymbolicTensor) as import('@tensorflow/tfjs-layers').SymbolicTensor;
+    const graph = tfl.model({ inputs: input, outputs: out });
+    for (const model of [buildModel('lenet5', 1), buildModel('resnet-small', 1), graph]) {
+      const before = tf.memory().numTensors;
+      const cost = channelFlops(model);
+      expect(tf.memory().numTensors).toBe(before);
+      const groups = channelGroups(model);
+      expect([...cost.keys()]).toEqual(groups.map((g) => g.producer));
+      for (const g of groups) {
+        const f = cost.get(g.producer)!;
+        expect(f.length).toBe(g.channels);
+        for (const k of new Set([0, Math.floor(g.channels / 2), g.channels - 1])) {
+          expect([model.name, g.producer, k, f[k]]).toEqual([model.name, g.producer, k, await removalSaving(model, g.producer, g.channels, k)]);
+        }
+      }
+      model.dispose();
+    }
+  });
+
+  it('lenet5: a conv1 filter costs the most FLOPs, and a penalty moves the global Taylor ranking from dense units to conv filters', async () => {
+    await tf.setBackend('cpu');
+    const { buildModel } = await import('./models.js');
+    const { channelFlops, flopsRegularised, keepPlan } = await import('./channels.js');
+    const model = buildModel('lenet5', 1);
+    const cost = channelFlops(model);
+    // conv1 (5x5x1, 28x28 'same', no bias: BatchNorm follows): 784 x 2 x 25 for its filter + conv2's 10x10 x 2 x 25 x 16 for its input channel.
+    expect(cost.get('conv1')![0]).toBe(784 * 2 * 25 + 100 * 2 * 25 * 16);
+    const max = Math.max(...[...cost.values()].flatMap((f) => [...f]));
+    expect(max).toBe(cost.get('conv1')![0]);
+    // Equal importance everywhere: without a penalty the tie-break decides; with one, conv filters go first.
+    const flat = new Map([...cost].map(([n, f]) => [n, new Float64Array(f.length).fill(0.5)]));
+    expect(flopsRegularised(flat, cost, 0)).toBe(flat);
+    const penalised = flopsRegularised(flat, cost, 0.2);
+    expect(penalised.get('conv1')![0]).toBeCloseTo(0.5 - 0.2, 12);
+    expect(penalised.get('fc1')![0]).toBeCloseTo(0.5 - (0.2 * cost.get('fc1')![0]) / max, 12);
+    const plan = keepPlan(penalised, 0.05, { scope: 'global', minKeepFraction: 0.1 }); // 11 of 226 channels
+    expect(plan.get('conv1')!.length).toBe(1); // 5 of 6 conv1 filters first (the floor keeps one), then conv2's
+    expect(plan.get('conv2')!.length).toBe(10);
+    expect(plan.get('fc1')!.length).toBe(120);
+    expect(() => flopsRegularised(flat, cost, -1)).toThrow(/flops penalty must be a finite number >= 0/);
+    expect(() => flopsRegularised(flat, new Map(), 0.1)).toThrow(/no FLOPs for the 6 channels of conv1/);
+    model.dispose();
+  });
+});

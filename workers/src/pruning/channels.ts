@@ -8,7 +8,8 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { computeCount } from './amount.js';
 import { seededPermutation } from './rng.js';
 import { channelNorms, type NormOrder } from './structured.js';
-import { activationLayers, runWithTaps, type GroupMember } from './graph.js';
+import { activationLayers, analyseChannels, runWithTaps, type GroupMember } from './graph.js';
+import { outputPositions } from './metrics.js';
 import { channelGroups, type ChannelGroup, type KeepPlan } from './surgery.js';
 
 export type ChannelScores = Map<string, Float64Array>;
@@ -119,6 +120,61 @@ export function gradientImportance(
       for (let c = 0; c < s.length; c++) s[c] /= norm;
     }
     out.set(g.producer, s);
+  }
+  return out;
+}
+
+/**
+ * FLOPs each removable channel set carries: what `flops(model)` loses when that set alone is removed (its producers'
+ * filters/units with their biases, depthwise channels, and every consumer's matching input channels, across flatten,
+ * add and concatenate). Keyed like the scores: by group producer, one entry per channel set.
+ */
+export function channelFlops(model: tfl.LayersModel): ChannelScores {
+  const graph = analyseChannels(model);
+  const cost = new Map<number, number>(); // union-find root -> FLOPs
+  const add = (node: number, v: number) => { const r = graph.find(node); cost.set(r, (cost.get(r) ?? 0) + v); };
+  for (const layer of graph.order) {
+    const cls = layer.getClassName();
+    if (cls !== 'Conv2D' && cls !== 'Dense' && cls !== 'DepthwiseConv2D') continue;
+    const [kernel, bias] = layer.getWeights();
+    const lc = graph.layers.get(layer.name)!;
+    const p = outputPositions(layer);
+    const biasFlops = bias ? p : 0;
+    if (cls === 'DepthwiseConv2D') {
+      // Output channel ci*m + j is input channel ci's node: one kh x kw filter per output channel.
+      const perOut = 2 * p * kernel.shape[0]! * kernel.shape[1]! + biasFlops;
+      for (const n of lc.out) add(n, perOut);
+      continue;
+    }
+    const fanIn = kernel.size / kernel.shape[kernel.rank - 1]; // kh * kw * in, or in
+    const outs = kernel.shape[kernel.rank - 1];
+    const taps = kernel.size / (outs * lc.inputs[0].length); // kh * kw (1 for dense)
+    for (const n of lc.out) add(n, 2 * p * fanIn + biasFlops);
+    for (const n of lc.inputs[0]) add(n, 2 * p * taps * outs);
+  }
+  const out: ChannelScores = new Map();
+  for (const g of graph.groups) {
+    const nodes = graph.layers.get(g.producers[0].layer)!.out;
+    out.set(g.producer, Float64Array.from(g.producers[0].channels, (cs) => cost.get(graph.find(nodes[cs[0]])) ?? 0));
+  }
+  return out;
+}
+
+/**
+ * Molchanov et al. 2017's FLOPs regularisation of a global ranking: score - penalty x (FLOPs of the channel / the most
+ * FLOPs any channel carries), so that among equally important channels the expensive ones go first. Penalty 0 returns
+ * the scores unchanged. Meant for scores on a common scale (Taylor, L2-normalised per layer).
+ */
+export function flopsRegularised(scores: ChannelScores, flopsPerChannel: ChannelScores, penalty: number): ChannelScores {
+  if (!(penalty >= 0) || !Number.isFinite(penalty)) throw new Error(`flops penalty must be a finite number >= 0, got ${penalty}`);
+  if (penalty === 0) return scores;
+  let max = 0;
+  for (const f of flopsPerChannel.values()) for (const v of f) max = Math.max(max, v);
+  const out: ChannelScores = new Map();
+  for (const [name, s] of scores) {
+    const f = flopsPerChannel.get(name);
+    if (!f || f.length !== s.length) throw new Error(`flops penalty: no FLOPs for the ${s.length} channels of ${name}`);
+    out.set(name, s.map((v, c) => v - (max > 0 ? (penalty * f[c]) / max : 0)));
   }
   return out;
 }

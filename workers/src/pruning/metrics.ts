@@ -23,7 +23,8 @@ export function compressionRatio(nonzero: number, baselineParams: number): numbe
   return nonzero === 0 ? Infinity : baselineParams / nonzero;
 }
 
-function outputPositions(layer: tfl.layers.Layer): number {
+/** Output positions of a layer: each kernel entry of a conv is used once per position (1 for dense on flat input). */
+export function outputPositions(layer: tfl.layers.Layer): number {
   const shape = layer.outputShape as number[];
   // Conv output [batch, h, w, c]: each kernel entry is used once per output position.
   return shape.length === 4 ? (shape[1] ?? 1) * (shape[2] ?? 1) : 1;

@@ -41,6 +41,9 @@ describe('parseSweepSpec', () => {
     expect(spec.gradual).toEqual({ schedule: 'polynomial', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.1 });
     for (const norm of [1, 3, 'inf', '-inf', 'fro']) expect(parseSweepSpec({ ...ok, structured: { norm } }, 10).structured.norm).toBe(norm);
     for (const norm of [0, -1, 'max', null]) expect(fields({ ...ok, structured: { norm } })).toEqual(['structured.norm']);
+    expect(spec.structured.flopsPenalty).toBe(0);
+    expect(parseSweepSpec({ ...ok, methods: ['taylor-structured'], structured: { flopsPenalty: 0.25 } }, 10).structured).toMatchObject({ flopsPenalty: 0.25, norm: 2, minKeepFraction: 0.1 });
+    for (const flopsPenalty of [-0.1, 11, '0.2', null]) expect(fields({ ...ok, structured: { flopsPenalty } })).toEqual(['structured.flopsPenalty']);
     expect(parseSweepSpec({ ...ok, gradual: { schedule: 'linear-step', increment: 0.05 } }, 10).gradual).toEqual({ schedule: 'linear-step', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.05 });
     expect(fields({ ...ok, gradual: { schedule: 'cubic' } })).toEqual(['gradual.schedule']);
     expect(fields({ ...ok, gradual: { begin: 0.5, end: 0.5 } })).toEqual(['gradual.end']);

@@ -49,9 +49,11 @@ export const CreateSweepSchema = z
         hybridChannelFraction: finite.min(0).lt(1, 'must be < 1').default(0.5),
         // ln-structured's norm order: torch's n (JSON has no Infinity, hence the strings).
         norm: z.union([finite.gt(0), z.enum(['inf', '-inf', 'fro'])], { error: "must be a positive number, 'inf', '-inf' or 'fro'" }).default(2),
+        // taylor-structured's FLOPs regularisation (Molchanov et al. 2017), in units of the costliest channel's FLOPs.
+        flopsPenalty: finite.min(0, 'must be >= 0').max(10, 'must be <= 10').default(0),
       })
       .strict()
-      .default({ minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 2 }),
+      .default({ minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 2, flopsPenalty: 0 }),
     gradual: z
       .object({
         schedule: z.enum(['polynomial', 'linear-step', 'constant'], { error: 'must be polynomial, linear-step or constant' }).default(DEFAULT_GRADUAL.schedule),
