@@ -200,6 +200,22 @@ describe('structured pruning trials remove channels physically', () => {
     }
   }, 300_000);
 
+  it('taylor-structured with a FLOPs penalty removes convolution filters before dense units, and records the penalty', async () => {
+    const { trials } = await runSweep(testSpec({
+      model: 'lenet5', methods: ['taylor-structured'], amounts: [0.03], trainSubset: 256, testSubset: 128, finetuneEpochs: 0,
+      structured: { minKeepFraction: 0.1, importanceBatches: 2, hybridChannelFraction: 0.5, flopsPenalty: 1 },
+    }));
+    const [t] = trials;
+    expect(t.status).toBe('DONE');
+    const cfg = t.config as { flopsPenalty: number; channels: Record<string, string> };
+    expect(cfg.flopsPenalty).toBe(1);
+    // round(0.03 x 226) = 7 channels. Normalised Taylor scores are <= 1, so every conv1 filter (the costliest channels, penalty 1)
+    // scores <= 0 and at least 4 of conv2's 16 (each 0.3 of conv1's FLOPs) score below any dense unit (FLOPs share < 0.01).
+    const removed = Object.fromEntries(Object.entries(cfg.channels).map(([k, v]) => { const [kept, all] = v.split('/').map(Number); return [k, all - kept]; }));
+    expect(removed.fc1 + removed.fc2).toBe(0);
+    expect(removed.conv1 + removed.conv2).toBe(7);
+  }, 300_000);
+
   it('hybrid: channels removed first, then the smaller model pruned gradually to the amount', async () => {
     const { trials } = await runSweep(testSpec({ methods: ['hybrid'], amounts: [0.6], trainSubset: 640, testSubset: 128, structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5 } }));
     const [t] = trials;
