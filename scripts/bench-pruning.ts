@@ -278,7 +278,7 @@ training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of
 gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
 steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least
-10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer; ln-structured (torch n = 2) and random-structured (seeded) remove that fraction of the channels of every layer.
+10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer, minus ("FLOPs penalty p") p x the channel's FLOPs / the costliest channel's (Molchanov et al. 2017's FLOPs regularisation; a conv1 filter is the costliest); ln-structured (torch n = 2) and random-structured (seeded) remove that fraction of the channels of every layer.
 Code: the trials were trained at commit ${code}; baselines are cached per configuration and seed (.cache/bench-pruning).
 
 ${table}
