@@ -62,6 +62,8 @@ const ROWS: Row[] = [
   { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.3, finetuneEpochs: 12 },
   // Physically 80% smaller: the headline with channels removed for real, not masks.
   { method: 'taylor-structured', amount: 0.6, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.2, finetuneEpochs: 12 },
+  { method: 'taylor-structured', amount: 0.6, goal: 'headline', target: '80% smaller, drop <= 0.3', flopsPenalty: 0.1, finetuneEpochs: 12 },
+  { method: 'taylor-structured', amount: 0.65, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 12 },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
 ];
