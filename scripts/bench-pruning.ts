@@ -64,6 +64,7 @@ const ROWS: Row[] = [
   { method: 'taylor-structured', amount: 0.6, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.2, finetuneEpochs: 12 },
   { method: 'taylor-structured', amount: 0.6, goal: 'headline', target: '80% smaller, drop <= 0.3', flopsPenalty: 0.1, finetuneEpochs: 12 },
   { method: 'taylor-structured', amount: 0.65, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 12 },
+  { method: 'taylor-structured', amount: 0.7, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 12 },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
 ];
