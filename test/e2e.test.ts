@@ -214,7 +214,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/models']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/models', '/models/{id}']));
   });
 });
 
@@ -239,6 +239,8 @@ describe("a sweep over a user's own uploaded model", () => {
     expect(uploaded).toMatchObject({ name: 'fashion-cnn', params: user.countParams(), inputShape: [null, 28, 28, 1] });
     expect(uploaded.id).toMatch(/^um-[0-9a-f]{64}$/);
     expect((await api.uploadModel(readModelUpload(path))).id).toBe(uploaded.id); // content-addressed
+    expect(await api.model(uploaded.id)).toEqual(uploaded); // the first upload's description, re-uploading changed nothing
+    expect((await api.models()).filter((m) => m.id === uploaded.id)).toEqual([uploaded]);
 
     // What the uploaded model scores on the sweep's test subset, computed here.
     const xt = tf.tensor4d(test.images, [test.count, 28, 28, 1]);
@@ -268,11 +270,15 @@ describe("a sweep over a user's own uploaded model", () => {
     expect((await rejected({ ...grid, model: 'user', userModel: `um-${'0'.repeat(64)}` })).body.errors).toEqual([{ field: 'userModel', message: `no uploaded model um-${'0'.repeat(64)} (POST /models first)` }]);
     expect((await rejected({ ...grid, model: 'user' })).body.errors!.map((e) => e.field)).toEqual(['userModel']);
     expect(await prisma.sweep.count()).toBe(rows);
+    const missing = await api.model(`um-${'0'.repeat(64)}`).catch((e: unknown) => e);
+    expect([(missing as ApiError).status, (missing as ApiError).body.message]).toEqual([404, `model um-${'0'.repeat(64)} not found`]);
+    const models = await prisma.userModel.count();
     const rgb = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [32, 32, 3] }), tfl.layers.dense({ units: 10 })] });
     const dir = mkdtempSync(join(tmpdir(), 'lopper-e2e-um-'));
     const err = await api.uploadModel(readModelUpload(await saveUserModel(rgb, dir))).catch((e: unknown) => e);
     expect((err as ApiError).status).toBe(400);
     expect((err as ApiError).body.errors).toEqual([{ field: 'modelJson.modelTopology', message: "input shape [null,32,32,3]: Lopper's datasets feed [null,28,28,1]" }]);
+    expect(await prisma.userModel.count()).toBe(models); // nothing half-written
     rgb.dispose();
     rmSync(dir, { recursive: true, force: true });
   });

@@ -2,7 +2,7 @@
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
 import { ValidationError } from './sweeps/sweeps.dto.js';
-import { NotFound } from './sweeps/sweeps.service.js';
+import { NotFound } from './errors.js';
 
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {

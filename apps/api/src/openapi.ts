@@ -25,15 +25,24 @@ export function openApiDocument(): object {
         post: {
           summary: 'Upload a TF.js LayersModel (model.json and its weight files, base64) for sweeps with model "user"; input [null,28,28,1], 10 outputs',
           requestBody: { required: true, ...json(ref('UploadModel')) },
-          responses: { 201: { description: 'Stored (content-addressed: the same upload gives the same id)', ...json({ type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, params: { type: 'integer' }, inputShape: { type: 'array' }, sizeBytes: { type: 'integer' } } }) }, 400: errors[400], 413: { description: 'Body over 80 MB', ...json(ref('Error')) } },
+          responses: { 201: { description: 'Stored (content-addressed: the same upload gives the same id)', ...json(ref('UserModel')) }, 400: errors[400], 413: { description: 'Body over 80 MB', ...json(ref('Error')) } },
         },
+        get: { summary: 'List uploaded models (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }], responses: { 200: { description: 'Models', ...json({ type: 'array', items: ref('UserModel') }) } } },
       },
+      '/models/{id}': { get: { summary: 'One uploaded model', parameters: [idParam], responses: { 200: { description: 'Model', ...json(ref('UserModel')) }, 404: { description: 'Unknown model', ...json(ref('Error')) } } } },
       '/sweeps/{id}/cancel': { post: { summary: 'Cancel a running sweep', parameters: [idParam], responses: { 200: { description: 'Cancellation result' }, 404: errors[404] } } },
     },
     components: {
       schemas: {
         CreateSweep: z.toJSONSchema(CreateSweepSchema, { io: 'input', unrepresentable: 'any' }),
         UploadModel: z.toJSONSchema(UploadModelSchema, { io: 'input', unrepresentable: 'any' }),
+        UserModel: {
+          type: 'object',
+          properties: {
+            id: { type: 'string', description: 'um-<sha256 of the stored model>: the sweep field userModel' }, name: { type: 'string' }, params: { type: 'integer' },
+            inputShape: { type: 'array', items: { type: ['integer', 'null'] } }, sizeBytes: { type: 'integer' }, createdAt: { type: 'string', format: 'date-time' },
+          },
+        },
         Error: { type: 'object', properties: { statusCode: { type: 'integer' }, message: { type: 'string' }, errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } } } },
         Sweep: {
           type: 'object',

@@ -30,6 +30,8 @@ export class LopperApi {
 
   submit(spec: unknown) { return this.call<{ id: string; totalTrials: number }>('POST', '/sweeps', spec); }
   uploadModel(body: unknown) { return this.call<UserModelView>('POST', '/models', body); }
+  models() { return this.call<UserModelView[]>('GET', '/models'); }
+  model(id: string) { return this.call<UserModelView>('GET', `/models/${encodeURIComponent(id)}`); }
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
   sweeps() { return this.call<SweepView[]>('GET', '/sweeps'); }
   trials(id: string) { return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials`); }

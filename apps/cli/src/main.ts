@@ -23,9 +23,13 @@ sweep.command('cancel <id>').description('cancel a running sweep').action(async 
   const r = await api().cancel(id);
   print(r.cancelled ? `cancel requested (${r.status})` : `not running (${r.status})`);
 });
-program.command('model').description('user models').command('upload <model.json>').description('upload a TF.js LayersModel (model.json and the weight files beside it) for sweeps with "model": "user"')
+const model = program.command('model').description('user models');
+model.command('upload <model.json>').description('upload a TF.js LayersModel (model.json and the weight files beside it) for sweeps with "model": "user"')
   .option('--name <name>', 'a name for it (default: its folder name)')
   .action(async (file: string, o: { name?: string }) => { await cmd.uploadModel(api(), file, o.name, print); });
+model.command('list').description('list uploaded models, newest first').action(async () => {
+  for (const m of await api().models()) print(`${m.id}  ${m.createdAt}  ${String(m.params).padStart(9)} params  ${m.name}`);
+});
 program.command('pareto <id>').description('print the Pareto front as a table').action(async (id: string) => cmd.pareto(api(), id, print));
 
 program.parseAsync().catch((e: unknown) => {

@@ -1,5 +1,5 @@
 /** HTTP surface of user models: thin, everything else is in ModelsService. */
-import { Body, Controller, HttpCode, Inject, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ModelsService } from './models.service.js';
 
 @Controller('models')
@@ -11,5 +11,16 @@ export class ModelsController {
   @HttpCode(201)
   upload(@Body() body: unknown) {
     return this.models.upload(body);
+  }
+
+  /** Uploaded models, newest first. */
+  @Get()
+  list(@Query('limit') limit?: string) {
+    return this.models.list(limit === undefined ? 50 : Math.min(500, Math.max(1, Number.parseInt(limit, 10) || 50)));
+  }
+
+  @Get(':id')
+  get(@Param('id') id: string) {
+    return this.models.get(id);
   }
 }

@@ -37,8 +37,8 @@ export const UploadModelSchema = z
 
 export type UploadModelDto = z.input<typeof UploadModelSchema>;
 
-/** POST /models's answer: `id` goes into a sweep's `userModel` (with model "user"). */
-export interface UserModelView { id: string; name: string; params: number; inputShape: (number | null)[]; sizeBytes: number }
+/** An uploaded model (POST /models's answer, GET /models): `id` goes into a sweep's `userModel` (with model "user"). */
+export interface UserModelView { id: string; name: string; params: number; inputShape: (number | null)[]; sizeBytes: number; createdAt: string }
 
 export interface UserModelUpload { name: string; header: ModelHeader; weights: Buffer; params: number; inputShape: (number | null)[] }
 

@@ -1,8 +1,15 @@
-/** User models: validate an upload, store it in Lopper's model format, answer whether an id exists. */
+/** User models: validate an upload, store it in Lopper's model format, list them, answer whether an id exists. */
 import { Inject, Injectable } from '@nestjs/common';
 import { packModel } from '../../../../workers/src/pruning/model-format.js';
+import { NotFound } from '../errors.js';
 import { parseUserModelUpload, type UserModelView } from './models.dto.js';
 import { ModelsRepository } from './models.repository.js';
+
+type UserModelRow = NonNullable<Awaited<ReturnType<ModelsRepository['find']>>>;
+
+const view = (r: UserModelRow): UserModelView => ({
+  id: r.id, name: r.name, params: r.params, inputShape: r.inputShape as (number | null)[], sizeBytes: r.sizeBytes, createdAt: r.createdAt.toISOString(),
+});
 
 @Injectable()
 export class ModelsService {
@@ -11,8 +18,18 @@ export class ModelsService {
   async upload(body: unknown): Promise<UserModelView> {
     const m = parseUserModelUpload(body);
     const bytes = packModel({ ...m.header, name: m.name }, m.weights);
-    const id = await this.repo.put(bytes);
-    return { id, name: m.name, params: m.params, inputShape: m.inputShape, sizeBytes: bytes.length };
+    const id = await this.repo.put(bytes, { name: m.name, params: m.params, inputShape: m.inputShape });
+    return view((await this.repo.find(id))!);
+  }
+
+  async list(limit = 50): Promise<UserModelView[]> {
+    return (await this.repo.list(limit)).map(view);
+  }
+
+  async get(id: string): Promise<UserModelView> {
+    const row = await this.repo.find(id);
+    if (!row) throw new NotFound(`model ${id} not found`);
+    return view(row);
   }
 
   exists(id: string): Promise<boolean> {

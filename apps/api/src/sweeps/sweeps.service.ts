@@ -3,13 +3,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
+import { NotFound } from '../errors.js';
 import { paretoFront } from '../pareto.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { parseSweepSpec, ValidationError, type ParetoPoint, type ParetoView, type SweepView, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
-export class NotFound extends Error {}
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
 type TrialRow = Awaited<ReturnType<SweepsRepository['trials']>>[number];
