@@ -28,7 +28,9 @@ model.command('upload <model.json>').description('upload a TF.js LayersModel (mo
   .option('--name <name>', 'a name for it (default: its folder name)')
   .action(async (file: string, o: { name?: string }) => { await cmd.uploadModel(api(), file, o.name, print); });
 model.command('list').description('list uploaded models, newest first').action(async () => {
-  for (const m of await api().models()) print(`${m.id}  ${m.createdAt}  ${String(m.params).padStart(9)} params  ${m.name}`);
+  const models = await api().models();
+  if (!models.length) print('no uploaded models (lopper model upload <model.json>)');
+  for (const m of models) print(`${m.id}  ${m.createdAt}  ${String(m.params).padStart(9)} params  ${m.name}`);
 });
 program.command('pareto <id>').description('print the Pareto front as a table').action(async (id: string) => cmd.pareto(api(), id, print));
 
