@@ -224,14 +224,14 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
   const baselineFlops = mean(baselines.map((b) => Number(b.flops)));
   /** The control row that fine-tunes exactly as `r` does (same epochs, same distillation), if the grid has one. */
   const controlFor = (r: Row) => ROWS.find((c) => c.goal === 'control' && rowEpochs(c) === rowEpochs(r) && JSON.stringify(rowDistill(c)) === JSON.stringify(rowDistill(r)));
-  const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'nonzero reduction', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'gzip size'];
+  const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'compression (nonzero reduction)', 'nonzero params', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'size', 'gzip size'];
   const lines = [header, header.map((h) => '-'.repeat(h.length))];
   const outcomes = new Map<Target, { label: string; met: boolean; text: string }[]>(TARGETS.map((t) => [t, []]));
   let complete = true;
   for (const r of ROWS) {
     const ts = rowTrials(r, baselines, all);
     if (ts.length < seeds.length) complete = false;
-    if (!ts.length) { lines.push([rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, '0', '', '', '', '', '', '', '', '']); continue; }
+    if (!ts.length) { lines.push([rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, '0', ...header.slice(4).map(() => '')]); continue; }
     const removed = ts.map((t) => 1 - t.totalParams / t.baselineParams);
     const nonzero = ts.map((t) => t.compressionRate);
     const drop = ts.map((t) => 100 * t.accuracyDrop);
@@ -241,9 +241,9 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
     const dropControl = ts.map((t) => { const c = control.find((x) => x.seed === t.seed); return c ? 100 * (c.accuracy - t.accuracy) : NaN; });
     const effFlops = ts.map((t) => t.effectiveFlops);
     lines.push([
-      rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2), dropControl.some(Number.isNaN) ? 'n/a' : pm(dropControl, 2),
+      rowLabel(r).replace(` ${r.amount}`, ''), String(r.amount), r.target, String(ts.length), pm(removed, 1, 100) + '%', pm(nonzero, 1, 100) + '%', `${(mean(ts.map((t) => t.nonzeroParams)) / 1e3).toFixed(1)}k`, pm(ts.map((t) => t.accuracy), 2, 100), pm(drop, 2), dropControl.some(Number.isNaN) ? 'n/a' : pm(dropControl, 2),
       `${(mean(effFlops) / 1e3).toFixed(0)}k (${(100 * mean(effFlops) / baselineFlops).toFixed(0)}%)`, `${mean(speed).toFixed(2)}x ± ${sd(speed).toFixed(2)}`,
-      `${(mean(ts.map((t) => t.gzipBytes)) / 1024).toFixed(1)} KiB`,
+      `${(mean(ts.map((t) => t.sizeBytes)) / 1024).toFixed(1)} KiB`, `${(mean(ts.map((t) => t.gzipBytes)) / 1024).toFixed(1)} KiB`,
     ]);
     const m = { nonzero: mean(nonzero), removed: mean(removed), drop: mean(drop), speed: mean(speed) };
     for (const t of TARGETS) if (t.applies(r)) outcomes.get(t)!.push({ label: rowLabel(r), met: t.met(m), text: t.text(m) });
@@ -277,7 +277,8 @@ LeNet-5 with BatchNorm, full Fashion-MNIST (60,000 train / 10,000 test), batch 1
 unless its method column says otherwise ("N ep, KD": N epochs with knowledge distillation from the unpruned baseline, T = ${KD!.temperature},
 alpha = ${KD!.alpha}), through the same activities a sweep runs. Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned
 accuracy of the same seed; because fine-tuning is extra training, the table also gives "drop vs control": the same fine-tuning of the
-unpruned baseline (amount 0, one control per fine-tuning configuration) minus the pruned model, the cost of pruning itself. "params removed" counts parameters physically gone from the model; "nonzero reduction" is 1 - nonzero / baseline params.
+unpruned baseline (amount 0, one control per fine-tuning configuration) minus the pruned model, the cost of pruning itself. "params removed" counts parameters physically gone from the model; "compression" is 1 - nonzero / baseline params (the nonzero
+reduction); "nonzero params" the mean count (baseline: ${(mean(baselines.map((b) => b.totalParams)) / 1e3).toFixed(1)}k). "size" is the stored model (topology + float32 weights, zeros included) and "gzip size" its gzip.
 "speedup" = latency of one batch-64 forward pass of the baseline / of the pruned model on the WASM backend, measured after all
 training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of (median of 10 baseline passes / median of 10 pruned passes).
 gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
