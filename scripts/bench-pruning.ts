@@ -9,7 +9,7 @@
  * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
  * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
  *   --seeds=1,2,3  --jobs=N  --baseline-epochs=6  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
- *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd][:flopsP] (the report covers every row)
+ *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd][:flopsP][:keepF] (the report covers every row)
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { execFileSync, spawn } from 'node:child_process';
@@ -36,7 +36,7 @@ const COMMAND = 'npm run bench:pruning';
 
 type Distill = { temperature: number; alpha: number } | null;
 /** One row of the grid; `goal` names the issue's target it is measured against. Rows may fine-tune longer or distil. */
-interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured' | 'reference'; finetuneEpochs?: number; distill?: Distill; flopsPenalty?: number }
+interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured' | 'reference'; finetuneEpochs?: number; distill?: Distill; flopsPenalty?: number; minKeepFraction?: number }
 const KD: Distill = { temperature: 4, alpha: 0.5 };
 const ROWS: Row[] = [
   // One control per fine-tuning configuration (no pruning, the same fine-tuning): "drop vs control" is the cost of pruning itself.
@@ -62,6 +62,8 @@ const ROWS: Row[] = [
   { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.3, finetuneEpochs: 12 },
   // Physically 80% smaller: the headline with channels removed for real, not masks.
   { method: 'taylor-structured', amount: 0.6, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.2, finetuneEpochs: 12 },
+  // Every layer keeps at least 40% of its channels (conv1 3 of 6): the seeds whose conv1 fell to 2 filters lost over a point.
+  { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', flopsPenalty: 0.3, finetuneEpochs: 12, minKeepFraction: 0.4 },
   { method: 'taylor-structured', amount: 0.6, goal: 'headline', target: '80% smaller, drop <= 0.3', flopsPenalty: 0.1, finetuneEpochs: 12 },
   { method: 'taylor-structured', amount: 0.65, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 12 },
   { method: 'taylor-structured', amount: 0.7, goal: 'headline', target: '80% smaller, drop <= 0.3', finetuneEpochs: 12 },
@@ -70,11 +72,11 @@ const ROWS: Row[] = [
 ];
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
 const rowDistill = (r: Row): Distill => r.distill ?? null;
-const rowKey = (r: Row) => `${r.method}:${r.amount}:${rowEpochs(r)}${rowDistill(r) ? ':kd' : ''}${r.flopsPenalty ? `:flops${r.flopsPenalty}` : ''}`;
+const rowKey = (r: Row) => `${r.method}:${r.amount}:${rowEpochs(r)}${rowDistill(r) ? ':kd' : ''}${r.flopsPenalty ? `:flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `:keep${r.minKeepFraction}` : ''}`;
 /** The spec a row's trials run with: the sweep's, with the row's fine-tuning. */
-const rowSpec = (r: Row): SweepSpec => ({ ...spec, finetuneEpochs: rowEpochs(r), finetune: { ...spec.finetune!, distill: rowDistill(r) }, structured: { ...spec.structured, flopsPenalty: r.flopsPenalty ?? 0 } });
+const rowSpec = (r: Row): SweepSpec => ({ ...spec, finetuneEpochs: rowEpochs(r), finetune: { ...spec.finetune!, distill: rowDistill(r) }, structured: { ...spec.structured, flopsPenalty: r.flopsPenalty ?? 0, minKeepFraction: r.minKeepFraction ?? spec.structured.minKeepFraction } });
 const rowLabel = (r: Row) => {
-  const notes = [...(r.finetuneEpochs ? [`${r.finetuneEpochs} ep`] : []), ...(r.distill ? ['KD'] : []), ...(r.flopsPenalty ? [`FLOPs penalty ${r.flopsPenalty}`] : [])];
+  const notes = [...(r.finetuneEpochs ? [`${r.finetuneEpochs} ep`] : []), ...(r.distill ? ['KD'] : []), ...(r.flopsPenalty ? [`FLOPs penalty ${r.flopsPenalty}`] : []), ...(r.minKeepFraction ? [`layers keep >= ${r.minKeepFraction}`] : [])];
   return `${r.method} ${r.amount}${notes.length ? ` (${notes.join(', ')})` : ''}`;
 };
 
@@ -143,7 +145,7 @@ async function runTask(seed: number, row: number) {
 
 function trialId(r: Row, seed: number) {
   const d = rowDistill(r);
-  return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
+  return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `-keep${r.minKeepFraction}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
 }
 
 const LATENCY_ROUNDS = 15;
@@ -188,10 +190,10 @@ const pm = (xs: number[], digits: number, scale = 1) => `${(scale * mean(xs)).to
 function rowTrials(r: Row, baselines: BaselineRow[], all: Stored[]): Stored[] {
   const keys = new Set(baselines.map((b) => b.key));
   return all.filter((t) => {
-    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number; finetune?: { distill?: Distill }; flopsPenalty?: number };
+    const c = t.config as { baselineKey?: string; finetuneEpochs?: number; finetuneLearningRate?: number; finetune?: { distill?: Distill }; flopsPenalty?: number; minKeepFraction?: number };
     return keys.has(c.baselineKey ?? '') && c.finetuneEpochs === rowEpochs(r) && c.finetuneLearningRate === finetuneLr && seeds.includes(t.seed)
       && JSON.stringify(c.finetune?.distill ?? null) === JSON.stringify(rowDistill(r)) && r.method === t.method && r.amount === t.amount
-      && (c.flopsPenalty ?? 0) === (r.flopsPenalty ?? 0);
+      && (c.flopsPenalty ?? 0) === (r.flopsPenalty ?? 0) && (c.minKeepFraction ?? spec.structured.minKeepFraction) === (r.minKeepFraction ?? spec.structured.minKeepFraction);
   });
 }
 
