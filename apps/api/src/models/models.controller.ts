@@ -1,6 +1,7 @@
 /** HTTP surface of user models: thin, everything else is in ModelsService. */
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ModelsService } from './models.service.js';
+import { pageLimit } from '../query.js';
 
 @Controller('models')
 export class ModelsController {
@@ -16,7 +17,7 @@ export class ModelsController {
   /** Uploaded models, newest first. */
   @Get()
   list(@Query('limit') limit?: string) {
-    return this.models.list(limit === undefined ? 50 : Math.min(500, Math.max(1, Number.parseInt(limit, 10) || 50)));
+    return this.models.list(pageLimit(limit));
   }
 
   @Get(':id')

@@ -11,17 +11,18 @@ export class ModelsRepository {
 
   /**
    * Stores the model's bytes and its description in one transaction (idempotent: the same upload gives the same id and
-   * leaves the first upload's rows as they were); returns its id.
+   * leaves the first upload's rows as they were); returns the stored description.
    */
-  async put(bytes: Buffer, meta: { name: string; params: number; inputShape: (number | null)[] }): Promise<string> {
+  async put(bytes: Buffer, meta: { name: string; params: number; inputShape: (number | null)[] }) {
     const sha = createHash('sha256').update(bytes).digest('hex');
     const id = `um-${sha}`;
     const uri = userModelUri(id);
-    await this.prisma.$transaction([
+    const [, row] = await this.prisma.$transaction([
       this.prisma.artifact.upsert({
         where: { uri },
         create: { uri, kind: USER_MODEL_KIND, bytes: new Uint8Array(bytes), sizeBytes: bytes.length, sha256: sha },
         update: {},
+        select: { uri: true },
       }),
       this.prisma.userModel.upsert({
         where: { id },
@@ -29,7 +30,7 @@ export class ModelsRepository {
         update: {},
       }),
     ]);
-    return id;
+    return row;
   }
 
   async exists(id: string): Promise<boolean> {

@@ -18,8 +18,7 @@ export class ModelsService {
   async upload(body: unknown): Promise<UserModelView> {
     const m = parseUserModelUpload(body);
     const bytes = packModel({ ...m.header, name: m.name }, m.weights);
-    const id = await this.repo.put(bytes, { name: m.name, params: m.params, inputShape: m.inputShape });
-    return view((await this.repo.find(id))!);
+    return view(await this.repo.put(bytes, { name: m.name, params: m.params, inputShape: m.inputShape }));
   }
 
   async list(limit = 50): Promise<UserModelView[]> {

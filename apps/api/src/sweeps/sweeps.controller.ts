@@ -1,6 +1,7 @@
 /** HTTP surface of sweeps: thin, everything else is in SweepsService. */
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { SweepsService } from './sweeps.service.js';
+import { pageLimit } from '../query.js';
 
 @Controller('sweeps')
 export class SweepsController {
@@ -14,8 +15,7 @@ export class SweepsController {
 
   @Get()
   list(@Query('limit') limit?: string, @Query('tag') tag?: string) {
-    const n = limit === undefined ? 50 : Math.min(500, Math.max(1, Number.parseInt(limit, 10) || 50));
-    return this.sweeps.list(n, tag);
+    return this.sweeps.list(pageLimit(limit), tag);
   }
 
   @Get(':id')

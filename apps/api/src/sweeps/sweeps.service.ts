@@ -10,7 +10,6 @@ import { ModelsService } from '../models/models.service.js';
 import { parseSweepSpec, ValidationError, type ParetoPoint, type ParetoView, type SweepView, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
-
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
 type TrialRow = Awaited<ReturnType<SweepsRepository['trials']>>[number];
 
