@@ -1,5 +1,6 @@
 /**
- * `npm run bench:backends`: training and inference images/s of LeNet-5-BN and the MLP at batch 128 on every
+ * `npm run bench:backends`: training and inference images/s of LeNet-5-BN and the MLP (`--models=lenet5,mlp,vgg-small` adds
+ * vgg-small) at batch 128 on every
  * TF.js backend available here, and PyTorch (Debian's python3-torch, one thread) measured in the same run;
  * ratios to PyTorch and the fraction of this CPU's single-thread FP32 peak, measured now by scripts/peak_flops.c.
  * Each worker process runs one backend thread, so every number here is per process. `--rounds=5 --steps=10`: each round runs
@@ -21,7 +22,8 @@ const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split
 const steps = Number(args.get('steps') ?? 10);
 const rounds = Number(args.get('rounds') ?? 5);
 const backends = (args.get('backends') ?? BACKEND_NAMES.join(',')).split(',');
-const models: ModelName[] = ['lenet5', 'mlp'];
+const models = (args.get('models') ?? 'lenet5,mlp').split(',') as ModelName[];
+for (const m of models) if (!['lenet5', 'mlp', 'vgg-small'].includes(m)) throw new Error(`--models: each must be lenet5, mlp or vgg-small, got ${m}`);
 const torchDevice = args.get('torch-device') ?? 'cpu';
 if (!['cpu', 'cuda', 'none'].includes(torchDevice)) throw new Error(`--torch-device must be cpu, cuda or none, got ${torchDevice}`);
 /** The FP32 peak measured here is one CPU core's: GPU rows get no peak fraction. */
@@ -39,13 +41,14 @@ async function timed(run: () => Promise<void>, n: number): Promise<number> {
 }
 
 interface Rates { train: number; infer: number }
-interface TorchRound { torch: string; device: string; lenet5: Rates; mlp: Rates; peakGflops: number | null }
+/** scripts/bench_torch.py's output: one Rates entry per model, by name. */
+interface TorchRound { torch: string; device: string; peakGflops: number | null; [model: string]: Rates | string | number | null }
 const python = torchDevice === 'none' ? undefined : ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
 
 /** One round of the PyTorch reference (scripts/bench_torch.py: both models, TORCH_STEPS steps each), in a fresh process. */
 function torchRound(withGemm: boolean): TorchRound | null {
   if (!python) return null;
-  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0', torchDevice, String(WARMUP)], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  const r = spawnSync(python, ['scripts/bench_torch.py', String(BATCH), String(TORCH_STEPS), '1', withGemm ? '1' : '0', torchDevice, String(WARMUP), models.join(',')], { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '1' } });
   if (r.status !== 0) { console.error(r.stderr); return null; }
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -80,7 +83,7 @@ for (const b of backends) {
   const nRounds = slow ? 1 : rounds;
   const setups = models.map((model) => {
     const t = syntheticTrainStep(model, BATCH);
-    return { name: model, net: t.model, step: t.step, infer: t.infer, dispose: t.dispose, n: slow && model === 'lenet5' ? Math.min(steps, 2) : steps, ours: [] as Rates[], ref: [] as Rates[] };
+    return { name: model, net: t.model, step: t.step, infer: t.infer, dispose: t.dispose, n: slow && model !== 'mlp' ? Math.min(steps, 2) : steps, ours: [] as Rates[], ref: [] as Rates[] };
   });
   // Warm-up to steady state: V8 compiles WebAssembly with its baseline compiler first and tiers hot functions up later, so
   // with two warm-up steps the next twenty LeNet-5 steps ran 5-40% slower than later ones (measured), and a trial runs
@@ -93,7 +96,7 @@ for (const b of backends) {
     if (t) allTorch.push(t);
     for (const s of setups) {
       s.ours.push({ train: await timed(s.step, s.n), infer: await timed(s.infer, s.n) });
-      if (t) s.ref.push(t[s.name as 'lenet5' | 'mlp']);
+      if (t) s.ref.push(t[s.name] as Rates);
     }
   }
   for (const s of setups) {
@@ -106,7 +109,7 @@ for (const b of backends) {
     s.dispose();
   }
 }
-if (allTorch.length) for (const model of models) rows.push(['pytorch', model, median(allTorch.map((t) => t[model as 'lenet5'].train)).toFixed(0), '', '1.00', median(allTorch.map((t) => t[model as 'lenet5'].infer)).toFixed(0), '', '1.00', '']);
+if (allTorch.length) for (const model of models) rows.push(['pytorch', model, median(allTorch.map((t) => (t[model] as Rates).train)).toFixed(0), '', '1.00', median(allTorch.map((t) => (t[model] as Rates).infer)).toFixed(0), '', '1.00', '']);
 const head = ['backend', 'model', 'train img/s', 'torch train', 'ratio', 'infer img/s', 'torch infer', 'ratio', 'train % of peak'];
 const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';

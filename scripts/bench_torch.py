@@ -3,7 +3,8 @@
 Prints one JSON object: images/s for training and inference, plus single-thread SGEMM GFLOP/s (null when argv[4] is 0).
 Arguments: batch, steps per round, rounds (the median round is reported), whether to time SGEMM, and the device
 (`cpu`, the default, or `cuda`: the same models on the GPU, for scripts/bench-gpu.sh; timings then synchronise the GPU), and
-the warm-up steps before timing (3 by default; bench-backends.ts gives both sides the same 20)."""
+the warm-up steps before timing (3 by default; bench-backends.ts gives both sides the same 20), and the models (comma-separated;
+`lenet5,mlp` by default; `vgg-small` too)."""
 import json
 import sys
 import time
@@ -18,6 +19,7 @@ ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 GEMM = sys.argv[4] != '0' if len(sys.argv) > 4 else True
 DEVICE = torch.device(sys.argv[5] if len(sys.argv) > 5 else 'cpu')
 WARMUP = int(sys.argv[6]) if len(sys.argv) > 6 else 3
+MODELS = (sys.argv[7] if len(sys.argv) > 7 else 'lenet5,mlp').split(',')
 
 
 def sync():
@@ -35,6 +37,21 @@ def lenet5():
 
 def mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+
+
+def vgg_small():
+    # workers/src/pruning/models.ts 'vgg-small': three blocks of two 3x3 conv + BN + ReLU, max-pooled; a small classifier.
+    layers, c = [], 1
+    for i, w in enumerate([16, 16, 32, 32, 64, 64]):
+        layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU()]
+        c = w
+        if i % 2 == 1:
+            layers.append(nn.MaxPool2d(2))
+    layers += [nn.Flatten(), nn.Linear(64 * 3 * 3, 128, bias=False), nn.BatchNorm1d(128), nn.ReLU(), nn.Linear(128, 10)]
+    return nn.Sequential(*layers)
+
+
+BUILD = {'lenet5': lenet5, 'mlp': mlp, 'vgg-small': vgg_small}
 
 
 def rate(step):
@@ -82,4 +99,4 @@ def sgemm_gflops(n=1024, reps=5):
 
 
 torch.manual_seed(0)
-print(json.dumps({'torch': torch.__version__, 'device': torch.cuda.get_device_name() if DEVICE.type == 'cuda' else 'cpu', 'lenet5': bench(lenet5()), 'mlp': bench(mlp()), 'peakGflops': sgemm_gflops() if GEMM else None}))
+print(json.dumps({'torch': torch.__version__, 'device': torch.cuda.get_device_name() if DEVICE.type == 'cuda' else 'cpu', **{m: bench(BUILD[m]()) for m in MODELS}, 'peakGflops': sgemm_gflops() if GEMM else None}))

@@ -34,6 +34,10 @@ export interface SimdKernels {
   reluGrad(x: number, dy: number, out: number, n: number): void;
   /** One Adam step (x, m, v to xo, mo, vo), float32 constants as tf.train.adam rounds them. */
   adam(x: number, g: number, m: number, v: number, xo: number, mo: number, vo: number, n: number, b1: number, b2: number, c1: number, c2: number, oma1: number, oma2: number, eps: number, neglr: number): void;
+  /** U [16][CP][COP] = the Winograd F(2x2, 3x3) transform G g G^T of a [3,3,C,CO] filter, zero-padded to CP and COP (multiples of 4). */
+  winogradFilter(w: number, U: number, C: number, CO: number, CP: number, COP: number): void;
+  /** 3x3 convolution, stride 1, by Winograd F(2x2, 3x3) with U from winogradFilter; scratch V [16][TC][CP], M [16][TC][COP]; bias 0 = none. */
+  winogradConv(x: number, U: number, bias: number, out: number, V: number, M: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, CP: number, COP: number, padT: number, padL: number, relu: number, TC: number): void;
   maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
 }
 
@@ -58,7 +62,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv };
     }
   } catch {
     kernels = null;

@@ -275,6 +275,65 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
   });
 
+  /** Counts lopper_winograd_conv calls while f runs on wasm (the SIMD module object is shared by every kernel). */
+  async function winogradCalls(f: () => Promise<unknown>): Promise<number> {
+    await tf.setBackend('wasm');
+    const { simdKernels } = await import('./simd.js');
+    const simd = simdKernels(tf.backend() as never)!;
+    const original = simd.winogradConv;
+    let calls = 0;
+    simd.winogradConv = (...a) => { calls++; original(...a); };
+    try { await f(); } finally { simd.winogradConv = original; }
+    return calls;
+  }
+
+  it.each([
+    ['same, bias, relu, 16 -> 16', [2, 28, 28, 16], [3, 3, 16, 16], 'same', 'relu', true],
+    ['valid, no bias, odd sizes, channel tails 10 -> 13', [3, 13, 11, 10], [3, 3, 10, 13], 'valid', 'linear', false],
+    ['same, several chunks of tiles, odd sizes, 8 -> 20', [3, 23, 21, 8], [3, 3, 8, 20], 'same', 'linear', true],
+    ['explicit uneven padding, 12 -> 12', [2, 9, 10, 12], [3, 3, 12, 12], [[0, 0], [2, 0], [0, 1], [0, 0]], 'relu', true],
+    ['same on 3x3 images, 64 -> 64', [4, 3, 3, 64], [3, 3, 64, 64], 'same', 'linear', true],
+  ] as const)('3x3 conv2d by Winograd F(2x2, 3x3) (%s) equals the cpu backend', async (_, xShape, fShape, pad, activation, withBias) => {
+    const inputs: [number[], number][] = [[[...xShape], 18], [[...fShape], 19], [[fShape[3]], 20]];
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await winogradCalls(async () => {
+      result = await both(inputs, (x, w, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: pad as never, bias: withBias ? b : undefined, activation }));
+    });
+    expect(calls).toBe(1);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['same, 16 -> 16', [2, 14, 14, 16], [3, 3, 16, 16], 1, 'same'],
+    ['valid, odd sizes, 12 -> 11', [2, 11, 9, 12], [3, 3, 12, 11], 1, 'valid'],
+    ['stride 2 same (a stride-1 convolution of the dilated gradient), 16 -> 32', [2, 14, 14, 16], [3, 3, 16, 32], 2, 'same'],
+  ] as const)('input gradient of a 3x3 conv2d (%s) goes through Winograd and equals the cpu backend', async (_, xShape, fShape, stride, pad) => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await winogradCalls(async () => {
+      result = await both([[[...xShape], 21], [[...fShape], 22]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad))))(x));
+    });
+    // the forward convolution (stride 1 only) and the input gradient's
+    expect(calls).toBe(stride === 1 ? 2 : 1);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
+  });
+
+  it('leaves 3x3 convolutions with few channels, strides or dilations to XNNPACK', async () => {
+    const calls = await winogradCalls(async () => {
+      const x = tf.randomNormal([2, 9, 9, 6]);
+      const y = tf.randomNormal([2, 9, 9, 16]);
+      tf.dispose([
+        tf.conv2d(x, tf.randomNormal([3, 3, 6, 6]) as tf.Tensor4D, 1, 'same'),
+        tf.conv2d(y, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D, 2, 'same'),
+        tf.conv2d(y, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D, 1, 'same', 'NHWC', 2),
+        tf.conv2d(y, tf.randomNormal([5, 5, 16, 16]) as tf.Tensor4D, 1, 'same'),
+        x, y,
+      ]);
+    });
+    expect(calls).toBe(0);
+    await tf.setBackend('cpu');
+  });
+
   it.each([
     ['mul', [128, 120], [1, 120]], ['add', [1, 1, 64, 84], [84]], ['sub', [84], [1, 1, 64, 84]], ['div', [400, 120], []],
     ['mul', [], [16, 5, 5, 7]], ['sub', [16, 5, 5, 7], []], ['div', [16, 5, 5, 6], [6]], ['div', [6], [16, 5, 5, 6]],

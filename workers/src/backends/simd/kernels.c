@@ -539,3 +539,177 @@ void lopper_relu_grad(const float *x, const float *dy, float *out, int n) {
   }
   for (; i < n; i++) out[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
 }
+
+/*
+ * Winograd F(2x2, 3x3) (Lavin & Gray 2016) for 3x3 convolutions with stride and dilation 1, NHWC: every 2x2 block of
+ * output pixels costs 16 products per (input, output) channel pair instead of 36. Y = A^T [ (G g G^T) . (B^T d B) ] A
+ * with d a 4x4 input tile; the 16 element-wise products over channels become 16 matrix products per chunk of tiles.
+ * Transforms: B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
+ * A^T = [1 1 1 0; 0 1 -1 -1].
+ */
+
+/*
+ * U[xi][c][co] (16 x CP x COP, zero where c >= C or co >= CO) = (G g G^T)[xi] of the 3x3 filter g = w[.][.][c][co] of a
+ * [3][3][C][CO] filter.
+ */
+EXPORT(lopper_winograd_filter)
+void lopper_winograd_filter(const float *w, float *U, int C, int CO, int CP, int COP) {
+  const int n = 16 * CP * COP;
+  for (int i = 0; i < n; i += 4) wasm_v128_store(U + i, wasm_f32x4_splat(0.0f));
+  for (int c = 0; c < C; c++)
+    for (int co = 0; co < CO; co++) {
+      float g00, g01, g02, g10, g11, g12, g20, g21, g22;
+#define TAP(ky, kx) w[((ky) * 3 + (kx)) * C * CO + c * CO + co]
+      g00 = TAP(0, 0); g01 = TAP(0, 1); g02 = TAP(0, 2);
+      g10 = TAP(1, 0); g11 = TAP(1, 1); g12 = TAP(1, 2);
+      g20 = TAP(2, 0); g21 = TAP(2, 1); g22 = TAP(2, 2);
+#undef TAP
+      /* rows: G g (4 x 3) */
+      const float r00 = g00, r01 = g01, r02 = g02;
+      const float r10 = 0.5f * (g00 + g10 + g20), r11 = 0.5f * (g01 + g11 + g21), r12 = 0.5f * (g02 + g12 + g22);
+      const float r20 = 0.5f * (g00 - g10 + g20), r21 = 0.5f * (g01 - g11 + g21), r22 = 0.5f * (g02 - g12 + g22);
+      const float r30 = g20, r31 = g21, r32 = g22;
+      /* columns: (G g) G^T (4 x 4) */
+#define COLS(i, a, b, e) \
+      U[((i) * 4 + 0) * CP * COP + c * COP + co] = (a); \
+      U[((i) * 4 + 1) * CP * COP + c * COP + co] = 0.5f * ((a) + (b) + (e)); \
+      U[((i) * 4 + 2) * CP * COP + c * COP + co] = 0.5f * ((a) - (b) + (e)); \
+      U[((i) * 4 + 3) * CP * COP + c * COP + co] = (e);
+      COLS(0, r00, r01, r02) COLS(1, r10, r11, r12) COLS(2, r20, r21, r22) COLS(3, r30, r31, r32)
+#undef COLS
+    }
+}
+
+/* 4 floats of channels c.. of a pixel, zero past C (rem = C - c > 0). */
+static inline v128_t load_channels(const float *p, int rem) {
+  if (rem >= 4) return wasm_v128_load(p);
+  return wasm_f32x4_make(p[0], rem > 1 ? p[1] : 0.0f, rem > 2 ? p[2] : 0.0f, 0.0f);
+}
+
+static inline void store_lanes(float *p, v128_t v, int rem) {
+  if (rem >= 4) { wasm_v128_store(p, v); return; }
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (rem > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (rem > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
+}
+
+/* One row of the GEMM microkernel: acc += splat(a) * (b0, b1). */
+#define MAC2(a, lo, hi) { const v128_t s_ = wasm_f32x4_splat(a); lo = wasm_f32x4_add(lo, wasm_f32x4_mul(s_, b0)); hi = wasm_f32x4_add(hi, wasm_f32x4_mul(s_, b1)); }
+#define MAC1(a, lo) { lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_f32x4_splat(a), b0)); }
+
+/*
+ * The Winograd convolution itself: x [B, H, W, C] -> out [B, OH, OW, CO], stride 1, padding padT/padL before (the rest
+ * of the 3x3 window past the image reads zeros), U from lopper_winograd_filter, bias (0 = none) and ReLU fused.
+ * Tiles of 2x2 output pixels are taken TC at a time (TC a multiple of 6): V (16 x TC x CP floats) holds their transformed
+ * inputs, M (16 x TC x COP) the 16 products V[xi] U[xi], each computed six tiles by eight output channels in registers.
+ */
+EXPORT(lopper_winograd_conv)
+void lopper_winograd_conv(const float *x, const float *U, const float *bias, float *out, float *V, float *M, int B, int H,
+                          int W, int C, int OH, int OW, int CO, int CP, int COP, int padT, int padL, int relu, int TC) {
+  const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, NT = B * TH * TW;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int t0 = 0; t0 < NT; t0 += TC) {
+    const int n = NT - t0 < TC ? NT - t0 : TC;
+    const int nr = (n + 5) / 6 * 6;
+    /* input transform: V[xi][t][c] = (B^T d B)[xi] */
+    for (int t = 0; t < nr; t++) {
+      if (t >= n) {
+        for (int xi = 0; xi < 16; xi++)
+          for (int c = 0; c < CP; c += 4) wasm_v128_store(V + (xi * TC + t) * CP + c, zero);
+        continue;
+      }
+      const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
+      const int iy0 = 2 * th - padT, ix0 = 2 * tw - padL;
+      const int inside = iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= H && ix0 + 4 <= W;
+      for (int c = 0; c < CP; c += 4) {
+        const int rem = C - c;
+        v128_t d[4][4];
+        for (int i = 0; i < 4; i++)
+          for (int j = 0; j < 4; j++) {
+            const int iy = iy0 + i, ix = ix0 + j;
+            d[i][j] = (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) ? load_channels(x + ((b * H + iy) * W + ix) * C + c, rem) : zero;
+          }
+        for (int j = 0; j < 4; j++) {
+          const v128_t s0 = wasm_f32x4_sub(d[0][j], d[2][j]), s1 = wasm_f32x4_add(d[1][j], d[2][j]);
+          const v128_t s2 = wasm_f32x4_sub(d[2][j], d[1][j]), s3 = wasm_f32x4_sub(d[1][j], d[3][j]);
+          d[0][j] = s0; d[1][j] = s1; d[2][j] = s2; d[3][j] = s3;
+        }
+        for (int i = 0; i < 4; i++) {
+          float *v = V + (i * 4 * TC + t) * CP + c;
+          wasm_v128_store(v, wasm_f32x4_sub(d[i][0], d[i][2]));
+          wasm_v128_store(v + TC * CP, wasm_f32x4_add(d[i][1], d[i][2]));
+          wasm_v128_store(v + 2 * TC * CP, wasm_f32x4_sub(d[i][2], d[i][1]));
+          wasm_v128_store(v + 3 * TC * CP, wasm_f32x4_sub(d[i][1], d[i][3]));
+        }
+      }
+    }
+    /* 16 products: M[xi] (nr x COP) = V[xi] (nr x CP) U[xi] (CP x COP) */
+    for (int xi = 0; xi < 16; xi++) {
+      const float *Vx = V + xi * TC * CP, *Ux = U + xi * CP * COP;
+      float *Mx = M + xi * TC * COP;
+      int co = 0;
+      for (; co + 8 <= COP; co += 8)
+        for (int t = 0; t < nr; t += 6) {
+          v128_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
+          const float *a = Vx + t * CP;
+          const float *u = Ux + co;
+          for (int k = 0; k < CP; k++, u += COP) {
+            const v128_t b0 = wasm_v128_load(u), b1 = wasm_v128_load(u + 4);
+            MAC2(a[k], c00, c01) MAC2(a[CP + k], c10, c11) MAC2(a[2 * CP + k], c20, c21)
+            MAC2(a[3 * CP + k], c30, c31) MAC2(a[4 * CP + k], c40, c41) MAC2(a[5 * CP + k], c50, c51)
+          }
+          float *m = Mx + t * COP + co;
+          wasm_v128_store(m, c00); wasm_v128_store(m + 4, c01); m += COP;
+          wasm_v128_store(m, c10); wasm_v128_store(m + 4, c11); m += COP;
+          wasm_v128_store(m, c20); wasm_v128_store(m + 4, c21); m += COP;
+          wasm_v128_store(m, c30); wasm_v128_store(m + 4, c31); m += COP;
+          wasm_v128_store(m, c40); wasm_v128_store(m + 4, c41); m += COP;
+          wasm_v128_store(m, c50); wasm_v128_store(m + 4, c51);
+        }
+      if (co < COP)
+        for (int t = 0; t < nr; t += 6) {
+          v128_t c0 = zero, c1 = zero, c2 = zero, c3 = zero, c4 = zero, c5 = zero;
+          const float *a = Vx + t * CP;
+          const float *u = Ux + co;
+          for (int k = 0; k < CP; k++, u += COP) {
+            const v128_t b0 = wasm_v128_load(u);
+            MAC1(a[k], c0) MAC1(a[CP + k], c1) MAC1(a[2 * CP + k], c2) MAC1(a[3 * CP + k], c3) MAC1(a[4 * CP + k], c4) MAC1(a[5 * CP + k], c5)
+          }
+          float *m = Mx + t * COP + co;
+          wasm_v128_store(m, c0); wasm_v128_store(m + COP, c1); wasm_v128_store(m + 2 * COP, c2);
+          wasm_v128_store(m + 3 * COP, c3); wasm_v128_store(m + 4 * COP, c4); wasm_v128_store(m + 5 * COP, c5);
+        }
+    }
+    /* output transform: out = A^T m A (+ bias, ReLU) */
+    for (int t = 0; t < n; t++) {
+      const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
+      const int oy = 2 * th, ox = 2 * tw;
+      const int two_y = oy + 1 < OH, two_x = ox + 1 < OW;
+      float *o = out + ((b * OH + oy) * OW + ox) * CO;
+      for (int co = 0; co < CO; co += 4) {
+        const float *m = M + t * COP + co;
+        v128_t a0[4], a1[4];
+        for (int l = 0; l < 4; l++) {
+          const v128_t m0 = wasm_v128_load(m + l * TC * COP), m1 = wasm_v128_load(m + (4 + l) * TC * COP);
+          const v128_t m2 = wasm_v128_load(m + (8 + l) * TC * COP), m3 = wasm_v128_load(m + (12 + l) * TC * COP);
+          a0[l] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
+          a1[l] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+        }
+        v128_t y00 = wasm_f32x4_add(wasm_f32x4_add(a0[0], a0[1]), a0[2]), y01 = wasm_f32x4_sub(wasm_f32x4_sub(a0[1], a0[2]), a0[3]);
+        v128_t y10 = wasm_f32x4_add(wasm_f32x4_add(a1[0], a1[1]), a1[2]), y11 = wasm_f32x4_sub(wasm_f32x4_sub(a1[1], a1[2]), a1[3]);
+        const int rem = CO - co;
+        if (bias) {
+          const v128_t bv = load_channels(bias + co, rem);
+          y00 = wasm_f32x4_add(y00, bv); y01 = wasm_f32x4_add(y01, bv); y10 = wasm_f32x4_add(y10, bv); y11 = wasm_f32x4_add(y11, bv);
+        }
+        if (relu) { y00 = wasm_f32x4_max(y00, zero); y01 = wasm_f32x4_max(y01, zero); y10 = wasm_f32x4_max(y10, zero); y11 = wasm_f32x4_max(y11, zero); }
+        store_lanes(o + co, y00, rem);
+        if (two_x) store_lanes(o + CO + co, y01, rem);
+        if (two_y) {
+          store_lanes(o + OW * CO + co, y10, rem);
+          if (two_x) store_lanes(o + (OW + 1) * CO + co, y11, rem);
+        }
+      }
+    }
+  }
+}
