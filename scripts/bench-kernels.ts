@@ -3,7 +3,10 @@
  * same inputs (median of 15 calls after 10 warm-up calls, which also let V8 tier the kernels' WebAssembly up from its baseline compiler;
  * nothing else running). Prints one table:
  * - Conv2DBackpropFilter (SIMD, output channels in lanes) vs the XNNPACK formulation it replaced (one convolution with
- *   the batch as channel axis, still used for channel counts that are not a multiple of 4);
+ *   the batch as channel axis, still used for channel counts that are not a multiple of 4); for 3x3 stride-1 shapes, where
+ *   Lopper's kernel is Winograd F(2x2, 3x3), a second row against the direct SIMD kernel it replaced there;
+ * - 3x3 stride-1 FusedConv2D (Winograd F(2x2, 3x3), bias and ReLU fused) vs the stock (XNNPACK) kernel, including
+ *   channel counts a pruned model has; "GFLOP/s" counts a direct convolution's FLOPs for every row;
  * - Conv2DBackpropInput (SIMD row kernel, <= 8 input channels) vs the stock TF.js WASM kernel;
  * - the single-input-channel convolution (LeNet's conv1): FusedConv2D with bias and ReLU vs the stock (XNNPACK) kernel, and
  *   its filter gradient vs the XNNPACK formulation;
@@ -14,7 +17,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers TF.js's gradients, as in the worker
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { RELU_GRAD_KERNEL, conv2DBackpropFilterViaConv, registerWasmKernels } from '../workers/src/backends/wasm-kernels.js';
+import { RELU_GRAD_KERNEL, conv2DBackpropFilterViaConv, registerWasmKernels, winogradApplies } from '../workers/src/backends/wasm-kernels.js';
+import { heapOffset, simdKernels } from '../workers/src/backends/simd.js';
 import { fusedMoments } from '../workers/src/backends/wasm-moments.js';
 
 await tf.setBackend('wasm');
@@ -24,6 +28,7 @@ const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm')!.kernelFunc;
 const originalMoments = tf.moments;
 registerWasmKernels();
 const wasm = tf.backend() as BackendWasm;
+const simd = simdKernels(wasm)!;
 
 const WARMUP = 10;
 
@@ -61,6 +66,15 @@ for (const [xs, fs, s, p] of convs) {
   const shape = `x [${xs}] w [${fs}] s${s} ${p}`;
   const ours = median(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fs }) as tf.Tensor);
   row('Conv2DBackpropFilter', shape, flops, ours, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm)!));
+  if (winogradApplies(info)) {
+    const direct = () => {
+      const out = wasm.makeOutput(fs, 'float32');
+      simd.convFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
+        info.outHeight, info.outWidth, info.outChannels, 3, 3, 1, 1, info.padInfo.top, info.padInfo.left);
+      return out;
+    };
+    row('Conv2DBackpropFilter', shape, flops, ours, 'direct SIMD kernel (pre-Winograd)', median(direct));
+  }
   if (xs[3] <= 8) {
     const w = tf.randomNormal(fs, 0, 1, 'float32', 3) as tf.Tensor4D;
     const inputs = { dy, filter: w };
@@ -70,6 +84,19 @@ for (const [xs, fs, s, p] of convs) {
     w.dispose();
   }
   tf.dispose([x, dy]);
+}
+// 3x3 stride-1 forward convolutions (vgg-small's, and a pruned model's channel counts): Winograd against XNNPACK.
+for (const [xs, co] of [[[128, 28, 28, 16], 16], [[128, 14, 14, 32], 32], [[128, 7, 7, 64], 64], [[128, 14, 14, 13], 27]] as [Shape4, number][]) {
+  const fs: Shape4 = [3, 3, xs[3], co];
+  const x = tf.randomNormal(xs, 0, 1, 'float32', 11) as tf.Tensor4D;
+  const w = tf.randomNormal(fs, 0, 1, 'float32', 12) as tf.Tensor4D;
+  const bias = tf.randomNormal([co], 0, 1, 'float32', 13);
+  const flops = 2 * 9 * xs[3] * co * xs[0] * xs[1] * xs[2];
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+  const inputs = { x, filter: w, bias };
+  const ours = median(() => tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor);
+  row('FusedConv2D + ReLU', `x [${xs}] w [${fs}] s1 same`, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
+  tf.dispose([x, w, bias]);
 }
 // The single-input-channel convolution (LeNet's conv1): forward with bias and ReLU, and its filter gradient.
 {

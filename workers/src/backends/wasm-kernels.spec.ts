@@ -275,17 +275,33 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
   });
 
-  /** Counts lopper_winograd_conv calls while f runs on wasm (the SIMD module object is shared by every kernel). */
-  async function winogradCalls(f: () => Promise<unknown>): Promise<number> {
+  /** Counts calls of a Winograd kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
+  async function winogradCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' = 'winogradConv'): Promise<number> {
     await tf.setBackend('wasm');
     const { simdKernels } = await import('./simd.js');
     const simd = simdKernels(tf.backend() as never)!;
-    const original = simd.winogradConv;
+    const original = simd[kernel] as (...a: number[]) => void;
     let calls = 0;
-    simd.winogradConv = (...a) => { calls++; original(...a); };
-    try { await f(); } finally { simd.winogradConv = original; }
+    simd[kernel] = (...a: number[]) => { calls++; original(...a); };
+    try { await f(); } finally { simd[kernel] = original as never; }
     return calls;
   }
+
+  it.each([
+    ['same, 16 -> 16', [1, 14, 14, 16], [3, 3, 16, 16], 'same'],
+    ['valid, odd sizes, channel tails 10 -> 13', [2, 13, 11, 10], [3, 3, 10, 13], 'valid'],
+    // 162 tiles, 144 per chunk: two chunks, the second partial
+    ['same, two chunks of tiles, odd sizes, 8 -> 20', [2, 17, 17, 8], [3, 3, 8, 20], 'same'],
+    ['same on 3x3 images, 64 -> 64', [2, 3, 3, 64], [3, 3, 64, 64], 'same'],
+  ] as const)('filter gradient of a 3x3 conv2d by Winograd F(2x2, 3x3) (%s) equals the cpu backend', async (_, xShape, fShape, pad) => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await winogradCalls(async () => {
+      result = await both([[[...xShape], 23], [[...fShape], 24]], (x, w) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, pad))))(w));
+    }, 'winogradFilterGrad');
+    expect(calls).toBe(1);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
+  });
 
   it.each([
     ['same, bias, relu, 16 -> 16', [2, 28, 28, 16], [3, 3, 16, 16], 'same', 'relu', true],
@@ -320,8 +336,8 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
 
   it('leaves 3x3 convolutions with few channels, strides or dilations to XNNPACK', async () => {
     const calls = await winogradCalls(async () => {
-      const x = tf.randomNormal([2, 9, 9, 6]);
-      const y = tf.randomNormal([2, 9, 9, 16]);
+      const x = tf.randomNormal([2, 9, 9, 6]) as tf.Tensor4D;
+      const y = tf.randomNormal([2, 9, 9, 16]) as tf.Tensor4D;
       tf.dispose([
         tf.conv2d(x, tf.randomNormal([3, 3, 6, 6]) as tf.Tensor4D, 1, 'same'),
         tf.conv2d(y, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D, 2, 'same'),

@@ -92,6 +92,18 @@ const conv2DBackpropFilter: tf.KernelConfig = {
       if (source !== x) wasm.disposeData(source.dataId);
       return out;
     }
+    if (simd && winogradApplies(info)) {
+      // 3x3, stride 1 (vgg-small, resnet-small): Winograd F(2x2, 3x3), 2.25x fewer products (simd/kernels.c).
+      const { CP, COP, TC } = winogradSizes(info.inChannels, info.outChannels);
+      const V = wasm.makeOutput([16 * TC * CP], 'float32');
+      const Wd = wasm.makeOutput([16 * TC * COP], 'float32');
+      const dU = wasm.makeOutput([16 * CP * COP], 'float32');
+      const out = wasm.makeOutput([...filterShape], 'float32');
+      simd.winogradFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), heapOffset(wasm, V), heapOffset(wasm, Wd), heapOffset(wasm, dU),
+        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, CP, COP, info.padInfo.top, info.padInfo.left, TC);
+      for (const t of [V, Wd, dU]) wasm.disposeData(t.dataId);
+      return out;
+    }
     if (simd && info.outChannels % 4 === 0) {
       // Output channels in SIMD lanes, two input channels per pass, no transposes (simd/kernels.c): 1.5-2.9x faster than
       // the XNNPACK formulation below (`npm run bench:kernels`, docs/results.md).
@@ -330,10 +342,7 @@ function fastConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.Kern
       return out;
     }
     if (winogradApplies(info)) {
-      const CP = Math.ceil(C / 4) * 4;
-      const COP = Math.ceil(CO / 4) * 4;
-      // Tiles per chunk: the chunk's transformed inputs and products (16 x TC x (CP + COP) floats) within ~256 KiB (L2).
-      const TC = Math.max(6, Math.floor(65536 / (16 * (CP + COP)) / 6) * 6);
+      const { CP, COP, TC } = winogradSizes(C, CO);
       const U = wasm.makeOutput([16 * CP * COP], 'float32');
       const V = wasm.makeOutput([16 * TC * CP], 'float32');
       const M = wasm.makeOutput([16 * TC * COP], 'float32');
@@ -347,6 +356,16 @@ function fastConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.Kern
     return stock({ inputs, backend, attrs });
   };
   return { kernelName: name, backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
+}
+
+/**
+ * Channel counts padded to whole SIMD vectors, and tiles per chunk: the chunk's transformed inputs and products
+ * (16 x TC x (CP + COP) floats) within ~256 KiB, about this CPU's L2 (a quarter or four times that measured the same).
+ */
+function winogradSizes(C: number, CO: number): { CP: number; COP: number; TC: number } {
+  const CP = Math.ceil(C / 4) * 4;
+  const COP = Math.ceil(CO / 4) * 4;
+  return { CP, COP, TC: Math.max(6, Math.floor(65536 / (16 * (CP + COP)) / 6) * 6) };
 }
 
 /** Whether lopper_winograd_conv takes a convolution: 3x3, stride and dilation 1, enough channels to pay for its transforms. */

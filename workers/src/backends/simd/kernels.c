@@ -598,6 +598,46 @@ static inline void store_lanes(float *p, v128_t v, int rem) {
 #define MAC1(a, lo) { lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_f32x4_splat(a), b0)); }
 
 /*
+ * Input transform of tiles t0 .. t0+n-1 (of TH x TW per image): V[xi][t][c] = (B^T d B)[xi] with d the 4x4 input tile at
+ * (2 th - padT, 2 tw - padL), zero outside the image and for c >= C; rows n .. nr-1 of V are zeroed.
+ */
+static void winograd_inputs(const float *x, float *V, int t0, int n, int nr, int TH, int TW, int H, int W, int C, int CP,
+                            int padT, int padL, int TC) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int t = 0; t < nr; t++) {
+    if (t >= n) {
+      for (int xi = 0; xi < 16; xi++)
+        for (int c = 0; c < CP; c += 4) wasm_v128_store(V + (xi * TC + t) * CP + c, zero);
+      continue;
+    }
+    const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
+    const int iy0 = 2 * th - padT, ix0 = 2 * tw - padL;
+    const int inside = iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= H && ix0 + 4 <= W;
+    for (int c = 0; c < CP; c += 4) {
+      const int rem = C - c;
+      v128_t d[4][4];
+      for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+          const int iy = iy0 + i, ix = ix0 + j;
+          d[i][j] = (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) ? load_channels(x + ((b * H + iy) * W + ix) * C + c, rem) : zero;
+        }
+      for (int j = 0; j < 4; j++) {
+        const v128_t s0 = wasm_f32x4_sub(d[0][j], d[2][j]), s1 = wasm_f32x4_add(d[1][j], d[2][j]);
+        const v128_t s2 = wasm_f32x4_sub(d[2][j], d[1][j]), s3 = wasm_f32x4_sub(d[1][j], d[3][j]);
+        d[0][j] = s0; d[1][j] = s1; d[2][j] = s2; d[3][j] = s3;
+      }
+      for (int i = 0; i < 4; i++) {
+        float *v = V + (i * 4 * TC + t) * CP + c;
+        wasm_v128_store(v, wasm_f32x4_sub(d[i][0], d[i][2]));
+        wasm_v128_store(v + TC * CP, wasm_f32x4_add(d[i][1], d[i][2]));
+        wasm_v128_store(v + 2 * TC * CP, wasm_f32x4_sub(d[i][2], d[i][1]));
+        wasm_v128_store(v + 3 * TC * CP, wasm_f32x4_sub(d[i][1], d[i][3]));
+      }
+    }
+  }
+}
+
+/*
  * The Winograd convolution itself: x [B, H, W, C] -> out [B, OH, OW, CO], stride 1, padding padT/padL before (the rest
  * of the 3x3 window past the image reads zeros), U from lopper_winograd_filter, bias (0 = none) and ReLU fused.
  * Tiles of 2x2 output pixels are taken TC at a time (TC a multiple of 6): V (16 x TC x CP floats) holds their transformed
@@ -611,38 +651,7 @@ void lopper_winograd_conv(const float *x, const float *U, const float *bias, flo
   for (int t0 = 0; t0 < NT; t0 += TC) {
     const int n = NT - t0 < TC ? NT - t0 : TC;
     const int nr = (n + 5) / 6 * 6;
-    /* input transform: V[xi][t][c] = (B^T d B)[xi] */
-    for (int t = 0; t < nr; t++) {
-      if (t >= n) {
-        for (int xi = 0; xi < 16; xi++)
-          for (int c = 0; c < CP; c += 4) wasm_v128_store(V + (xi * TC + t) * CP + c, zero);
-        continue;
-      }
-      const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
-      const int iy0 = 2 * th - padT, ix0 = 2 * tw - padL;
-      const int inside = iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= H && ix0 + 4 <= W;
-      for (int c = 0; c < CP; c += 4) {
-        const int rem = C - c;
-        v128_t d[4][4];
-        for (int i = 0; i < 4; i++)
-          for (int j = 0; j < 4; j++) {
-            const int iy = iy0 + i, ix = ix0 + j;
-            d[i][j] = (inside || (iy >= 0 && iy < H && ix >= 0 && ix < W)) ? load_channels(x + ((b * H + iy) * W + ix) * C + c, rem) : zero;
-          }
-        for (int j = 0; j < 4; j++) {
-          const v128_t s0 = wasm_f32x4_sub(d[0][j], d[2][j]), s1 = wasm_f32x4_add(d[1][j], d[2][j]);
-          const v128_t s2 = wasm_f32x4_sub(d[2][j], d[1][j]), s3 = wasm_f32x4_sub(d[1][j], d[3][j]);
-          d[0][j] = s0; d[1][j] = s1; d[2][j] = s2; d[3][j] = s3;
-        }
-        for (int i = 0; i < 4; i++) {
-          float *v = V + (i * 4 * TC + t) * CP + c;
-          wasm_v128_store(v, wasm_f32x4_sub(d[i][0], d[i][2]));
-          wasm_v128_store(v + TC * CP, wasm_f32x4_add(d[i][1], d[i][2]));
-          wasm_v128_store(v + 2 * TC * CP, wasm_f32x4_sub(d[i][2], d[i][1]));
-          wasm_v128_store(v + 3 * TC * CP, wasm_f32x4_sub(d[i][1], d[i][3]));
-        }
-      }
-    }
+    winograd_inputs(x, V, t0, n, nr, TH, TW, H, W, C, CP, padT, padL, TC);
     /* 16 products: M[xi] (nr x COP) = V[xi] (nr x CP) U[xi] (CP x COP) */
     for (int xi = 0; xi < 16; xi++) {
       const float *Vx = V + xi * TC * CP, *Ux = U + xi * CP * COP;
@@ -712,4 +721,109 @@ void lopper_winograd_conv(const float *x, const float *U, const float *bias, flo
       }
     }
   }
+}
+
+/*
+ * Filter gradient of a 3x3 convolution (stride and dilation 1, NHWC) by Winograd F(2x2, 3x3): with U = G g G^T and
+ * Y = A^T (U . V) A per tile, dU = sum over tiles of V . (A dY A^T) and dg = G^T dU G. V (16 x TC x CP) and Wd
+ * (16 x TC x COP) hold a chunk's transformed inputs and output gradients, dU (16 x CP x COP) the running sums, each
+ * product six input by eight output channels in registers over the chunk's tiles. dw [3][3][C][CO] is written at the end.
+ */
+EXPORT(lopper_winograd_filter_grad)
+void lopper_winograd_filter_grad(const float *x, const float *dy, float *dw, float *V, float *Wd, float *dU, int B, int H,
+                                 int W, int C, int OH, int OW, int CO, int CP, int COP, int padT, int padL, int TC) {
+  const int TH = (OH + 1) / 2, TW = (OW + 1) / 2, NT = B * TH * TW;
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  for (int i = 0; i < 16 * CP * COP; i += 4) wasm_v128_store(dU + i, zero);
+  for (int t0 = 0; t0 < NT; t0 += TC) {
+    const int n = NT - t0 < TC ? NT - t0 : TC;
+    const int nr = (n + 5) / 6 * 6;
+    winograd_inputs(x, V, t0, n, nr, TH, TW, H, W, C, CP, padT, padL, TC);
+    /* Wd[xi][t][co] = (A y A^T)[xi], y the 2x2 block of dy of tile t (zero outside OH x OW), A = [1 0; 1 1; 1 -1; 0 -1] */
+    for (int t = 0; t < nr; t++) {
+      if (t >= n) {
+        for (int xi = 0; xi < 16; xi++)
+          for (int co = 0; co < COP; co += 4) wasm_v128_store(Wd + (xi * TC + t) * COP + co, zero);
+        continue;
+      }
+      const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
+      const int oy = 2 * th, ox = 2 * tw;
+      const int two_y = oy + 1 < OH, two_x = ox + 1 < OW;
+      const float *g = dy + ((b * OH + oy) * OW + ox) * CO;
+      for (int co = 0; co < COP; co += 4) {
+        const int rem = CO - co;
+        const v128_t y00 = load_channels(g + co, rem);
+        const v128_t y01 = two_x ? load_channels(g + CO + co, rem) : zero;
+        const v128_t y10 = two_y ? load_channels(g + OW * CO + co, rem) : zero;
+        const v128_t y11 = two_x && two_y ? load_channels(g + (OW + 1) * CO + co, rem) : zero;
+        /* rows: r[i][j] = (A y)[i][j] */
+        const v128_t r[4][2] = {{y00, y01}, {wasm_f32x4_add(y00, y10), wasm_f32x4_add(y01, y11)},
+                                {wasm_f32x4_sub(y00, y10), wasm_f32x4_sub(y01, y11)}, {wasm_f32x4_neg(y10), wasm_f32x4_neg(y11)}};
+        for (int i = 0; i < 4; i++) {
+          float *w = Wd + (i * 4 * TC + t) * COP + co;
+          wasm_v128_store(w, r[i][0]);
+          wasm_v128_store(w + TC * COP, wasm_f32x4_add(r[i][0], r[i][1]));
+          wasm_v128_store(w + 2 * TC * COP, wasm_f32x4_sub(r[i][0], r[i][1]));
+          wasm_v128_store(w + 3 * TC * COP, wasm_f32x4_neg(r[i][1]));
+        }
+      }
+    }
+    /* dU[xi] (CP x COP) += V[xi]^T (CP x nr) Wd[xi] (nr x COP) */
+    for (int xi = 0; xi < 16; xi++) {
+      const float *Vx = V + xi * TC * CP, *Wx = Wd + xi * TC * COP;
+      float *Ux = dU + xi * CP * COP;
+      for (int c0 = 0; c0 < CP; c0 += 6) {
+        /* six rows c0 .. c0+5; rows past CP repeat the last one and are not stored */
+        const int r1 = c0 + 1 < CP ? c0 + 1 : CP - 1, r2 = c0 + 2 < CP ? c0 + 2 : CP - 1, r3 = c0 + 3 < CP ? c0 + 3 : CP - 1;
+        const int r4 = c0 + 4 < CP ? c0 + 4 : CP - 1, r5 = c0 + 5 < CP ? c0 + 5 : CP - 1;
+        const int rows = CP - c0 < 6 ? CP - c0 : 6;
+        int co = 0;
+        for (; co + 8 <= COP; co += 8) {
+          v128_t c00 = zero, c01 = zero, c10 = zero, c11 = zero, c20 = zero, c21 = zero, c30 = zero, c31 = zero, c40 = zero, c41 = zero, c50 = zero, c51 = zero;
+          const float *a = Vx, *w = Wx + co;
+          for (int t = 0; t < nr; t++, a += CP, w += COP) {
+            const v128_t b0 = wasm_v128_load(w), b1 = wasm_v128_load(w + 4);
+            MAC2(a[c0], c00, c01) MAC2(a[r1], c10, c11) MAC2(a[r2], c20, c21)
+            MAC2(a[r3], c30, c31) MAC2(a[r4], c40, c41) MAC2(a[r5], c50, c51)
+          }
+          const v128_t acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+          for (int r = 0; r < rows; r++) {
+            float *u = Ux + (c0 + r) * COP + co;
+            wasm_v128_store(u, wasm_f32x4_add(wasm_v128_load(u), acc[r][0]));
+            wasm_v128_store(u + 4, wasm_f32x4_add(wasm_v128_load(u + 4), acc[r][1]));
+          }
+        }
+        if (co < COP) {
+          v128_t c0v = zero, c1v = zero, c2v = zero, c3v = zero, c4v = zero, c5v = zero;
+          const float *a = Vx, *w = Wx + co;
+          for (int t = 0; t < nr; t++, a += CP, w += COP) {
+            const v128_t b0 = wasm_v128_load(w);
+            MAC1(a[c0], c0v) MAC1(a[r1], c1v) MAC1(a[r2], c2v) MAC1(a[r3], c3v) MAC1(a[r4], c4v) MAC1(a[r5], c5v)
+          }
+          const v128_t acc[6] = {c0v, c1v, c2v, c3v, c4v, c5v};
+          for (int r = 0; r < rows; r++) {
+            float *u = Ux + (c0 + r) * COP + co;
+            wasm_v128_store(u, wasm_f32x4_add(wasm_v128_load(u), acc[r]));
+          }
+        }
+      }
+    }
+  }
+  /* dw[i][j][c][co] = (G^T dU G)[i][j], G^T = [1 .5 .5 0; 0 .5 -.5 0; 0 .5 .5 1] */
+  for (int c = 0; c < C; c++)
+    for (int co = 0; co < CO; co++) {
+#define DU(k, l) dU[((k) * 4 + (l)) * CP * COP + c * COP + co]
+      for (int i = 0; i < 3; i++) {
+        /* q[l] = (G^T dU)[i][l] */
+        float q0, q1, q2, q3;
+        if (i == 0) { q0 = DU(0, 0) + 0.5f * (DU(1, 0) + DU(2, 0)); q1 = DU(0, 1) + 0.5f * (DU(1, 1) + DU(2, 1)); q2 = DU(0, 2) + 0.5f * (DU(1, 2) + DU(2, 2)); q3 = DU(0, 3) + 0.5f * (DU(1, 3) + DU(2, 3)); }
+        else if (i == 1) { q0 = 0.5f * (DU(1, 0) - DU(2, 0)); q1 = 0.5f * (DU(1, 1) - DU(2, 1)); q2 = 0.5f * (DU(1, 2) - DU(2, 2)); q3 = 0.5f * (DU(1, 3) - DU(2, 3)); }
+        else { q0 = 0.5f * (DU(1, 0) + DU(2, 0)) + DU(3, 0); q1 = 0.5f * (DU(1, 1) + DU(2, 1)) + DU(3, 1); q2 = 0.5f * (DU(1, 2) + DU(2, 2)) + DU(3, 2); q3 = 0.5f * (DU(1, 3) + DU(2, 3)) + DU(3, 3); }
+        float *d = dw + (i * 3) * C * CO + c * CO + co;
+        d[0] = q0 + 0.5f * (q1 + q2);
+        d[C * CO] = 0.5f * (q1 - q2);
+        d[2 * C * CO] = 0.5f * (q1 + q2) + q3;
+      }
+#undef DU
+    }
 }
