@@ -334,6 +334,42 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
   });
 
+  it('a net of two 3x3 convolutions trains on WASM (Winograd forward, input and filter gradients) as on the cpu backend', async () => {
+    const data = [[2, 8, 7, 8], [3, 3, 8, 16], [16], [3, 3, 16, 12], [2, 8, 7, 12]].map((shape, i) => [shape, tf.randomNormal(shape, 0, 0.5, 'float32', 30 + i).dataSync()] as const);
+    const train = async () => {
+      const before = tf.memory().numTensors;
+      const [x, w1, b1, w2, target] = data.map(([shape, v]) => tf.tensor(v, shape));
+      const vars = [tf.variable(w1), tf.variable(b1), tf.variable(w2)];
+      const opt = tf.train.sgd(0.05);
+      const loss = () => tf.tidy(() => {
+        const h = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: vars[0] as tf.Tensor4D, strides: 1, pad: 'same', bias: vars[1], activation: 'relu' });
+        return tf.mean(tf.square(tf.sub(tf.conv2d(h, vars[2] as tf.Tensor4D, 1, 'same'), target))) as tf.Scalar;
+      });
+      const losses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const cost = opt.minimize(loss, true) as tf.Scalar;
+        losses.push(cost.arraySync());
+        cost.dispose();
+      }
+      const weights = await Promise.all(vars.map((v) => v.data()));
+      tf.dispose([x, w1, b1, w2, target, ...vars]);
+      opt.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      return { losses, weights: weights as Float32Array[] };
+    };
+    const cpu = await on('cpu', train);
+    let wasm!: Awaited<ReturnType<typeof train>>;
+    const conv = await winogradCalls(async () => { wasm = await train(); });
+    const filterGrad = await winogradCalls(async () => { await train(); }, 'winogradFilterGrad');
+    // per step: two forward convolutions and the second's input gradient; two filter gradients
+    expect(conv).toBe(4 * 3);
+    expect(filterGrad).toBe(4 * 2);
+    expect(wasm.losses[3]).toBeLessThan(wasm.losses[0]);
+    for (let i = 0; i < 4; i++) expect(Math.abs(wasm.losses[i] - cpu.losses[i]) / cpu.losses[i]).toBeLessThan(1e-5);
+    for (let i = 0; i < 3; i++) expect(relErr(wasm.weights[i], cpu.weights[i])).toBeLessThan(1e-5);
+    await tf.setBackend('cpu');
+  });
+
   it('leaves 3x3 convolutions with few channels, strides or dilations to XNNPACK', async () => {
     const calls = await winogradCalls(async () => {
       const x = tf.randomNormal([2, 9, 9, 6]) as tf.Tensor4D;
