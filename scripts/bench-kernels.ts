@@ -7,7 +7,8 @@
  *   Lopper's kernel is Winograd F(2x2, 3x3), a second row against the direct SIMD kernel it replaced there;
  * - 3x3 stride-1 FusedConv2D (Winograd F(2x2, 3x3), bias and ReLU fused) vs the stock (XNNPACK) kernel, including
  *   channel counts a pruned model has; "GFLOP/s" counts a direct convolution's FLOPs for every row;
- * - Conv2DBackpropInput (SIMD row kernel, <= 8 input channels) vs the stock TF.js WASM kernel;
+ * - Conv2DBackpropInput (SIMD row kernel, <= 8 input channels) vs the stock TF.js WASM kernel; with stride 2 and more
+ *   channels (phase by phase) vs the convolution of the dilated form it replaced (without its dilation copy);
  * - the single-input-channel convolution (LeNet's conv1): FusedConv2D with bias and ReLU vs the stock (XNNPACK) kernel, and
  *   its filter gradient vs the XNNPACK formulation;
  * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend;
@@ -97,6 +98,29 @@ for (const [xs, co] of [[[128, 28, 28, 16], 16], [[128, 14, 14, 32], 32], [[128,
   const ours = median(() => tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor);
   row('FusedConv2D + ReLU', `x [${xs}] w [${fs}] s1 same`, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
   tf.dispose([x, w, bias]);
+}
+// Strided input gradients with more than 8 input channels (resnet-small's stride-2 convolutions): phase by phase against
+// the dilated form used before (dy dilated by the stride, then one stride-1 convolution with the flipped filter).
+for (const [xs, fs] of [[[128, 28, 28, 16], [3, 3, 16, 32]], [[128, 28, 28, 16], [1, 1, 16, 32]]] as [Shape4, Shape4][]) {
+  const info = tf.backend_util.computeConv2DInfo(xs, fs, 2, 1, 'same');
+  const dy = tf.randomNormal([...info.outShape], 0, 1, 'float32', 14) as tf.Tensor4D;
+  const w = tf.randomNormal(fs, 0, 1, 'float32', 15) as tf.Tensor4D;
+  const flops = 2 * fs.reduce((a, b) => a * b, 1) * info.outHeight * info.outWidth * info.batchSize;
+  const ours = median(() => tf.engine().runKernel('Conv2DBackpropInput', { dy, filter: w }, { strides: 2, pad: 'same', dataFormat: 'NHWC', inputShape: xs }) as tf.Tensor);
+  // The dilated dy and flipped filter are made once, outside the timing: the reference is the convolution alone (the code
+  // it replaced also spent a JS copy loop on the dilation per call), so the ratio understates the change.
+  const [KH, KW] = fs;
+  const { top, left } = info.padInfo;
+  const DH = (info.outHeight - 1) * 2 + 1, DW = (info.outWidth - 1) * 2 + 1;
+  const d = tf.buffer([xs[0], DH, DW, fs[3]]);
+  const g = dy.bufferSync();
+  for (let b = 0; b < xs[0]; b++) for (let i = 0; i < info.outHeight; i++) for (let j = 0; j < info.outWidth; j++) for (let c = 0; c < fs[3]; c++) d.set(g.get(b, i, j, c), b, 2 * i, 2 * j, c);
+  const dilated = d.toTensor() as tf.Tensor4D;
+  const flipped = tf.tidy(() => tf.transpose(tf.reverse(w, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+  const pT = KH - 1 - top, pL = KW - 1 - left;
+  const dilatedForm = () => tf.conv2d(dilated, flipped, 1, [[0, 0], [pT, xs[1] + KH - 1 - pT - DH], [pL, xs[2] + KW - 1 - pL - DW], [0, 0]]);
+  row('Conv2DBackpropInput', `x [${xs}] w [${fs}] s2 same`, flops, ours, 'dilated dy: its convolution alone', median(dilatedForm));
+  tf.dispose([dy, w, dilated, flipped]);
 }
 // The single-input-channel convolution (LeNet's conv1): forward with bias and ReLU, and its filter gradient.
 {

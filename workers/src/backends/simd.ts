@@ -40,6 +40,8 @@ export interface SimdKernels {
   winogradConv(x: number, U: number, bias: number, out: number, V: number, M: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, CP: number, COP: number, padT: number, padL: number, relu: number, TC: number): void;
   /** Filter gradient [3,3,C,CO] of a 3x3 stride-1 convolution by Winograd F(2x2, 3x3); scratch V [16][TC][CP], Wd [16][TC][COP], dU [16][CP][COP]. */
   winogradFilterGrad(x: number, dy: number, dw: number, V: number, Wd: number, dU: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, CP: number, COP: number, padT: number, padL: number, TC: number): void;
+  /** out[b, sh*a + qh, sw*c + qw, :] = sub[b, a, c, :] (one phase of a strided transposed convolution into the full gradient). */
+  interleave(sub: number, out: number, B: number, AH: number, AW: number, H: number, W: number, C: number, sh: number, sw: number, qh: number, qw: number): void;
   maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
 }
 
@@ -64,7 +66,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
     }
   } catch {
     kernels = null;

@@ -275,8 +275,8 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(relErr(wasm, cpu)).toBeLessThan(1e-5);
   });
 
-  /** Counts calls of a Winograd kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
-  async function winogradCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' = 'winogradConv'): Promise<number> {
+  /** Counts calls of a SIMD kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
+  async function winogradCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' = 'winogradConv'): Promise<number> {
     await tf.setBackend('wasm');
     const { simdKernels } = await import('./simd.js');
     const simd = simdKernels(tf.backend() as never)!;
@@ -323,14 +323,30 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   it.each([
     ['same, 16 -> 16', [2, 14, 14, 16], [3, 3, 16, 16], 1, 'same'],
     ['valid, odd sizes, 12 -> 11', [2, 11, 9, 12], [3, 3, 12, 11], 1, 'valid'],
-    ['stride 2 same (a stride-1 convolution of the dilated gradient), 16 -> 32', [2, 14, 14, 16], [3, 3, 16, 32], 2, 'same'],
   ] as const)('input gradient of a 3x3 conv2d (%s) goes through Winograd and equals the cpu backend', async (_, xShape, fShape, stride, pad) => {
     let result!: Awaited<ReturnType<typeof both>>;
     const calls = await winogradCalls(async () => {
       result = await both([[[...xShape], 21], [[...fShape], 22]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad))))(x));
     });
-    // the forward convolution (stride 1 only) and the input gradient's
-    expect(calls).toBe(stride === 1 ? 2 : 1);
+    // the forward convolution and the input gradient's
+    expect(calls).toBe(2);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['3x3 stride 2 same, even size (resnet-small), 16 -> 32', [2, 14, 14, 16], [3, 3, 16, 32], 2, 'same', 4],
+    ['3x3 stride 2 same, odd size (padding before), 12 -> 8', [2, 15, 13, 12], [3, 3, 12, 8], 2, 'same', 4],
+    ['3x3 stride 2 valid, odd size', [2, 11, 12, 10], [3, 3, 10, 6], 2, 'valid', 4],
+    ['1x1 stride 2 (phases no tap reaches stay zero)', [2, 9, 10, 16], [1, 1, 16, 32], 2, 'same', 1],
+    ['5x5 stride 3 same, 9 -> 7', [2, 13, 11, 9], [5, 5, 9, 7], 3, 'same', 9],
+    ['2x2 stride 2, padding before (a phase needs dy cropped: the dilated form)', [2, 9, 9, 12], [2, 2, 12, 5], 2, [[0, 0], [1, 0], [1, 0], [0, 0]], 0],
+  ] as const)('input gradient of a strided conv2d (%s), phase by phase, equals the cpu backend', async (_, xShape, fShape, stride, pad, phases) => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await winogradCalls(async () => {
+      result = await both([[[...xShape], 25], [[...fShape], 26]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad as never))))(x));
+    }, 'interleave');
+    expect(calls).toBe(phases);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
     expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
   });
 

@@ -226,9 +226,61 @@ const maxPoolGradKernel: tf.KernelConfig = {
 };
 
 /**
+ * One axis of a strided transposed convolution split by phase: the input positions i = s*a + q (a < A) receive the taps
+ * k = r + s*j (j < n, r = (q + padBefore) mod s) from dy[a + c - j], c = floor((q + padBefore) / s): a stride-1 convolution
+ * of dy with those taps in reverse order, padded P before and Pb after.
+ */
+interface Phase { q: number; r: number; n: number; A: number; P: number; Pb: number }
+function phases(size: number, outSize: number, K: number, s: number, padBefore: number): Phase[] {
+  return Array.from({ length: s }, (_, q) => {
+    const r = (q + padBefore) % s;
+    const n = r < K ? Math.ceil((K - r) / s) : 0;
+    const A = q < size ? Math.ceil((size - q) / s) : 0;
+    const P = n - 1 - Math.floor((q + padBefore) / s);
+    return { q, r, n, A, P, Pb: A + n - 1 - outSize - P };
+  });
+}
+
+/**
+ * Conv2DBackpropInput with a stride, without dilating dy: each of the sh x sw phases of dx (rows s*a + qh, columns
+ * s*b + qw) is a stride-1 convolution of dy with the taps that reach it (for a 3x3 filter at stride 2: 2x2, 2x1, 1x2 and
+ * 1x1 sub-filters), written into place by lopper_interleave. The dilated form convolves a dy that is 3/4 zeros with the
+ * whole filter (resnet-small's stride-2 3x3 convolution: 56 ms of a 395 ms step). Null when a phase would need dy cropped
+ * (negative padding): the caller dilates then.
+ */
+function stridedBackpropInputByPhases(wasm: BackendWasm, simd: SimdKernels, dy: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo | null {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+  const rowsP = phases(H, OH, KH, sh, info.padInfo.top);
+  const colsP = phases(W, OW, KW, sw, info.padInfo.left);
+  const used = (p: Phase) => p.n > 0 && p.A > 0;
+  if ([...rowsP, ...colsP].some((p) => used(p) && (p.P < 0 || p.Pb < 0))) return null;
+  const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
+  const w = wasm.typedArrayFromHeap(filter) as Float32Array;
+  const out = wasm.makeOutput([B, H, W, CI], 'float32');
+  // phases no tap reaches (a filter smaller than the stride) stay zero
+  if (!rowsP.every(used) || !colsP.every(used)) (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
+  for (const ph of rowsP.filter(used)) for (const pw of colsP.filter(used)) {
+    // f[j][k][co][ci] = W[ph.r + sh*(nh-1-j), pw.r + sw*(nw-1-k), ci, co]
+    const sub = wasm.makeOutput([ph.n, pw.n, CO, CI], 'float32');
+    const f = wasm.typedArrayFromHeap(sub) as Float32Array;
+    for (let j = 0; j < ph.n; j++) for (let k = 0; k < pw.n; k++) {
+      const src = ((ph.r + sh * (ph.n - 1 - j)) * KW + (pw.r + sw * (pw.n - 1 - k))) * CI * CO;
+      const dst = (j * pw.n + k) * CO * CI;
+      for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) f[dst + co * CI + ci] = w[src + ci * CO + co];
+    }
+    const part = conv({ inputs: { x: dy, filter: sub }, backend: wasm, attrs: { strides: 1, dilations: 1, pad: [[0, 0], [ph.P, ph.Pb], [pw.P, pw.Pb], [0, 0]], dataFormat: 'NHWC' } }) as tf.TensorInfo;
+    simd.interleave(heapOffset(wasm, part), heapOffset(wasm, out), B, ph.A, pw.A, H, W, CI, sh, sw, ph.q, pw.q);
+    wasm.disposeData(sub.dataId);
+    wasm.disposeData(part.dataId);
+  }
+  return out;
+}
+
+/**
  * Conv2DBackpropInput as a forward convolution: dx = conv(dilate(dy, stride), W flipped in space with in/out channels
  * swapped, explicit padding kh-1-padTop before and the remainder after), by the SIMD row kernel for up to 8 input
- * channels and by XNNPACK above. Dilations other than 1 or NCHW go to the stock kernel.
+ * channels and by XNNPACK (or Winograd, for 3x3) above; with a stride and more than 8 input channels, phase by phase
+ * (stridedBackpropInputByPhases) instead of dilating dy. Dilations other than 1 or NCHW go to the stock kernel.
  */
 function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -252,6 +304,10 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     // W[KH-1-kh, KW-1-kw, ci, co], four dx channels per pass over dy (LeNet's conv2: 7.2 ms, where the matmul to an
     // im2col buffer plus col2im used before took 8.7 ms; the stock kernel ~47 ms: `npm run bench:kernels`).
     const rows = simd !== null && CI <= 8;
+    if (simd && !rows && (sh > 1 || sw > 1)) {
+      const out = stridedBackpropInputByPhases(wasm, simd, dy, filter, info);
+      if (out) return out;
+    }
     // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (or its wT layout above)
     const flipped = wasm.makeOutput(rows ? [CI, KH, KW, CO] : [KH, KW, CO, CI], 'float32');
     temps.push(flipped);

@@ -827,3 +827,25 @@ void lopper_winograd_filter_grad(const float *x, const float *dy, float *dw, flo
 #undef DU
     }
 }
+
+/*
+ * out[b, s_h*a + qh, s_w*c + qw, :] = sub[b, a, c, :] for a < AH, c < AW (rows and columns of out past H, W skipped): one
+ * phase of a strided transposed convolution written into its place in the full input gradient (C channels per pixel).
+ */
+EXPORT(lopper_interleave)
+void lopper_interleave(const float *sub, float *out, int B, int AH, int AW, int H, int W, int C, int sh, int sw, int qh, int qw) {
+  for (int b = 0; b < B; b++)
+    for (int a = 0; a < AH; a++) {
+      const int y = sh * a + qh;
+      if (y >= H) break;
+      for (int c = 0; c < AW; c++) {
+        const int x = sw * c + qw;
+        if (x >= W) break;
+        const float *s = sub + ((b * AH + a) * AW + c) * C;
+        float *o = out + ((b * H + y) * W + x) * C;
+        int k = 0;
+        for (; k + 4 <= C; k += 4) wasm_v128_store(o + k, wasm_v128_load(s + k));
+        for (; k < C; k++) o[k] = s[k];
+      }
+    }
+}
