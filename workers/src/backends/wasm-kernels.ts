@@ -374,7 +374,7 @@ function paddedSingleChannel(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorI
  *   on a zero-padded copy of the input.
  * - 3x3 filters, stride and dilation 1, at least 8 input and output channels (vgg-small's and resnet-small's
  *   convolutions, and Conv2DBackpropInput's convolution for them, which calls this kernel): Winograd F(2x2, 3x3),
- *   2.25x fewer products (lopper_winograd_conv), 1.3-1.6x faster than XNNPACK for 16-64 channels, and for pruned
+ *   2.25x fewer products (lopper_winograd_conv), 1.3-1.8x faster than XNNPACK for 16-64 channels, and for pruned
  *   channel counts (13 -> 27: 1.45x); with fewer channels its transforms cost more than they save (5 -> 7: 0.71x),
  *   so those stay with XNNPACK (`npm run bench:kernels`).
  */
