@@ -276,7 +276,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   });
 
   /** Counts calls of a SIMD kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
-  async function winogradCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' = 'winogradConv'): Promise<number> {
+  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' = 'winogradConv'): Promise<number> {
     await tf.setBackend('wasm');
     const { simdKernels } = await import('./simd.js');
     const simd = simdKernels(tf.backend() as never)!;
@@ -295,7 +295,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     ['same on 3x3 images, 64 -> 64', [2, 3, 3, 64], [3, 3, 64, 64], 'same'],
   ] as const)('filter gradient of a 3x3 conv2d by Winograd F(2x2, 3x3) (%s) equals the cpu backend', async (_, xShape, fShape, pad) => {
     let result!: Awaited<ReturnType<typeof both>>;
-    const calls = await winogradCalls(async () => {
+    const calls = await simdCalls(async () => {
       result = await both([[[...xShape], 23], [[...fShape], 24]], (x, w) => tf.grad((f: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, pad))))(w));
     }, 'winogradFilterGrad');
     expect(calls).toBe(1);
@@ -312,7 +312,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   ] as const)('3x3 conv2d by Winograd F(2x2, 3x3) (%s) equals the cpu backend', async (_, xShape, fShape, pad, activation, withBias) => {
     const inputs: [number[], number][] = [[[...xShape], 18], [[...fShape], 19], [[fShape[3]], 20]];
     let result!: Awaited<ReturnType<typeof both>>;
-    const calls = await winogradCalls(async () => {
+    const calls = await simdCalls(async () => {
       result = await both(inputs, (x, w, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: pad as never, bias: withBias ? b : undefined, activation }));
     });
     expect(calls).toBe(1);
@@ -325,7 +325,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     ['valid, odd sizes, 12 -> 11', [2, 11, 9, 12], [3, 3, 12, 11], 1, 'valid'],
   ] as const)('input gradient of a 3x3 conv2d (%s) goes through Winograd and equals the cpu backend', async (_, xShape, fShape, stride, pad) => {
     let result!: Awaited<ReturnType<typeof both>>;
-    const calls = await winogradCalls(async () => {
+    const calls = await simdCalls(async () => {
       result = await both([[[...xShape], 21], [[...fShape], 22]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad))))(x));
     });
     // the forward convolution and the input gradient's
@@ -342,7 +342,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     ['2x2 stride 2, padding before (a phase needs dy cropped: the dilated form)', [2, 9, 9, 12], [2, 2, 12, 5], 2, [[0, 0], [1, 0], [1, 0], [0, 0]], 0],
   ] as const)('input gradient of a strided conv2d (%s), phase by phase, equals the cpu backend', async (_, xShape, fShape, stride, pad, phases) => {
     let result!: Awaited<ReturnType<typeof both>>;
-    const calls = await winogradCalls(async () => {
+    const calls = await simdCalls(async () => {
       result = await both([[[...xShape], 25], [[...fShape], 26]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride, pad as never))))(x));
     }, 'interleave');
     expect(calls).toBe(phases);
@@ -375,8 +375,8 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     };
     const cpu = await on('cpu', train);
     let wasm!: Awaited<ReturnType<typeof train>>;
-    const conv = await winogradCalls(async () => { wasm = await train(); });
-    const filterGrad = await winogradCalls(async () => { await train(); }, 'winogradFilterGrad');
+    const conv = await simdCalls(async () => { wasm = await train(); });
+    const filterGrad = await simdCalls(async () => { await train(); }, 'winogradFilterGrad');
     // per step: two forward convolutions and the second's input gradient; two filter gradients
     expect(conv).toBe(4 * 3);
     expect(filterGrad).toBe(4 * 2);
@@ -387,7 +387,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   });
 
   it('leaves 3x3 convolutions with few channels, strides or dilations to XNNPACK', async () => {
-    const calls = await winogradCalls(async () => {
+    const calls = await simdCalls(async () => {
       const x = tf.randomNormal([2, 9, 9, 6]) as tf.Tensor4D;
       const y = tf.randomNormal([2, 9, 9, 16]) as tf.Tensor4D;
       tf.dispose([

@@ -597,6 +597,12 @@ static inline void store_lanes(float *p, v128_t v, int rem) {
 #define MAC2(a, lo, hi) { const v128_t s_ = wasm_f32x4_splat(a); lo = wasm_f32x4_add(lo, wasm_f32x4_mul(s_, b0)); hi = wasm_f32x4_add(hi, wasm_f32x4_mul(s_, b1)); }
 #define MAC1(a, lo) { lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_f32x4_splat(a), b0)); }
 
+/* Zeroes row t of each of the 16 matrices (TC rows of `width` floats, a multiple of 4) of a chunk buffer: padding tiles. */
+static inline void winograd_zero_row(float *buf, int t, int TC, int width) {
+  for (int xi = 0; xi < 16; xi++)
+    for (int c = 0; c < width; c += 4) wasm_v128_store(buf + (xi * TC + t) * width + c, wasm_f32x4_splat(0.0f));
+}
+
 /*
  * Input transform of tiles t0 .. t0+n-1 (of TH x TW per image): V[xi][t][c] = (B^T d B)[xi] with d the 4x4 input tile at
  * (2 th - padT, 2 tw - padL), zero outside the image and for c >= C; rows n .. nr-1 of V are zeroed.
@@ -605,11 +611,7 @@ static void winograd_inputs(const float *x, float *V, int t0, int n, int nr, int
                             int padT, int padL, int TC) {
   const v128_t zero = wasm_f32x4_splat(0.0f);
   for (int t = 0; t < nr; t++) {
-    if (t >= n) {
-      for (int xi = 0; xi < 16; xi++)
-        for (int c = 0; c < CP; c += 4) wasm_v128_store(V + (xi * TC + t) * CP + c, zero);
-      continue;
-    }
+    if (t >= n) { winograd_zero_row(V, t, TC, CP); continue; }
     const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
     const int iy0 = 2 * th - padT, ix0 = 2 * tw - padL;
     const int inside = iy0 >= 0 && ix0 >= 0 && iy0 + 4 <= H && ix0 + 4 <= W;
@@ -741,11 +743,7 @@ void lopper_winograd_filter_grad(const float *x, const float *dy, float *dw, flo
     winograd_inputs(x, V, t0, n, nr, TH, TW, H, W, C, CP, padT, padL, TC);
     /* Wd[xi][t][co] = (A y A^T)[xi], y the 2x2 block of dy of tile t (zero outside OH x OW), A = [1 0; 1 1; 1 -1; 0 -1] */
     for (int t = 0; t < nr; t++) {
-      if (t >= n) {
-        for (int xi = 0; xi < 16; xi++)
-          for (int co = 0; co < COP; co += 4) wasm_v128_store(Wd + (xi * TC + t) * COP + co, zero);
-        continue;
-      }
+      if (t >= n) { winograd_zero_row(Wd, t, TC, COP); continue; }
       const int tile = t0 + t, b = tile / (TH * TW), th = (tile / TW) % TH, tw = tile % TW;
       const int oy = 2 * th, ox = 2 * tw;
       const int two_y = oy + 1 < OH, two_x = ox + 1 < OW;
