@@ -1,9 +1,13 @@
+import { SIMD_FMA_SETTINGS, type SimdFmaSetting } from './backends/simd.js';
+
 /** Worker environment, validated once at start. */
 export interface WorkerConfig {
   databaseUrl: string;
   temporalAddress: string;
   namespace: string;
   backend?: string;
+  /** The WASM kernels' fused multiply-add build (LOPPER_WASM_FMA): auto (default), on, off. */
+  wasmFma: SimdFmaSetting;
   artifacts?: string;
   /** Also run the workflow worker in this process (default true). */
   runWorkflows: boolean;
@@ -17,11 +21,14 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   if (missing.length) throw new Error(`worker: missing environment variable(s): ${missing.join(', ')}`);
   const conc = Number(env.LOPPER_WORKER_CONCURRENCY ?? '1');
   if (!Number.isInteger(conc) || conc < 1) throw new Error(`LOPPER_WORKER_CONCURRENCY must be a positive integer, got "${env.LOPPER_WORKER_CONCURRENCY}"`);
+  const fma = env.LOPPER_WASM_FMA || 'auto';
+  if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(fma)) throw new Error(`LOPPER_WASM_FMA must be one of ${SIMD_FMA_SETTINGS.join(', ')}, got "${fma}"`);
   return {
     databaseUrl: env.DATABASE_URL!,
     temporalAddress: env.TEMPORAL_ADDRESS!,
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     backend: env.LOPPER_BACKEND || undefined,
+    wasmFma: fma as SimdFmaSetting,
     artifacts: env.LOPPER_ARTIFACTS || undefined,
     runWorkflows: env.LOPPER_RUN_WORKFLOWS !== '0',
     gpu: env.LOPPER_GPU === undefined || env.LOPPER_GPU === '' ? undefined : env.LOPPER_GPU === '1',

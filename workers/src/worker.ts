@@ -15,7 +15,7 @@ export const WORKFLOWS_PATH = require.resolve('../../workflows/src/index.ts');
 export interface RunningWorkers { run(): Promise<void>; shutdown(): void; close(): Promise<void>; backend: string }
 
 export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> {
-  const backend = await initBackend(cfg.backend);
+  const backend = await initBackend(cfg.backend, cfg.wasmFma);
   const prisma = createPrisma(cfg.databaseUrl, 2);
   const activities = createActivities({ repo: new WorkerRepository(prisma), artifacts: createArtifactStore(cfg.artifacts, prisma), backend });
   const connection = await NativeConnection.connect({ address: cfg.temporalAddress });

@@ -4,7 +4,8 @@
  * - `tensorflow`: @tensorflow/tfjs-node (optional dependency; native libtensorflow on the CPU);
  * - `webgpu`: @tensorflow/tfjs-backend-webgpu over Dawn (npm `webgpu`); picked automatically only on real GPU
  *   hardware, not on software rasterisers (llvmpipe, lavapipe, SwiftShader) unless LOPPER_WEBGPU_ALLOW_SOFTWARE=1;
- * - `wasm` (the CPU default, with Lopper's kernels), `cpu` (pure JS, last resort).
+ * - `wasm` (the CPU default, with Lopper's kernels; their fused multiply-add build where the engine takes relaxed
+ *   SIMD, see configureSimd and LOPPER_WASM_FMA), `cpu` (pure JS, last resort).
  * An explicit setting (argument or LOPPER_BACKEND) wins and fails loudly when it cannot start.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -13,6 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
+import { configureSimd, SIMD_FMA_SETTINGS, simdKernels, type SimdFmaSetting } from './simd.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -75,7 +77,7 @@ async function setUpWebGpu(): Promise<string | null> {
 
 interface GPULike { requestAdapter(o?: object): Promise<{ info?: { vendor?: string; architecture?: string; device?: string; description?: string } } | null> }
 
-async function tryBackend(name: BackendName, explicit: boolean): Promise<BackendInfo | string> {
+async function tryBackend(name: BackendName, explicit: boolean, fma: SimdFmaSetting): Promise<BackendInfo | string> {
   const cpu = cpus()[0]?.model?.trim() ?? 'cpu';
   if (name === 'cuda' || name === 'tensorflow') {
     const pkg = name === 'cuda' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
@@ -92,23 +94,31 @@ async function tryBackend(name: BackendName, explicit: boolean): Promise<Backend
     if (!(await tf.setBackend('webgpu'))) return 'the WebGPU backend did not start';
     return { backend: name, device: adapter };
   }
+  if (name === 'wasm') {
+    const variant = configureSimd(fma);
+    if (!(await tf.setBackend(name))) return `backend ${name} did not start`;
+    registerWasmKernels();
+    const simd = simdKernels(tf.backend() as never) ? (variant === 'fma' ? ', SIMD128 + FMA' : ', SIMD128') : '';
+    return { backend: name, device: `${cpu} (wasm${simd})` };
+  }
   if (!(await tf.setBackend(name))) return `backend ${name} did not start`;
-  if (name === 'wasm') registerWasmKernels();
   return { backend: name, device: `${cpu} (${name})` };
 }
 
 /**
  * Selects the backend: `requested` (or LOPPER_BACKEND) wins; otherwise cuda, tensorflow, webgpu on real GPU
- * hardware, wasm, cpu. Checks that every kernel training needs is registered.
+ * hardware, wasm, cpu. Checks that every kernel training needs is registered. `fma` (or LOPPER_WASM_FMA: auto, on,
+ * off) chooses the WASM kernels' build (configureSimd).
  */
-export async function initBackend(requested = process.env.LOPPER_BACKEND): Promise<BackendInfo> {
+export async function initBackend(requested = process.env.LOPPER_BACKEND, fma = process.env.LOPPER_WASM_FMA || 'auto'): Promise<BackendInfo> {
   if (requested && !(BACKEND_NAMES as readonly string[]).includes(requested)) throw new Error(`LOPPER_BACKEND="${requested}" is not one of ${BACKEND_NAMES.join(', ')}`);
+  if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(fma)) throw new Error(`LOPPER_WASM_FMA="${fma}" is not one of ${SIMD_FMA_SETTINGS.join(', ')}`);
   const order: BackendName[] = requested ? [requested as BackendName] : [...BACKEND_NAMES];
   const skipped: string[] = [];
   for (const name of order) {
     let r: BackendInfo | string;
     try {
-      r = await tryBackend(name, !!requested);
+      r = await tryBackend(name, !!requested, fma as SimdFmaSetting);
     } catch (e) {
       r = (e as Error).message;
     }

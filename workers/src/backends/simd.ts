@@ -2,10 +2,13 @@
  * Lopper's SIMD kernels (simd/kernels.c, compiled to wasm32 + SIMD128 by scripts/build-simd.sh), instantiated
  * on the TF.js WASM backend's own memory so that they work on tensors in place. Null where that memory is not
  * reachable or is shared (the multi-threaded build), or where the engine lacks SIMD: callers fall back.
+ * Two builds of the same source: `fma` (relaxed SIMD's fused multiply-add in the convolution and GEMM loops) where
+ * the engine validates it, else `simd128` (configureSimd chooses; LOPPER_WASM_FMA at worker start).
  */
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type * as tf from '@tensorflow/tfjs-core';
-import { KERNELS_WASM_BASE64 } from './simd/kernels-wasm.js';
+import { setFlagsFromString } from 'node:v8';
+import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from './simd/kernels-wasm.js';
 
 export interface SimdKernels {
   /** y = x * s + t, s and t tiled to L (a multiple of 4) floats. */
@@ -54,16 +57,49 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-const instances = new WeakMap<object, SimdKernels | null>();
+export type SimdVariant = 'fma' | 'simd128';
+export const SIMD_FMA_SETTINGS = ['auto', 'on', 'off'] as const;
+export type SimdFmaSetting = (typeof SIMD_FMA_SETTINGS)[number];
+
+const MODULES: Record<SimdVariant, Uint8Array> = {
+  fma: Buffer.from(KERNELS_FMA_WASM_BASE64, 'base64'),
+  simd128: Buffer.from(KERNELS_WASM_BASE64, 'base64'),
+};
+/** The module simdKernels instantiates; until configureSimd runs, fma where the engine validates it as it stands. */
+let variant: SimdVariant | undefined;
+
+/**
+ * Chooses the kernels' build. `auto` and `on` take the fma build; where the engine rejects relaxed SIMD and is V8 11.x
+ * (Node 20 and 21: relaxed SIMD is complete there but behind --experimental-wasm-relaxed-simd, on by default from
+ * Node 22), they turn that flag on first. `auto` falls back to simd128, `on` throws; `off` takes simd128.
+ */
+export function configureSimd(setting: SimdFmaSetting = 'auto'): SimdVariant {
+  if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(setting)) throw new Error(`LOPPER_WASM_FMA="${setting}" is not one of ${SIMD_FMA_SETTINGS.join(', ')}`);
+  if (setting === 'off') return (variant = 'simd128');
+  if (!WA.validate(MODULES.fma) && /^11\./.test(process.versions.v8)) setFlagsFromString('--experimental-wasm-relaxed-simd');
+  if (WA.validate(MODULES.fma)) return (variant = 'fma');
+  if (setting === 'on') throw new Error(`LOPPER_WASM_FMA=on: this engine (V8 ${process.versions.v8}) rejects WebAssembly relaxed SIMD`);
+  return (variant = 'simd128');
+}
+
+/** The build simdKernels uses (after configureSimd, or as the engine validates it). */
+export function simdVariant(): SimdVariant {
+  return (variant ??= WA.validate(MODULES.fma) ? 'fma' : 'simd128');
+}
+
+const instances = new WeakMap<object, Partial<Record<SimdVariant, SimdKernels | null>>>();
 
 export function simdKernels(backend: BackendWasm | undefined): SimdKernels | null {
   if (!backend) return null;
-  const cached = instances.get(backend);
+  const which = simdVariant();
+  let perBackend = instances.get(backend);
+  if (!perBackend) instances.set(backend, (perBackend = {}));
+  const cached = perBackend[which];
   if (cached !== undefined) return cached;
   let kernels: SimdKernels | null = null;
   try {
     const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
-    const bytes = Buffer.from(KERNELS_WASM_BASE64, 'base64');
+    const bytes = MODULES[which];
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
       kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
@@ -71,7 +107,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
   } catch {
     kernels = null;
   }
-  instances.set(backend, kernels);
+  perBackend[which] = kernels;
   return kernels;
 }
 

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { configureSimd, simdVariant, type SimdFmaSetting } from './simd.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+
+// Jest runs this file twice: in the `unit` project with the fused multiply-add build (auto: relaxed SIMD, which this
+// Node's engine takes), and in `unit-simd128` with LOPPER_WASM_FMA=off (test/simd128.setup.mjs).
+const FMA_SETTING = (process.env.LOPPER_WASM_FMA || 'auto') as SimdFmaSetting;
 
 async function on<T>(backend: string, f: () => T): Promise<T> {
   await tf.setBackend(backend);
@@ -16,9 +21,21 @@ function relErr(a: Float32Array, b: Float32Array): number {
 }
 
 beforeAll(async () => {
+  configureSimd(FMA_SETTING);
   await tf.setBackend('wasm');
   registerWasmKernels();
   await tf.setBackend('cpu');
+});
+
+describe('the SIMD kernels\' build', () => {
+  it('is the one configured: the fused multiply-add build unless LOPPER_WASM_FMA=off', () => {
+    expect(simdVariant()).toBe(FMA_SETTING === 'off' ? 'simd128' : 'fma');
+  });
+
+  it('rejects an unknown setting, naming LOPPER_WASM_FMA', () => {
+    expect(() => configureSimd('fast' as SimdFmaSetting)).toThrow(/LOPPER_WASM_FMA="fast" is not one of auto, on, off/);
+    expect(simdVariant()).toBe(FMA_SETTING === 'off' ? 'simd128' : 'fma');
+  });
 });
 
 describe('WASM Conv2DBackpropFilter', () => {
@@ -473,37 +490,45 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     await tf.setBackend('cpu');
   });
 
-  it('the committed kernels.wasm is what scripts/build-simd.sh builds from kernels.c, and uses no memory of its own', async () => {
+  it('the committed kernels.wasm and kernels-fma.wasm are what scripts/build-simd.sh builds from kernels.c, and use no memory of their own', async () => {
     const { spawnSync } = await import('node:child_process');
-    const { readFileSync, rmSync } = await import('node:fs');
+    const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
-    const committed = readFileSync('workers/src/backends/simd/kernels.wasm');
-    // The rebuild needs clang and lld; CI installs them and sets LOPPER_REQUIRE_CLANG=1 so that it always runs there.
-    const haveClang = ['clang', 'wasm-ld'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
+    const files = ['kernels.wasm', 'kernels-fma.wasm'];
+    const committed = files.map((f) => readFileSync(`workers/src/backends/simd/${f}`));
+    // The rebuild needs clang 16 and its lld; CI installs them and sets LOPPER_REQUIRE_CLANG=1 so that it always runs there.
+    const haveClang = spawnSync('sh', ['-c', 'command -v clang-16']).status === 0;
     if (haveClang || process.env.LOPPER_REQUIRE_CLANG === '1') {
-      const out = join(tmpdir(), `lopper-kernels-${process.pid}.wasm`);
-      const r = spawnSync('bash', ['scripts/build-simd.sh', out], { encoding: 'utf8' });
+      const dir = mkdtempSync(join(tmpdir(), 'lopper-kernels-'));
+      const r = spawnSync('bash', ['scripts/build-simd.sh', dir], { encoding: 'utf8' });
       expect(r.stderr + (r.error?.message ?? '')).toBe('');
       expect(r.status).toBe(0);
-      const built = readFileSync(out);
-      rmSync(out);
-      expect(built.equals(committed)).toBe(true);
+      const built = files.map((f) => readFileSync(join(dir, f)));
+      rmSync(dir, { recursive: true });
+      files.forEach((f, i) => expect([f, built[i].equals(committed[i])]).toEqual([f, true]));
     } else {
-      console.warn('clang/wasm-ld not installed (apt-get install clang lld): kernels.wasm was not rebuilt from kernels.c');
+      console.warn('clang-16 not installed (apt-get install clang-16 lld-16): kernels.wasm and kernels-fma.wasm were not rebuilt from kernels.c');
     }
-    const { KERNELS_WASM_BASE64 } = await import('./simd/kernels-wasm.js');
-    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(committed)).toBe(true);
-    // Sections: no data segment (id 11) and no memory of its own (id 5): it only imports the backend's memory.
-    const sections: number[] = [];
-    for (let at = 8; at < committed.length;) {
-      const id = committed[at++];
-      let size = 0;
-      for (let shift = 0; ; shift += 7) { const b = committed[at++]; size |= (b & 0x7f) << shift; if (b < 0x80) break; }
-      sections.push(id);
-      at += size;
+    const { KERNELS_WASM_BASE64, KERNELS_FMA_WASM_BASE64 } = await import('./simd/kernels-wasm.js');
+    expect(Buffer.from(KERNELS_WASM_BASE64, 'base64').equals(committed[0])).toBe(true);
+    expect(Buffer.from(KERNELS_FMA_WASM_BASE64, 'base64').equals(committed[1])).toBe(true);
+    for (const module of committed) {
+      // Sections: no data segment (id 11) and no memory of its own (id 5): it only imports the backend's memory.
+      const sections: number[] = [];
+      for (let at = 8; at < module.length;) {
+        const id = module[at++];
+        let size = 0;
+        for (let shift = 0; ; shift += 7) { const b = module[at++]; size |= (b & 0x7f) << shift; if (b < 0x80) break; }
+        sections.push(id);
+        at += size;
+      }
+      expect(sections).not.toContain(11);
+      expect(sections).not.toContain(5);
     }
-    expect(sections).not.toContain(11);
-    expect(sections).not.toContain(5);
+    // The fma build differs from the plain one by its fused multiply-adds (f32x4.relaxed_madd, opcode 0xfd 0x85 0x02).
+    const madds = (m: Buffer) => { let n = 0; for (let i = 0; i + 2 < m.length; i++) if (m[i] === 0xfd && m[i + 1] === 0x85 && m[i + 2] === 0x02) n++; return n; };
+    expect(madds(committed[1])).toBeGreaterThan(40);
+    expect(madds(committed[0])).toBe(0);
   });
 });

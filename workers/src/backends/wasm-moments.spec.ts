@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createRequire } from 'node:module';
+import { configureSimd, type SimdFmaSetting } from './simd.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { MOMENTS_KERNEL, fusedMoments } from './wasm-moments.js';
 
@@ -37,6 +38,7 @@ async function run(backend: string, f: MomentsFn, shape: number[], axis: number[
 }
 
 beforeAll(async () => {
+  configureSimd((process.env.LOPPER_WASM_FMA || 'auto') as SimdFmaSetting); // `unit-simd128` runs this file with LOPPER_WASM_FMA=off
   await tf.setBackend('wasm');
   registerWasmKernels();
 });

@@ -1,13 +1,26 @@
 /*
  * Lopper's SIMD kernels for the TF.js WASM backend (wasm32 + SIMD128), built by scripts/build-simd.sh into
- * kernels.wasm (committed, with its base64 copy in kernels-wasm.ts). The module imports the TF.js WASM
- * backend's own memory, so it reads and writes tensors where they lie. It must never use linear memory of
- * its own: no static data, no stack arrays (the build checks that the module has no data segment and does
- * not touch the stack pointer). All pointers are byte offsets into that memory; all counts are in floats.
+ * kernels.wasm and, with relaxed SIMD's fused multiply-add, kernels-fma.wasm (both committed, with their base64
+ * copies in kernels-wasm.ts). The module imports the TF.js WASM backend's own memory, so it reads and writes
+ * tensors where they lie. It must never use linear memory of its own: no static data, no stack arrays (the build
+ * checks that the module has no data segment and does not touch the stack pointer). All pointers are byte offsets
+ * into that memory; all counts are in floats.
  */
 #include <wasm_simd128.h>
 
 #define EXPORT(name) __attribute__((export_name(#name)))
+
+/*
+ * c + a * b for the convolution and GEMM accumulations. Built with -mrelaxed-simd (kernels-fma.wasm) it is
+ * f32x4.relaxed_madd, one fused multiply-add on CPUs with FMA (rounding once, so results differ from the plain module
+ * in the last bits); the plain SIMD128 module (kernels.wasm) multiplies and adds. Elementwise kernels (BatchNorm,
+ * Adam) keep the separate multiply and add in both modules, so that they match TF.js's rounding.
+ */
+#ifdef __wasm_relaxed_simd__
+#define MADD(a, b, c) __builtin_wasm_relaxed_madd_f32x4((a), (b), (c))
+#else
+#define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
+#endif
 
 /* y[i] = x[i] * s[i % L] + t[i % L] for i < n; s and t hold a per-channel vector tiled to L, a multiple of 4. */
 EXPORT(lopper_affine)
@@ -183,10 +196,10 @@ void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H,
             int j = 0;
             for (; j < len4; j += 4) {
               const v128_t xv = wasm_v128_load(xr + j);
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_v128_load(w0 + j)));
-              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_v128_load(w1 + j)));
-              a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, wasm_v128_load(w2 + j)));
-              a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, wasm_v128_load(w3 + j)));
+              a0 = MADD(xv, wasm_v128_load(w0 + j), a0);
+              a1 = MADD(xv, wasm_v128_load(w1 + j), a1);
+              a2 = MADD(xv, wasm_v128_load(w2 + j), a2);
+              a3 = MADD(xv, wasm_v128_load(w3 + j), a3);
             }
             for (; j < len; j++) { t0 += xr[j] * w0[j]; t1 += xr[j] * w1[j]; t2 += xr[j] * w2[j]; t3 += xr[j] * w3[j]; }
           }
@@ -203,8 +216,8 @@ void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H,
             int j = 0;
             for (; j < len4; j += 4) {
               const v128_t xv = wasm_v128_load(xr + j);
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_v128_load(w0 + j)));
-              a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_v128_load(w1 + j)));
+              a0 = MADD(xv, wasm_v128_load(w0 + j), a0);
+              a1 = MADD(xv, wasm_v128_load(w1 + j), a1);
             }
             for (; j < len; j++) { t0 += xr[j] * w0[j]; t1 += xr[j] * w1[j]; }
           }
@@ -219,7 +232,7 @@ void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H,
             const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
             const float *wr = wT + ((co * KH + ky) * KW + kx0) * C;
             int j = 0;
-            for (; j < len4; j += 4) acc = wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_v128_load(xr + j), wasm_v128_load(wr + j)));
+            for (; j < len4; j += 4) acc = MADD(wasm_v128_load(xr + j), wasm_v128_load(wr + j), acc);
             for (; j < len; j++) tail += xr[j] * wr[j];
           }
           o[co] = hsum(acc) + tail;
@@ -273,10 +286,10 @@ void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float 
               const v128_t xv = wasm_v128_load(xb + ky * WP + ox + kx), xw = wasm_v128_load(xb + ky * WP + ox + 4 + kx);
               const float *wt = w + (ky * KW + kx) * CO + c0;
               v128_t v = wasm_f32x4_splat(wt[0]);
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, v)); e0 = wasm_f32x4_add(e0, wasm_f32x4_mul(xw, v));
-              if (nc > 1) { v = wasm_f32x4_splat(wt[1]); a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, v)); e1 = wasm_f32x4_add(e1, wasm_f32x4_mul(xw, v)); }
-              if (nc > 2) { v = wasm_f32x4_splat(wt[2]); a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, v)); e2 = wasm_f32x4_add(e2, wasm_f32x4_mul(xw, v)); }
-              if (nc > 3) { v = wasm_f32x4_splat(wt[3]); a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, v)); e3 = wasm_f32x4_add(e3, wasm_f32x4_mul(xw, v)); }
+              a0 = MADD(xv, v, a0); e0 = MADD(xw, v, e0);
+              if (nc > 1) { v = wasm_f32x4_splat(wt[1]); a1 = MADD(xv, v, a1); e1 = MADD(xw, v, e1); }
+              if (nc > 2) { v = wasm_f32x4_splat(wt[2]); a2 = MADD(xv, v, a2); e2 = MADD(xw, v, e2); }
+              if (nc > 3) { v = wasm_f32x4_splat(wt[3]); a3 = MADD(xv, v, a3); e3 = MADD(xw, v, e3); }
             }
           store_pixels(ob + ox * CO + c0, a0, a1, a2, a3, bv, relu, nc, CO);
           store_pixels(ob + (ox + 4) * CO + c0, e0, e1, e2, e3, bv, relu, nc, CO);
@@ -287,10 +300,10 @@ void lopper_conv_cin1(const float *xp, const float *w, const float *bias, float 
             for (int kx = 0; kx < KW; kx++) {
               const v128_t xv = wasm_v128_load(xb + ky * WP + ox + kx);
               const float *wt = w + (ky * KW + kx) * CO + c0;
-              a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[0])));
-              if (nc > 1) a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[1])));
-              if (nc > 2) a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[2])));
-              if (nc > 3) a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xv, wasm_f32x4_splat(wt[3])));
+              a0 = MADD(xv, wasm_f32x4_splat(wt[0]), a0);
+              if (nc > 1) a1 = MADD(xv, wasm_f32x4_splat(wt[1]), a1);
+              if (nc > 2) a2 = MADD(xv, wasm_f32x4_splat(wt[2]), a2);
+              if (nc > 3) a3 = MADD(xv, wasm_f32x4_splat(wt[3]), a3);
             }
           store_pixels(ob + ox * CO + c0, a0, a1, a2, a3, bv, relu, nc, CO);
         }
@@ -378,13 +391,13 @@ void lopper_conv_cin1_filter_grad(const float *xp, const float *dy, float *dw, i
           const v128_t g1 = n1 >= 4 || (n1 > 0 && full) ? wasm_v128_load(g + 4) : n1 > 0 ? wasm_f32x4_make(g[4], n1 > 1 ? g[5] : 0.0f, n1 > 2 ? g[6] : 0.0f, 0.0f) : wasm_f32x4_splat(0.0f);
           const float *x = xr + ox;
           v128_t v = wasm_f32x4_splat(x[off0]);
-          a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(v, g0)); a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(v, g1));
+          a00 = MADD(v, g0, a00); a01 = MADD(v, g1, a01);
           v = wasm_f32x4_splat(x[off1]);
-          a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(v, g0)); a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(v, g1));
+          a10 = MADD(v, g0, a10); a11 = MADD(v, g1, a11);
           v = wasm_f32x4_splat(x[off2]);
-          a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(v, g0)); a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(v, g1));
+          a20 = MADD(v, g0, a20); a21 = MADD(v, g1, a21);
           v = wasm_f32x4_splat(x[off3]);
-          a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(v, g0)); a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(v, g1));
+          a30 = MADD(v, g0, a30); a31 = MADD(v, g1, a31);
         }
       }
       s00 = wasm_f32x4_add(s00, a00); s01 = wasm_f32x4_add(s01, a01); s10 = wasm_f32x4_add(s10, a10); s11 = wasm_f32x4_add(s11, a11);
@@ -495,10 +508,10 @@ void lopper_conv_filter_grad(const float *x, const float *dy, float *dw, int B, 
                 const v128_t xa = wasm_f32x4_splat(xp[0]);
                 const v128_t xb = wasm_f32x4_splat(two ? xp[1] : 0.0f);
                 const v128_t g0 = wasm_v128_load(gp), g1 = wasm_v128_load(gp + 4), g2 = wasm_v128_load(gp + 8), g3 = wasm_v128_load(gp + 12);
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(xa, g0)); a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(xa, g1));
-                a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(xa, g2)); a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(xa, g3));
-                b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(xb, g0)); b1 = wasm_f32x4_add(b1, wasm_f32x4_mul(xb, g1));
-                b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(xb, g2)); b3 = wasm_f32x4_add(b3, wasm_f32x4_mul(xb, g3));
+                a0 = MADD(xa, g0, a0); a1 = MADD(xa, g1, a1);
+                a2 = MADD(xa, g2, a2); a3 = MADD(xa, g3, a3);
+                b0 = MADD(xb, g0, b0); b1 = MADD(xb, g1, b1);
+                b2 = MADD(xb, g2, b2); b3 = MADD(xb, g3, b3);
               }
               float *da = d + ci * CO + co;
               wasm_v128_store(da, wasm_f32x4_add(wasm_v128_load(da), a0)); wasm_v128_store(da + 4, wasm_f32x4_add(wasm_v128_load(da + 4), a1));
@@ -515,8 +528,8 @@ void lopper_conv_filter_grad(const float *x, const float *dy, float *dw, int B, 
               const float *gp = g + ox0 * CO + co;
               for (int ox = ox0; ox < ox1; ox++, xp += xstep, gp += CO) {
                 const v128_t g0 = wasm_v128_load(gp);
-                a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_f32x4_splat(xp[0]), g0));
-                b0 = wasm_f32x4_add(b0, wasm_f32x4_mul(wasm_f32x4_splat(two ? xp[1] : 0.0f), g0));
+                a0 = MADD(wasm_f32x4_splat(xp[0]), g0, a0);
+                b0 = MADD(wasm_f32x4_splat(two ? xp[1] : 0.0f), g0, b0);
               }
               float *da = d + ci * CO + co;
               wasm_v128_store(da, wasm_f32x4_add(wasm_v128_load(da), a0));
@@ -594,8 +607,8 @@ static inline void store_lanes(float *p, v128_t v, int rem) {
 }
 
 /* One row of the GEMM microkernel: acc += splat(a) * (b0, b1). */
-#define MAC2(a, lo, hi) { const v128_t s_ = wasm_f32x4_splat(a); lo = wasm_f32x4_add(lo, wasm_f32x4_mul(s_, b0)); hi = wasm_f32x4_add(hi, wasm_f32x4_mul(s_, b1)); }
-#define MAC1(a, lo) { lo = wasm_f32x4_add(lo, wasm_f32x4_mul(wasm_f32x4_splat(a), b0)); }
+#define MAC2(a, lo, hi) { const v128_t s_ = wasm_f32x4_splat(a); lo = MADD(s_, b0, lo); hi = MADD(s_, b1, hi); }
+#define MAC1(a, lo) { lo = MADD(wasm_f32x4_splat(a), b0, lo); }
 
 /* Zeroes row t of each of the 16 matrices (TC rows of `width` floats, a multiple of 4) of a chunk buffer: padding tiles. */
 static inline void winograd_zero_row(float *buf, int t, int TC, int width) {
