@@ -15,7 +15,9 @@ build() { # $1: output file, $2...: extra flags
     -o "$file" "$src/kernels.c"
   # The module shares the TF.js heap: it must not have a data segment nor touch the shadow-stack pointer (global 0).
   if command -v wasm2wat >/dev/null 2>&1; then
-    if wasm2wat --enable-relaxed-simd "$file" | grep -q 'global\.\(get\|set\)\|(data'; then
+    # (wasm2wat's text is kept first: `grep -q` in a pipe under pipefail would stop it early and hide a match)
+    local wat; wat="$(wasm2wat --enable-relaxed-simd "$file")"
+    if grep -q 'global\.\(get\|set\)\|(data' <<<"$wat"; then
       echo "build-simd: $file uses linear memory of its own (stack or static data); keep kernels.c register-only" >&2
       exit 1
     fi

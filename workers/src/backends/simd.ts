@@ -21,8 +21,10 @@ export interface SimdKernels {
   rowSum(x: number, acc: number, n: number, L: number): void;
   /** acc[0..L) = column sums of (x - mean)² over rows of L, mean tiled to L (scratch: acc[L..2L)). */
   sqDevSum(x: number, mean: number, acc: number, n: number, L: number): void;
-  /** Convolution with few output channels as row dot products; wT is [CO][KH][KW][C]. */
-  convRows(x: number, wT: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number): void;
+  /** Direct convolution (NHWC, dilation 1, any stride and padding), vectorised over output channels; w is [KH, KW, C, COP] with COP = CO rounded up to a multiple of 4; bias 0 = none; relu 1 = fused ReLU. */
+  convDirect(x: number, w: number, bias: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, COP: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number, relu: number): void;
+  /** Conv2DBackpropInput straight from dy for KW * CI <= 48: Wt is [KH][CO][L] (+4 spare floats), L = KW * CI rounded up to a multiple of 4; pads are the forward convolution's. */
+  convTransposeRows(dy: number, Wt: number, dx: number, B: number, H: number, W: number, CI: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number, L: number): void;
   /** Single-channel-input convolution, stride 1, on a padded input; bias 0 = none; relu 1 = fused ReLU. */
   convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
   /** Filter gradient of a single-channel-input convolution (stride 1, CO <= 8) on a padded input. */
@@ -102,7 +104,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = MODULES[which];
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convRows: e.lopper_conv_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convDirect: e.lopper_conv_direct, convTransposeRows: e.lopper_conv_transpose_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
     }
   } catch {
     kernels = null;

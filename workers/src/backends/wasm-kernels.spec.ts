@@ -293,7 +293,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   });
 
   /** Counts calls of a SIMD kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
-  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' = 'winogradConv'): Promise<number> {
+  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' | 'convDirect' | 'convTransposeRows' = 'winogradConv'): Promise<number> {
     await tf.setBackend('wasm');
     const { simdKernels } = await import('./simd.js');
     const simd = simdKernels(tf.backend() as never)!;
@@ -403,20 +403,62 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     await tf.setBackend('cpu');
   });
 
-  it('leaves 3x3 convolutions with few channels, strides or dilations to XNNPACK', async () => {
-    const calls = await simdCalls(async () => {
+  it('leaves 3x3 convolutions with few channels or strides, and other filters, to the direct kernel, and dilations to XNNPACK', async () => {
+    const convs = (dilated: boolean) => async () => {
       const x = tf.randomNormal([2, 9, 9, 6]) as tf.Tensor4D;
       const y = tf.randomNormal([2, 9, 9, 16]) as tf.Tensor4D;
-      tf.dispose([
+      tf.dispose(dilated ? [tf.conv2d(y, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D, 1, 'same', 'NHWC', 2), x, y] : [
         tf.conv2d(x, tf.randomNormal([3, 3, 6, 6]) as tf.Tensor4D, 1, 'same'),
         tf.conv2d(y, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D, 2, 'same'),
-        tf.conv2d(y, tf.randomNormal([3, 3, 16, 16]) as tf.Tensor4D, 1, 'same', 'NHWC', 2),
         tf.conv2d(y, tf.randomNormal([5, 5, 16, 16]) as tf.Tensor4D, 1, 'same'),
         x, y,
       ]);
-    });
-    expect(calls).toBe(0);
+    };
+    expect(await simdCalls(convs(false))).toBe(0);
+    expect(await simdCalls(convs(false), 'convDirect')).toBe(3);
+    expect(await simdCalls(convs(true), 'winogradConv')).toBe(0);
+    expect(await simdCalls(convs(true), 'convDirect')).toBe(0);
     await tf.setBackend('cpu');
+  });
+
+  it.each([
+    // [name, x shape, filter shape, stride, pad, activation, bias]
+    ['LeNet conv2: 5x5 valid, 6 -> 16, bias, relu', [3, 14, 14, 6], [5, 5, 6, 16], 1, 'valid', 'relu', true],
+    ['3x3 stride 2 same, 16 -> 32 (two 16-channel groups)', [2, 14, 13, 16], [3, 3, 16, 32], 2, 'same', 'linear', true],
+    ['1x1 stride 2, 12 -> 20 (16 + 4 channels)', [2, 9, 10, 12], [1, 1, 12, 20], 2, 'same', 'relu', false],
+    ['5x5 same, 3 -> 13 (16-channel group with 3 padded), odd sizes', [2, 11, 9, 3], [5, 5, 3, 13], 1, 'same', 'linear', true],
+    ['3x3 same, 5 -> 6 (an 8-channel group), tail pixels', [3, 7, 11, 5], [3, 3, 5, 6], 1, 'same', 'relu', true],
+    ['3x3 same, 2 -> 3 (a 4-channel group)', [2, 6, 9, 2], [3, 3, 2, 3], 1, 'same', 'linear', false],
+    ['5x3 stride 3x2, explicit uneven padding, 4 -> 9 (8 + 4)', [2, 13, 12, 4], [5, 3, 4, 9], [3, 2], [[0, 0], [2, 1], [0, 2], [0, 0]], 'relu', true],
+    ['7x7 same on a 3x4 input (every pixel at an edge), 2 -> 8', [2, 3, 4, 2], [7, 7, 2, 8], 1, 'same', 'linear', true],
+    ['batch of one, 1x1 64 -> 36', [1, 5, 5, 64], [1, 1, 64, 36], 1, 'valid', 'linear', true],
+  ] as const)('conv2d by the direct kernel (%s) equals the cpu backend', async (_, xShape, fShape, stride, pad, activation, withBias) => {
+    const inputs: [number[], number][] = [[[...xShape], 27], [[...fShape], 28], [[fShape[3]], 29]];
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await simdCalls(async () => {
+      result = await both(inputs, (x, w, b) => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: stride as never, pad: pad as never, bias: withBias ? b : undefined, activation }));
+    }, 'convDirect');
+    expect(calls).toBe(1);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    // [name, x shape, filter shape, stride, pad, calls of the transposed kernel]
+    ['LeNet conv2: 5x5 valid, 6 <- 16', [3, 14, 14, 6], [5, 5, 6, 16], 1, 'valid', 1],
+    ['5x5 same, 8 <- 12 (runs of 40 floats, clipped at the edges)', [2, 9, 11, 8], [5, 5, 8, 12], 1, 'same', 1],
+    ['3x3 stride 2 same, 3 <- 16', [2, 13, 12, 3], [3, 3, 3, 16], 2, 'same', 1],
+    ['4x2 stride 3x2, explicit uneven padding, 5 <- 7', [2, 14, 11, 5], [4, 2, 5, 7], [3, 2], [[0, 0], [1, 2], [0, 1], [0, 0]], 1],
+    ['2x2 stride 2 valid, odd size (rows no tap reaches stay zero)', [2, 9, 9, 4], [2, 2, 4, 6], 2, 'valid', 1],
+    ['7x7 same, 8 <- 4: a run of 56 floats is too long, so the forward-convolution form', [2, 8, 8, 8], [7, 7, 8, 4], 1, 'same', 0],
+  ] as const)('input gradient with few input channels (%s) equals the cpu backend', async (_, xShape, fShape, stride, pad, transposed) => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await simdCalls(async () => {
+      result = await both([[[...xShape], 31], [[...fShape], 32]], (x, w) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, stride as never, pad as never))))(x));
+    }, 'convTransposeRows');
+    expect(calls).toBe(transposed);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
   });
 
   it.each([

@@ -277,10 +277,12 @@ function stridedBackpropInputByPhases(wasm: BackendWasm, simd: SimdKernels, dy: 
 }
 
 /**
- * Conv2DBackpropInput as a forward convolution: dx = conv(dilate(dy, stride), W flipped in space with in/out channels
- * swapped, explicit padding kh-1-padTop before and the remainder after), by the SIMD row kernel for up to 8 input
- * channels and by XNNPACK (or Winograd, for 3x3) above; with a stride and more than 8 input channels, phase by phase
- * (stridedBackpropInputByPhases) instead of dilating dy. Dilations other than 1 or NCHW go to the stock kernel.
+ * Conv2DBackpropInput. Up to 8 input channels (LeNet's conv2: 6): lopper_conv_transpose_rows, which adds each dy
+ * pixel's contribution to the KW x CI contiguous floats of every dx row it reaches (as a forward convolution, dx has
+ * few output channels and is mostly padding here: 10x10 dy, 5x5 filter, 14x14 dx). Otherwise as a forward convolution:
+ * dx = conv(dilate(dy, stride), W flipped in space with in/out channels swapped, explicit padding kh-1-padTop before
+ * and the remainder after), through this backend's Conv2D (fastConv: Winograd for 3x3, else Lopper's direct kernel);
+ * with a stride, phase by phase (stridedBackpropInputByPhases) instead of dilating dy. NCHW goes to the stock kernel.
  */
 function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -289,6 +291,23 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     if (dataFormat === 'NCHW') return stock({ inputs, backend, attrs });
     const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode, false, 'channelsLast');
     const { batchSize: B, inHeight, inWidth, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO, filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = info;
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    if (simd && CI <= 8 && KW * CI <= 48) {
+      // Wt[ky][co][kx*CI + ci] = W[ky, kx, ci, co], rows padded to L floats, 4 to spare at the end
+      const L = Math.ceil((KW * CI) / 4) * 4;
+      const wt = wasm.makeOutput([KH * CO * L + 4], 'float32');
+      const w = wasm.typedArrayFromHeap(filter) as Float32Array;
+      const t = wasm.typedArrayFromHeap(wt) as Float32Array;
+      t.fill(0);
+      for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) {
+        t[(ky * CO + co) * L + kx * CI + ci] = w[((ky * KW + kx) * CI + ci) * CO + co];
+      }
+      const out = wasm.makeOutput([B, inHeight, inWidth, CI], 'float32');
+      simd.convTransposeRows(heapOffset(wasm, dy), heapOffset(wasm, wt), heapOffset(wasm, out), B, inHeight, inWidth, CI, OH, OW, CO, KH, KW, sh, sw, info.padInfo.top, info.padInfo.left, L);
+      wasm.disposeData(wt.dataId);
+      return out;
+    }
     const padT = KH - 1 - info.padInfo.top;
     const padL = KW - 1 - info.padInfo.left;
     const DH = (OH - 1) * sh + 1;
@@ -296,28 +315,20 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     const padB = inHeight + KH - 1 - padT - DH;
     const padR = inWidth + KW - 1 - padL - DW;
     if (padT < 0 || padL < 0 || padB < 0 || padR < 0) return stock({ inputs, backend, attrs });
-    const wasm = backend as BackendWasm;
     const temps: tf.TensorInfo[] = [];
-    const simd = simdKernels(wasm);
-    // Few input channels (LeNet's conv1 has 1, conv2 6): as a convolution XNNPACK fills few of its 8 output lanes (one
-    // output channel: ~1 GFLOP/s); the row-dot-product SIMD kernel does it with the filter as wT[ci][kh][kw][co] =
-    // W[KH-1-kh, KW-1-kw, ci, co], four dx channels per pass over dy (LeNet's conv2: 7.2 ms, where the matmul to an
-    // im2col buffer plus col2im used before took 8.7 ms; the stock kernel ~47 ms: `npm run bench:kernels`).
-    const rows = simd !== null && CI <= 8;
-    if (simd && !rows && (sh > 1 || sw > 1)) {
+    if (simd && (sh > 1 || sw > 1)) {
       const out = stridedBackpropInputByPhases(wasm, simd, dy, filter, info);
       if (out) return out;
     }
-    // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co] (or its wT layout above)
-    const flipped = wasm.makeOutput(rows ? [CI, KH, KW, CO] : [KH, KW, CO, CI], 'float32');
+    // W'[kh, kw, co, ci] = W[KH-1-kh, KW-1-kw, ci, co]
+    const flipped = wasm.makeOutput([KH, KW, CO, CI], 'float32');
     temps.push(flipped);
     const w = wasm.typedArrayFromHeap(filter) as Float32Array;
     const wf = wasm.typedArrayFromHeap(flipped) as Float32Array;
     for (let kh = 0; kh < KH; kh++) for (let kw = 0; kw < KW; kw++) {
       const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CI * CO;
       const dst = (kh * KW + kw) * CO * CI;
-      if (rows) for (let ci = 0; ci < CI; ci++) wf.set(w.subarray(src + ci * CO, src + (ci + 1) * CO), ((ci * KH + kh) * KW + kw) * CO);
-      else for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) wf[dst + co * CI + ci] = w[src + ci * CO + co];
+      for (let ci = 0; ci < CI; ci++) for (let co = 0; co < CO; co++) wf[dst + co * CI + ci] = w[src + ci * CO + co];
     }
     let source: tf.TensorInfo = dy;
     if (sh > 1 || sw > 1) {
@@ -330,12 +341,6 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
         d.set(g.subarray(((b * OH + oh) * OW + ow) * CO, ((b * OH + oh) * OW + ow + 1) * CO), ((b * DH + oh * sh) * DW + ow * sw) * CO);
       }
       source = dilated;
-    }
-    if (rows) {
-      const out = wasm.makeOutput([B, inHeight, inWidth, CI], 'float32');
-      simd.convRows(heapOffset(wasm, source), heapOffset(wasm, flipped), heapOffset(wasm, out), B, DH, DW, CO, inHeight, inWidth, CI, KH, KW, 1, 1, padT, padL);
-      for (const t of temps) wasm.disposeData(t.dataId);
-      return out;
     }
     const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
     const out = conv({
@@ -367,16 +372,19 @@ function paddedSingleChannel(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorI
 }
 
 /**
- * Conv2D and FusedConv2D through Lopper's SIMD kernels where they beat XNNPACK, bias and ReLU fused; other shapes,
- * activations or no SIMD module go to the stock kernel.
- * - A single input channel (LeNet's first layer), stride and dilation 1: XNNPACK builds an indirection buffer of one
- *   pointer per tap and output pixel and reaches ~5 GFLOP/s here; lopper_conv_cin1 computes four output pixels per load
- *   on a zero-padded copy of the input.
- * - 3x3 filters, stride and dilation 1, at least 8 input and output channels (vgg-small's and resnet-small's
- *   convolutions, and Conv2DBackpropInput's convolution for them, which calls this kernel): Winograd F(2x2, 3x3),
- *   2.25x fewer products (lopper_winograd_conv), 1.3-1.8x faster than XNNPACK for 16-64 channels, and for pruned
- *   channel counts (13 -> 27: 1.45x); with fewer channels its transforms cost more than they save (5 -> 7: 0.71x),
- *   so those stay with XNNPACK (`npm run bench:kernels`).
+ * Conv2D and FusedConv2D (and Conv2DBackpropInput's convolution, which calls this kernel) through Lopper's SIMD
+ * kernels, bias and ReLU fused; dilations other than 1, NCHW, other activations or no SIMD module go to the stock
+ * kernel (XNNPACK).
+ * - A single input channel (LeNet's first layer), stride 1, up to 16 output channels: XNNPACK builds an indirection
+ *   buffer of one pointer per tap and output pixel and reaches ~5 GFLOP/s here; lopper_conv_cin1 computes four output
+ *   pixels per load on a zero-padded copy of the input.
+ * - 3x3 filters, stride 1, at least 8 input and output channels (vgg-small's and resnet-small's convolutions):
+ *   Winograd F(2x2, 3x3), 2.25x fewer products (lopper_winograd_conv), 1.3-1.8x faster than XNNPACK for 16-64
+ *   channels and for pruned channel counts (13 -> 27: 1.45x); with fewer channels its transforms cost more than they
+ *   save (5 -> 7: 0.71x).
+ * - Everything else: lopper_conv_direct, up to 16 output channels of 1-4 adjacent pixels in registers, each input
+ *   value broadcast against the filter's channel vectors: 1.1-3x faster than XNNPACK on every shape measured (LeNet's
+ *   6 -> 16 5x5 and its input gradient, strided 3x3 and 1x1, 1x1 64 -> 64, 3 -> 16, 5 -> 7; `npm run bench:kernels`).
  */
 function fastConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -407,6 +415,23 @@ function fastConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.Kern
       simd.winogradConv(heapOffset(wasm, x), heapOffset(wasm, U), bias ? heapOffset(wasm, bias) : 0, heapOffset(wasm, out), heapOffset(wasm, V), heapOffset(wasm, M),
         B, H, W, C, OH, OW, CO, CP, COP, info.padInfo.top, info.padInfo.left, relu, TC);
       for (const t of [U, V, M]) wasm.disposeData(t.dataId);
+      return out;
+    }
+    if (info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top >= 0 && info.padInfo.left >= 0) {
+      // the filter's output channels padded to whole vectors where needed: [KH, KW, C, COP]
+      const COP = Math.ceil(CO / 4) * 4;
+      let w = filter;
+      if (COP !== CO) {
+        w = wasm.makeOutput([KH, KW, C, COP], 'float32');
+        const src = wasm.typedArrayFromHeap(filter) as Float32Array;
+        const dst = wasm.typedArrayFromHeap(w) as Float32Array;
+        dst.fill(0);
+        for (let r = 0; r < KH * KW * C; r++) dst.set(src.subarray(r * CO, (r + 1) * CO), r * COP);
+      }
+      const out = wasm.makeOutput([B, OH, OW, CO], 'float32');
+      simd.convDirect(heapOffset(wasm, x), heapOffset(wasm, w), bias ? heapOffset(wasm, bias) : 0, heapOffset(wasm, out), B, H, W, C, OH, OW, CO, COP, KH, KW,
+        info.strideHeight, info.strideWidth, info.padInfo.top, info.padInfo.left, relu);
+      if (w !== filter) wasm.disposeData(w.dataId);
       return out;
     }
     return stock({ inputs, backend, attrs });

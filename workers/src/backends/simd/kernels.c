@@ -159,83 +159,86 @@ void lopper_maxpool_grad(const float *x, const float *dy, float *out, int B, int
     }
 }
 
-/* Horizontal sum of a float32x4. */
-static inline float hsum(v128_t v) {
-  return wasm_f32x4_extract_lane(v, 0) + wasm_f32x4_extract_lane(v, 1) + wasm_f32x4_extract_lane(v, 2) + wasm_f32x4_extract_lane(v, 3);
+/* 4 floats of channels c.. of a pixel, zero past C (rem = C - c > 0). */
+static inline v128_t load_channels(const float *p, int rem) {
+  if (rem >= 4) return wasm_v128_load(p);
+  return wasm_f32x4_make(p[0], rem > 1 ? p[1] : 0.0f, rem > 2 ? p[2] : 0.0f, 0.0f);
+}
+
+static inline void store_lanes(float *p, v128_t v, int rem) {
+  if (rem >= 4) { wasm_v128_store(p, v); return; }
+  p[0] = wasm_f32x4_extract_lane(v, 0);
+  if (rem > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
+  if (rem > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
 /*
- * Convolution with few output channels (NHWC, dilation 1), as dot products of contiguous rows: for an output
- * pixel, filter row ky meets the input row iy = oy*sh + ky - padT in one contiguous run of (kx1 - kx0) * C
- * floats (adjacent pixels, all channels). wT is the filter laid out [CO][KH][KW][C]. Padding is handled by
- * clipping the run, so the input needs no padded copy. out is [B, OH, OW, CO].
+ * Conv2DBackpropInput for few input channels, straight from dy (no dilation, no flipped filter, no padding copy): a dy
+ * pixel reaches, through filter row ky, KW adjacent dx pixels of CI channels, one contiguous run of KW*CI floats, which
+ * gains sum over co of dy[co] * Wt[ky][co][kx*CI + ci]. That run (up to 12 vectors: KW*CI <= 48) is accumulated in
+ * registers over the CO channels and then added to dx; runs clipped by the edges start further into Wt's row. Wt is
+ * [KH][CO][L], L = KW*CI rounded up to a multiple of 4, with 4 floats to spare at its end (the last vector of a clipped
+ * run may read past its row; those lanes are never stored). dx ([B, H, W, CI]) is zeroed here first.
  */
-EXPORT(lopper_conv_rows)
-void lopper_conv_rows(const float *x, const float *wT, float *out, int B, int H, int W, int C, int OH, int OW, int CO,
-                      int KH, int KW, int sh, int sw, int padT, int padL) {
+static inline __attribute__((always_inline)) void transpose_run(const float *g, const float *wr, float *d, int CO, int L, int len, const int NV) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, a2 = z, a3 = z, a4 = z, a5 = z, a6 = z, a7 = z, a8 = z, a9 = z, a10 = z, a11 = z;
+  for (int co = 0; co < CO; co++, wr += L) {
+    const v128_t s = wasm_v128_load32_splat(g + co);
+    a0 = MADD(s, wasm_v128_load(wr), a0);
+    if (NV > 1) a1 = MADD(s, wasm_v128_load(wr + 4), a1);
+    if (NV > 2) a2 = MADD(s, wasm_v128_load(wr + 8), a2);
+    if (NV > 3) a3 = MADD(s, wasm_v128_load(wr + 12), a3);
+    if (NV > 4) a4 = MADD(s, wasm_v128_load(wr + 16), a4);
+    if (NV > 5) a5 = MADD(s, wasm_v128_load(wr + 20), a5);
+    if (NV > 6) a6 = MADD(s, wasm_v128_load(wr + 24), a6);
+    if (NV > 7) a7 = MADD(s, wasm_v128_load(wr + 28), a7);
+    if (NV > 8) a8 = MADD(s, wasm_v128_load(wr + 32), a8);
+    if (NV > 9) a9 = MADD(s, wasm_v128_load(wr + 36), a9);
+    if (NV > 10) a10 = MADD(s, wasm_v128_load(wr + 40), a10);
+    if (NV > 11) a11 = MADD(s, wasm_v128_load(wr + 44), a11);
+  }
+#define RUN_ADD(j, A) if (NV > j) store_lanes(d + 4 * j, wasm_f32x4_add(load_channels(d + 4 * j, len - 4 * j), A), len - 4 * j);
+  RUN_ADD(0, a0) RUN_ADD(1, a1) RUN_ADD(2, a2) RUN_ADD(3, a3) RUN_ADD(4, a4) RUN_ADD(5, a5)
+  RUN_ADD(6, a6) RUN_ADD(7, a7) RUN_ADD(8, a8) RUN_ADD(9, a9) RUN_ADD(10, a10) RUN_ADD(11, a11)
+#undef RUN_ADD
+}
+
+EXPORT(lopper_conv_transpose_rows)
+void lopper_conv_transpose_rows(const float *dy, const float *Wt, float *dx, int B, int H, int W, int CI, int OH, int OW,
+                                int CO, int KH, int KW, int sh, int sw, int padT, int padL, int L) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  const int n = B * H * W * CI;
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(dx + i, z);
+  for (; i < n; i++) dx[i] = 0.0f;
   for (int b = 0; b < B; b++)
     for (int oy = 0; oy < OH; oy++)
       for (int ox = 0; ox < OW; ox++) {
+        const float *g = dy + ((b * OH + oy) * OW + ox) * CO;
         const int ix0 = ox * sw - padL;
-        const int kx0 = ix0 < 0 ? -ix0 : 0;
-        const int kx1 = ix0 + KW > W ? W - ix0 : KW;
-        const int len = (kx1 - kx0) * C;
-        const int len4 = len & ~3;
-        float *o = out + ((b * OH + oy) * OW + ox) * CO;
-        const int wco = KH * KW * C; /* stride between output channels in wT */
-        int co = 0;
-        /* Four output channels at a time share each load of x: four independent accumulator chains. */
-        for (; co + 4 <= CO; co += 4) {
-          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
-          float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
-          for (int ky = 0; ky < KH; ky++) {
-            const int iy = oy * sh + ky - padT;
-            if (iy < 0 || iy >= H || len <= 0) continue;
-            const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
-            const float *w0 = wT + ((co * KH + ky) * KW + kx0) * C, *w1 = w0 + wco, *w2 = w1 + wco, *w3 = w2 + wco;
-            int j = 0;
-            for (; j < len4; j += 4) {
-              const v128_t xv = wasm_v128_load(xr + j);
-              a0 = MADD(xv, wasm_v128_load(w0 + j), a0);
-              a1 = MADD(xv, wasm_v128_load(w1 + j), a1);
-              a2 = MADD(xv, wasm_v128_load(w2 + j), a2);
-              a3 = MADD(xv, wasm_v128_load(w3 + j), a3);
-            }
-            for (; j < len; j++) { t0 += xr[j] * w0[j]; t1 += xr[j] * w1[j]; t2 += xr[j] * w2[j]; t3 += xr[j] * w3[j]; }
+        const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + KW > W ? W - ix0 : KW;
+        if (kx1 <= kx0) continue;
+        const int len = (kx1 - kx0) * CI, nv = (len + 3) >> 2;
+        for (int ky = 0; ky < KH; ky++) {
+          const int iy = oy * sh - padT + ky;
+          if (iy < 0 || iy >= H) continue;
+          float *d = dx + ((b * H + iy) * W + ix0 + kx0) * CI;
+          const float *wr = Wt + ky * CO * L + kx0 * CI;
+          switch (nv) {
+            case 1: transpose_run(g, wr, d, CO, L, len, 1); break;
+            case 2: transpose_run(g, wr, d, CO, L, len, 2); break;
+            case 3: transpose_run(g, wr, d, CO, L, len, 3); break;
+            case 4: transpose_run(g, wr, d, CO, L, len, 4); break;
+            case 5: transpose_run(g, wr, d, CO, L, len, 5); break;
+            case 6: transpose_run(g, wr, d, CO, L, len, 6); break;
+            case 7: transpose_run(g, wr, d, CO, L, len, 7); break;
+            case 8: transpose_run(g, wr, d, CO, L, len, 8); break;
+            case 9: transpose_run(g, wr, d, CO, L, len, 9); break;
+            case 10: transpose_run(g, wr, d, CO, L, len, 10); break;
+            case 11: transpose_run(g, wr, d, CO, L, len, 11); break;
+            default: transpose_run(g, wr, d, CO, L, len, 12); break;
           }
-          o[co] = hsum(a0) + t0; o[co + 1] = hsum(a1) + t1; o[co + 2] = hsum(a2) + t2; o[co + 3] = hsum(a3) + t3;
-        }
-        for (; co + 2 <= CO; co += 2) {
-          v128_t a0 = wasm_f32x4_splat(0.0f), a1 = a0;
-          float t0 = 0.0f, t1 = 0.0f;
-          for (int ky = 0; ky < KH; ky++) {
-            const int iy = oy * sh + ky - padT;
-            if (iy < 0 || iy >= H || len <= 0) continue;
-            const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
-            const float *w0 = wT + ((co * KH + ky) * KW + kx0) * C, *w1 = w0 + wco;
-            int j = 0;
-            for (; j < len4; j += 4) {
-              const v128_t xv = wasm_v128_load(xr + j);
-              a0 = MADD(xv, wasm_v128_load(w0 + j), a0);
-              a1 = MADD(xv, wasm_v128_load(w1 + j), a1);
-            }
-            for (; j < len; j++) { t0 += xr[j] * w0[j]; t1 += xr[j] * w1[j]; }
-          }
-          o[co] = hsum(a0) + t0; o[co + 1] = hsum(a1) + t1;
-        }
-        for (; co < CO; co++) {
-          v128_t acc = wasm_f32x4_splat(0.0f);
-          float tail = 0.0f;
-          for (int ky = 0; ky < KH; ky++) {
-            const int iy = oy * sh + ky - padT;
-            if (iy < 0 || iy >= H || len <= 0) continue;
-            const float *xr = x + ((b * H + iy) * W + ix0 + kx0) * C;
-            const float *wr = wT + ((co * KH + ky) * KW + kx0) * C;
-            int j = 0;
-            for (; j < len4; j += 4) acc = MADD(wasm_v128_load(xr + j), wasm_v128_load(wr + j), acc);
-            for (; j < len; j++) tail += xr[j] * wr[j];
-          }
-          o[co] = hsum(acc) + tail;
         }
       }
 }
@@ -408,6 +411,102 @@ void lopper_conv_cin1_filter_grad(const float *xp, const float *dy, float *dw, i
     if (nt > 2) store_channels(dw + (t0 + 2) * CO, s20, s21, CO);
     if (nt > 3) store_channels(dw + (t0 + 3) * CO, s30, s31, CO);
   }
+}
+
+/*
+ * Direct convolution (NHWC, dilation 1, any stride and padding) vectorised over output channels: a tile of NP adjacent
+ * output pixels x NV vectors of 4 output channels is held in registers; for every tap and input channel, NV weight
+ * vectors are loaded once and each pixel's input value is broadcast against them (NP x NV multiply-adds per NV + NP
+ * loads). w is [KH, KW, C, COP], COP = CO rounded up to a multiple of 4 (its extra channels are never stored); bias
+ * may be 0 (none), relu != 0 clamps at zero. Taps that fall in the padding are skipped: whole filter rows by row, and
+ * filter columns for the pixels near the left and right edges, which go one at a time.
+ */
+/* Tile pixel p (< NP): its broadcast input value times the NV weight vectors, into its accumulators A0..A3. */
+#define CONV_PIXEL(p, A0, A1, A2, A3) \
+  if (p < NP) { \
+    const v128_t xs = wasm_v128_load32_splat(xp + p * sw * C + ci); \
+    A0 = MADD(xs, w0, A0); \
+    if (NV > 1) A1 = MADD(xs, w1, A1); \
+    if (NV > 2) { A2 = MADD(xs, w2, A2); A3 = MADD(xs, w3, A3); } \
+  }
+/* Channel vector v of tile pixel p: + bias, ReLU, stored (its channels below CO only). */
+#define CONV_STORE(p, v, A) \
+  if (p < NP && v < NV && CO - co - 4 * v > 0) { \
+    const int rem_ = CO - co - 4 * v; \
+    v128_t r_ = wasm_f32x4_add(A, bias ? load_channels(bias + co + 4 * v, rem_) : zero); \
+    if (relu) r_ = wasm_f32x4_max(r_, zero); \
+    store_lanes(o + p * CO + co + 4 * v, r_, rem_); \
+  }
+
+/* NP (1, 2 or 4) pixels x NV (1, 2 or 4) channel vectors, all in named registers (no stack arrays). */
+static inline __attribute__((always_inline)) void conv_tile(const float *xr, const float *w, const float *bias, float *o,
+    int W, int C, int CO, int COP, int KW, int sw, int ky0, int ky1, int ix0, int kx0, int kx1, int co, int relu,
+    const int NP, const int NV) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  v128_t a00 = zero, a01 = zero, a02 = zero, a03 = zero, a10 = zero, a11 = zero, a12 = zero, a13 = zero;
+  v128_t a20 = zero, a21 = zero, a22 = zero, a23 = zero, a30 = zero, a31 = zero, a32 = zero, a33 = zero;
+  for (int ky = ky0; ky < ky1; ky++)
+    for (int kx = kx0; kx < kx1; kx++) {
+      const float *xp = xr + (ky * W + ix0 + kx) * C;
+      const float *wp = w + (ky * KW + kx) * C * COP + co;
+      for (int ci = 0; ci < C; ci++, wp += COP) {
+        const v128_t w0 = wasm_v128_load(wp);
+        const v128_t w1 = NV > 1 ? wasm_v128_load(wp + 4) : zero;
+        const v128_t w2 = NV > 2 ? wasm_v128_load(wp + 8) : zero, w3 = NV > 2 ? wasm_v128_load(wp + 12) : zero;
+        CONV_PIXEL(0, a00, a01, a02, a03)
+        CONV_PIXEL(1, a10, a11, a12, a13)
+        CONV_PIXEL(2, a20, a21, a22, a23)
+        CONV_PIXEL(3, a30, a31, a32, a33)
+      }
+    }
+  CONV_STORE(0, 0, a00) CONV_STORE(0, 1, a01) CONV_STORE(0, 2, a02) CONV_STORE(0, 3, a03)
+  CONV_STORE(1, 0, a10) CONV_STORE(1, 1, a11) CONV_STORE(1, 2, a12) CONV_STORE(1, 3, a13)
+  CONV_STORE(2, 0, a20) CONV_STORE(2, 1, a21) CONV_STORE(2, 2, a22) CONV_STORE(2, 3, a23)
+  CONV_STORE(3, 0, a30) CONV_STORE(3, 1, a31) CONV_STORE(3, 2, a32) CONV_STORE(3, 3, a33)
+}
+
+EXPORT(lopper_conv_direct)
+void lopper_conv_direct(const float *x, const float *w, const float *bias, float *out, int B, int H, int W, int C,
+                        int OH, int OW, int CO, int COP, int KH, int KW, int sh, int sw, int padT, int padL, int relu) {
+  /* Output columns [oxa, oxb) read no padding: ox*sw - padL >= 0 and ox*sw - padL + KW <= W. */
+  int oxa = (padL + sw - 1) / sw, oxb = W - KW + padL >= 0 ? (W - KW + padL) / sw + 1 : 0;
+  if (oxa > OW) oxa = OW;
+  if (oxb > OW) oxb = OW;
+  if (oxb < oxa) oxb = oxa;
+  for (int b = 0; b < B; b++)
+    for (int oy = 0; oy < OH; oy++) {
+      const int iy0 = oy * sh - padT;
+      const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = iy0 + KH > H ? H - iy0 : KH;
+      const float *xr = x + (b * H + iy0) * W * C;
+      float *ob = out + (b * OH + oy) * OW * CO;
+      for (int co = 0; co < COP;) {
+        const int nv = COP - co >= 16 ? 4 : COP - co >= 8 ? 2 : 1;
+        for (int ox = 0; ox < OW;) {
+          const int ix0 = ox * sw - padL;
+          float *o = ob + ox * CO;
+          if (ox < oxa || ox >= oxb) {
+            const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = ix0 + KW > W ? W - ix0 : KW;
+            if (nv == 4) conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, kx0, kx1, co, relu, 1, 4);
+            else if (nv == 2) conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, kx0, kx1, co, relu, 1, 2);
+            else conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, kx0, kx1, co, relu, 1, 1);
+            ox++;
+          } else if (nv == 4 && ox + 2 <= oxb) {
+            conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, 0, KW, co, relu, 2, 4);
+            ox += 2;
+          } else if (nv < 4 && ox + 4 <= oxb) {
+            if (nv == 2) conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, 0, KW, co, relu, 4, 2);
+            else conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, 0, KW, co, relu, 4, 1);
+            ox += 4;
+          } else {
+            if (nv == 4) conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, 0, KW, co, relu, 1, 4);
+            else if (nv == 2) conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, 0, KW, co, relu, 1, 2);
+            else conv_tile(xr, w, bias, o, W, C, CO, COP, KW, sw, ky0, ky1, ix0, 0, KW, co, relu, 1, 1);
+            ox++;
+          }
+        }
+        co += 4 * nv;
+      }
+    }
 }
 
 /*
@@ -591,19 +690,6 @@ void lopper_winograd_filter(const float *w, float *U, int C, int CO, int CP, int
       COLS(0, r00, r01, r02) COLS(1, r10, r11, r12) COLS(2, r20, r21, r22) COLS(3, r30, r31, r32)
 #undef COLS
     }
-}
-
-/* 4 floats of channels c.. of a pixel, zero past C (rem = C - c > 0). */
-static inline v128_t load_channels(const float *p, int rem) {
-  if (rem >= 4) return wasm_v128_load(p);
-  return wasm_f32x4_make(p[0], rem > 1 ? p[1] : 0.0f, rem > 2 ? p[2] : 0.0f, 0.0f);
-}
-
-static inline void store_lanes(float *p, v128_t v, int rem) {
-  if (rem >= 4) { wasm_v128_store(p, v); return; }
-  p[0] = wasm_f32x4_extract_lane(v, 0);
-  if (rem > 1) p[1] = wasm_f32x4_extract_lane(v, 1);
-  if (rem > 2) p[2] = wasm_f32x4_extract_lane(v, 2);
 }
 
 /* One row of the GEMM microkernel: acc += splat(a) * (b0, b1). */
