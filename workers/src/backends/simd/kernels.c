@@ -204,6 +204,44 @@ static inline __attribute__((always_inline)) void transpose_run(const float *g, 
 #undef RUN_ADD
 }
 
+/* One dy pixel's run (nv vectors) through one filter row. */
+static void transpose_single(const float *g, const float *wr, float *d, int CO, int L, int len, int nv) {
+  switch (nv) {
+    case 1: transpose_run(g, wr, d, CO, L, len, 1); break;
+    case 2: transpose_run(g, wr, d, CO, L, len, 2); break;
+    case 3: transpose_run(g, wr, d, CO, L, len, 3); break;
+    case 4: transpose_run(g, wr, d, CO, L, len, 4); break;
+    case 5: transpose_run(g, wr, d, CO, L, len, 5); break;
+    case 6: transpose_run(g, wr, d, CO, L, len, 6); break;
+    case 7: transpose_run(g, wr, d, CO, L, len, 7); break;
+    case 8: transpose_run(g, wr, d, CO, L, len, 8); break;
+    case 9: transpose_run(g, wr, d, CO, L, len, 9); break;
+    case 10: transpose_run(g, wr, d, CO, L, len, 10); break;
+    case 11: transpose_run(g, wr, d, CO, L, len, 11); break;
+    default: transpose_run(g, wr, d, CO, L, len, 12); break;
+  }
+}
+
+/* Two dy pixels (g0, g1) on the same filter row: up to 4 vectors of a run each, every Wt vector loaded once for both. */
+static inline __attribute__((always_inline)) void transpose_run2(const float *g0, const float *g1, const float *wr, float *d0, float *d1,
+    int CO, int L, int len, const int NV) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t a0 = z, a1 = z, a2 = z, a3 = z, b0 = z, b1 = z, b2 = z, b3 = z;
+  for (int co = 0; co < CO; co++, wr += L) {
+    const v128_t s = wasm_v128_load32_splat(g0 + co), t = wasm_v128_load32_splat(g1 + co);
+    v128_t w = wasm_v128_load(wr);
+    a0 = MADD(s, w, a0); b0 = MADD(t, w, b0);
+    if (NV > 1) { w = wasm_v128_load(wr + 4); a1 = MADD(s, w, a1); b1 = MADD(t, w, b1); }
+    if (NV > 2) { w = wasm_v128_load(wr + 8); a2 = MADD(s, w, a2); b2 = MADD(t, w, b2); }
+    if (NV > 3) { w = wasm_v128_load(wr + 12); a3 = MADD(s, w, a3); b3 = MADD(t, w, b3); }
+  }
+#define RUN_ADD2(j, A, B) if (NV > j) { \
+    store_lanes(d0 + 4 * j, wasm_f32x4_add(load_channels(d0 + 4 * j, len - 4 * j), A), len - 4 * j); \
+    store_lanes(d1 + 4 * j, wasm_f32x4_add(load_channels(d1 + 4 * j, len - 4 * j), B), len - 4 * j); }
+  RUN_ADD2(0, a0, b0) RUN_ADD2(1, a1, b1) RUN_ADD2(2, a2, b2) RUN_ADD2(3, a3, b3)
+#undef RUN_ADD2
+}
+
 EXPORT(lopper_conv_transpose_rows)
 void lopper_conv_transpose_rows(const float *dy, const float *Wt, float *dx, int B, int H, int W, int CI, int OH, int OW,
                                 int CO, int KH, int KW, int sh, int sw, int padT, int padL, int L) {
@@ -213,7 +251,7 @@ void lopper_conv_transpose_rows(const float *dy, const float *Wt, float *dx, int
   for (; i + 4 <= n; i += 4) wasm_v128_store(dx + i, z);
   for (; i < n; i++) dx[i] = 0.0f;
   for (int b = 0; b < B; b++)
-    for (int oy = 0; oy < OH; oy++)
+    for (int oy = 0; oy < OH; oy += 2)
       for (int ox = 0; ox < OW; ox++) {
         const float *g = dy + ((b * OH + oy) * OW + ox) * CO;
         const int ix0 = ox * sw - padL;
@@ -222,22 +260,26 @@ void lopper_conv_transpose_rows(const float *dy, const float *Wt, float *dx, int
         const int len = (kx1 - kx0) * CI, nv = (len + 3) >> 2;
         for (int ky = 0; ky < KH; ky++) {
           const int iy = oy * sh - padT + ky;
-          if (iy < 0 || iy >= H) continue;
           float *d = dx + ((b * H + iy) * W + ix0 + kx0) * CI;
           const float *wr = Wt + ky * CO * L + kx0 * CI;
-          switch (nv) {
-            case 1: transpose_run(g, wr, d, CO, L, len, 1); break;
-            case 2: transpose_run(g, wr, d, CO, L, len, 2); break;
-            case 3: transpose_run(g, wr, d, CO, L, len, 3); break;
-            case 4: transpose_run(g, wr, d, CO, L, len, 4); break;
-            case 5: transpose_run(g, wr, d, CO, L, len, 5); break;
-            case 6: transpose_run(g, wr, d, CO, L, len, 6); break;
-            case 7: transpose_run(g, wr, d, CO, L, len, 7); break;
-            case 8: transpose_run(g, wr, d, CO, L, len, 8); break;
-            case 9: transpose_run(g, wr, d, CO, L, len, 9); break;
-            case 10: transpose_run(g, wr, d, CO, L, len, 10); break;
-            case 11: transpose_run(g, wr, d, CO, L, len, 11); break;
-            default: transpose_run(g, wr, d, CO, L, len, 12); break;
+          /* dy rows oy and oy + 1 together where both reach dx through this filter row */
+          const int pair = oy + 1 < OH && iy >= 0 && iy + sh < H;
+          if (pair) {
+            const float *g1 = g + OW * CO;
+            float *d1 = d + sh * W * CI;
+            for (int j = 0; j < nv; j += 4) {
+              const int n = nv - j < 4 ? nv - j : 4;
+              if (n == 4) transpose_run2(g, g1, wr + 4 * j, d + 4 * j, d1 + 4 * j, CO, L, len - 4 * j, 4);
+              else if (n == 3) transpose_run2(g, g1, wr + 4 * j, d + 4 * j, d1 + 4 * j, CO, L, len - 4 * j, 3);
+              else if (n == 2) transpose_run2(g, g1, wr + 4 * j, d + 4 * j, d1 + 4 * j, CO, L, len - 4 * j, 2);
+              else transpose_run2(g, g1, wr + 4 * j, d + 4 * j, d1 + 4 * j, CO, L, len - 4 * j, 1);
+            }
+            continue;
+          }
+          for (int r = 0; r < 2 && oy + r < OH; r++) {
+            const int iyr = iy + r * sh;
+            if (iyr < 0 || iyr >= H) continue;
+            transpose_single(g + r * OW * CO, wr, dx + ((b * H + iyr) * W + ix0 + kx0) * CI, CO, L, len, nv);
           }
         }
       }
