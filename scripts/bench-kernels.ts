@@ -1,27 +1,33 @@
 /**
  * `npm run bench:kernels`: Lopper's WASM training kernels against what they replace, measured in the same run on the
- * same inputs (median of 15 calls after 10 warm-up calls, which also let V8 tier the kernels' WebAssembly up from its baseline compiler;
+ * same inputs (median of 15 calls after at least 10 warm-up calls and 400 ms, which let V8 tier the kernels' WebAssembly up from its baseline compiler;
  * nothing else running). Prints one table:
  * - Conv2DBackpropFilter (SIMD, output channels in lanes) vs the XNNPACK formulation it replaced (one convolution with
- *   the batch as channel axis, still used for channel counts that are not a multiple of 4); for 3x3 stride-1 shapes, where
- *   Lopper's kernel is Winograd F(2x2, 3x3), a second row against the direct SIMD kernel it replaced there;
+ *   the batch as channel axis, still used for channel counts that are not a multiple of 4); for 3x3 stride-1 shapes a
+ *   second row, Lopper's Winograd F(2x2, 3x3) filter gradient against its direct SIMD kernel (the faster of the two
+ *   serves the build);
  * - 3x3 stride-1 FusedConv2D (Winograd F(2x2, 3x3), bias and ReLU fused) vs the stock (XNNPACK) kernel, including
  *   channel counts a pruned model has; "GFLOP/s" counts a direct convolution's FLOPs for every row;
- * - Conv2DBackpropInput (SIMD row kernel, <= 8 input channels) vs the stock TF.js WASM kernel; with stride 2 and more
+ * - FusedConv2D by the direct SIMD kernel (every shape that is neither single-channel nor Winograd) vs the stock
+ *   (XNNPACK) kernel;
+ * - Conv2DBackpropInput (straight from dy, <= 8 input channels) vs the stock TF.js WASM kernel; with stride 2 and more
  *   channels (phase by phase) vs the convolution of the dilated form it replaced (without its dilation copy);
  * - the single-input-channel convolution (LeNet's conv1): FusedConv2D with bias and ReLU vs the stock (XNNPACK) kernel, and
  *   its filter gradient vs the XNNPACK formulation;
  * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend;
  * - ReLU's gradient (LopperReluGrad) vs the Step, Cast and Multiply of TF.js's Relu gradient.
+ * Lopper's kernels run in the build LOPPER_WASM_FMA selects (default: the fused multiply-add build where the engine
+ * takes relaxed SIMD), as in a worker; the table's first line names it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers TF.js's gradients, as in the worker
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { RELU_GRAD_KERNEL, conv2DBackpropFilterViaConv, registerWasmKernels, winogradApplies } from '../workers/src/backends/wasm-kernels.js';
-import { heapOffset, simdKernels } from '../workers/src/backends/simd.js';
+import { RELU_GRAD_KERNEL, conv2DBackpropFilterViaConv, registerWasmKernels, winogradApplies, winogradFilterGrad } from '../workers/src/backends/wasm-kernels.js';
+import { configureSimd, heapOffset, simdKernels, type SimdFmaSetting } from '../workers/src/backends/simd.js';
 import { fusedMoments } from '../workers/src/backends/wasm-moments.js';
 
+const variant = configureSimd((process.env.LOPPER_WASM_FMA || 'auto') as SimdFmaSetting);
 await tf.setBackend('wasm');
 await tf.ready();
 const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc; // before Lopper's kernels replace it
@@ -33,15 +39,22 @@ const simd = simdKernels(wasm)!;
 
 const WARMUP = 10;
 
+const WARMUP_MS = 400;
+
 function median(f: () => tf.TensorInfo | tf.Tensor | tf.Tensor[]): number {
   const ts: number[] = [];
-  for (let i = 0; i < WARMUP + 15; i++) {
+  const run = () => {
     const t0 = performance.now();
     const out = f();
-    if (i >= WARMUP) ts.push(performance.now() - t0); // WASM kernels are synchronous: the result is there when they return
+    const t = performance.now() - t0; // WASM kernels are synchronous: the result is there when they return
     const outs = (Array.isArray(out) ? out : [out]) as tf.TensorInfo[];
     for (const o of outs) (o instanceof tf.Tensor ? o.dispose() : wasm.disposeData(o.dataId));
-  }
+    return t;
+  };
+  // Warm-up: WARMUP calls and at least WARMUP_MS, so that V8 has tiered the kernel's WebAssembly up before timing.
+  const start = performance.now();
+  for (let i = 0; i < WARMUP || performance.now() - start < WARMUP_MS; i++) run();
+  for (let i = 0; i < 15; i++) ts.push(run());
   return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)];
 }
 
@@ -68,13 +81,15 @@ for (const [xs, fs, s, p] of convs) {
   const ours = median(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fs }) as tf.Tensor);
   row('Conv2DBackpropFilter', shape, flops, ours, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm)!));
   if (winogradApplies(info)) {
+    // Lopper's two filter-gradient kernels for 3x3 stride 1, each called directly (the kernel above takes the faster one
+    // for the build: Winograd in SIMD128, the direct kernel with fused multiply-adds).
     const direct = () => {
       const out = wasm.makeOutput(fs, 'float32');
       simd.convFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), info.batchSize, info.inHeight, info.inWidth, info.inChannels,
         info.outHeight, info.outWidth, info.outChannels, 3, 3, 1, 1, info.padInfo.top, info.padInfo.left);
       return out;
     };
-    row('Conv2DBackpropFilter', shape, flops, ours, 'direct SIMD kernel (pre-Winograd)', median(direct));
+    row('Winograd filter gradient', shape, flops, median(() => winogradFilterGrad(wasm, simd, x, dy, info)), 'direct SIMD kernel', median(direct));
   }
   if (xs[3] <= 8) {
     const w = tf.randomNormal(fs, 0, 1, 'float32', 3) as tf.Tensor4D;
@@ -97,6 +112,22 @@ for (const [xs, co] of [[[128, 28, 28, 16], 16], [[128, 14, 14, 32], 32], [[128,
   const inputs = { x, filter: w, bias };
   const ours = median(() => tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor);
   row('FusedConv2D + ReLU', `x [${xs}] w [${fs}] s1 same`, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
+  tf.dispose([x, w, bias]);
+}
+// Every other convolution (LeNet's conv2, strided and 1x1 convolutions, few channels): the direct kernel against XNNPACK.
+for (const [xs, fs, st, p] of [
+  [[128, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'], [[128, 28, 28, 16], [3, 3, 16, 32], 2, 'same'], [[128, 28, 28, 16], [1, 1, 16, 32], 2, 'same'],
+  [[128, 14, 14, 64], [1, 1, 64, 64], 1, 'same'], [[128, 28, 28, 3], [3, 3, 3, 16], 1, 'same'], [[128, 28, 28, 5], [3, 3, 5, 7], 1, 'same'],
+] as [Shape4, Shape4, number, 'same' | 'valid'][]) {
+  const x = tf.randomNormal(xs, 0, 1, 'float32', 16) as tf.Tensor4D;
+  const w = tf.randomNormal(fs, 0, 1, 'float32', 17) as tf.Tensor4D;
+  const bias = tf.randomNormal([fs[3]], 0, 1, 'float32', 18);
+  const info = tf.backend_util.computeConv2DInfo(xs, fs, st, 1, p);
+  const flops = 2 * fs.reduce((a, b) => a * b, 1) * info.outHeight * info.outWidth * info.batchSize;
+  const attrs = { strides: st, pad: p, dataFormat: 'NHWC', dilations: 1, activation: 'relu' };
+  const inputs = { x, filter: w, bias };
+  const ours = median(() => tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor);
+  row('FusedConv2D + ReLU', `x [${xs}] w [${fs}] s${st} ${p}`, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
   tf.dispose([x, w, bias]);
 }
 // Strided input gradients with more than 8 input channels (resnet-small's stride-2 convolutions): phase by phase against
@@ -161,5 +192,5 @@ for (const shape of [[128, 28, 28, 6], [128, 28, 28, 16]]) {
 const head = ['kernel', 'shape', 'Lopper ms', 'GFLOP/s', 'reference ms', 'reference', 'speedup'];
 const wd = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(wd[i])).join(' | ') + ' |';
-console.log(`TF.js ${tf.version_core} WASM backend, one thread; median of 15 calls after ${WARMUP} warm-up calls`);
+console.log(`TF.js ${tf.version_core} WASM backend, one thread, Lopper's ${variant === 'fma' ? 'fused multiply-add (relaxed SIMD)' : 'SIMD128'} kernels; median of 15 calls after ${WARMUP} warm-up calls and at least ${WARMUP_MS} ms`);
 console.log([line(head), '| ' + wd.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n'));

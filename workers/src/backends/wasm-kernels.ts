@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, sizeOf, type SimdKernels } from './simd.js';
+import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, simdVariant, sizeOf, type SimdKernels } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
 
 interface Conv2DBackpropFilterAttrs {
@@ -74,6 +74,19 @@ export function conv2DBackpropFilterViaConv(x: tf.TensorInfo, dy: tf.TensorInfo,
   return dw;
 }
 
+/** dw ([3, 3, C, CO]) of a 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (lopper_winograd_filter_grad). */
+export function winogradFilterGrad(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { CP, COP, TC } = winogradSizes(info.inChannels, info.outChannels);
+  const V = wasm.makeOutput([16 * TC * CP], 'float32');
+  const Wd = wasm.makeOutput([16 * TC * COP], 'float32');
+  const dU = wasm.makeOutput([16 * CP * COP], 'float32');
+  const out = wasm.makeOutput([3, 3, info.inChannels, info.outChannels], 'float32');
+  simd.winogradFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), heapOffset(wasm, V), heapOffset(wasm, Wd), heapOffset(wasm, dU),
+    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, CP, COP, info.padInfo.top, info.padInfo.left, TC);
+  for (const t of [V, Wd, dU]) wasm.disposeData(t.dataId);
+  return out;
+}
+
 const conv2DBackpropFilter: tf.KernelConfig = {
   kernelName: 'Conv2DBackpropFilter',
   backendName: 'wasm',
@@ -92,17 +105,11 @@ const conv2DBackpropFilter: tf.KernelConfig = {
       if (source !== x) wasm.disposeData(source.dataId);
       return out;
     }
-    if (simd && winogradApplies(info)) {
-      // 3x3, stride 1 (vgg-small, resnet-small): Winograd F(2x2, 3x3), 2.25x fewer products (simd/kernels.c).
-      const { CP, COP, TC } = winogradSizes(info.inChannels, info.outChannels);
-      const V = wasm.makeOutput([16 * TC * CP], 'float32');
-      const Wd = wasm.makeOutput([16 * TC * COP], 'float32');
-      const dU = wasm.makeOutput([16 * CP * COP], 'float32');
-      const out = wasm.makeOutput([...filterShape], 'float32');
-      simd.winogradFilterGrad(heapOffset(wasm, x), heapOffset(wasm, dy), heapOffset(wasm, out), heapOffset(wasm, V), heapOffset(wasm, Wd), heapOffset(wasm, dU),
-        info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.outChannels, CP, COP, info.padInfo.top, info.padInfo.left, TC);
-      for (const t of [V, Wd, dU]) wasm.disposeData(t.dataId);
-      return out;
+    if (simd && winogradApplies(info) && (simdVariant() === 'simd128' || info.outChannels % 4 !== 0)) {
+      // 3x3, stride 1 (vgg-small, resnet-small): Winograd F(2x2, 3x3), 2.25x fewer products (simd/kernels.c), 1.1-1.3x
+      // faster than the direct kernel below in the SIMD128 build; with fused multiply-adds the direct kernel is as fast or
+      // faster (Winograd 0.84-1.0x of it: `npm run bench:kernels`), so there Winograd only takes what it cannot.
+      return winogradFilterGrad(wasm, simd, x, dy, info);
     }
     if (simd && info.outChannels % 4 === 0) {
       // Output channels in SIMD lanes, two input channels per pass, no transposes (simd/kernels.c): 1.5-2.9x faster than
