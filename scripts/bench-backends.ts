@@ -78,6 +78,7 @@ for (const b of backends) {
     console.log(`${b}: unavailable (${(e as Error).message})`);
     continue;
   }
+  console.log(`${b}: ${info.device}`);
   // The cpu backend takes ~14 s per LeNet step, and WebGPU on a software rasteriser (llvmpipe) is as slow: one short round.
   const slow = b === 'cpu' || (b === 'webgpu' && /llvmpipe|swiftshader|lavapipe/i.test(info.device));
   const nRounds = slow ? 1 : rounds;

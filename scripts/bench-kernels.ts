@@ -32,6 +32,7 @@ await tf.setBackend('wasm');
 await tf.ready();
 const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc; // before Lopper's kernels replace it
 const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm')!.kernelFunc;
+const stockConv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
 const originalMoments = tf.moments;
 registerWasmKernels();
 const wasm = tf.backend() as BackendWasm;
@@ -79,7 +80,7 @@ for (const [xs, fs, s, p] of convs) {
   const attrs = { strides: s, pad: p, dataFormat: 'NHWC' };
   const shape = `x [${xs}] w [${fs}] s${s} ${p}`;
   const ours = median(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { ...attrs, filterShape: fs }) as tf.Tensor);
-  row('Conv2DBackpropFilter', shape, flops, ours, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm)!));
+  row('Conv2DBackpropFilter', shape, flops, ours, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm, stockConv)!));
   if (winogradApplies(info)) {
     // Lopper's two filter-gradient kernels for 3x3 stride 1, each called directly (the kernel above takes the faster one
     // for the build: Winograd in SIMD128, the direct kernel with fused multiply-adds).
@@ -169,7 +170,7 @@ for (const [xs, fs] of [[[128, 28, 28, 16], [3, 3, 16, 32]], [[128, 28, 28, 16],
   const ours = median(() => tf.engine().runKernel('FusedConv2D', inputs, attrs) as tf.Tensor);
   row('FusedConv2D + ReLU', shape, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
   const oursF = median(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fs }) as tf.Tensor);
-  row('Conv2DBackpropFilter', shape, flops, oursF, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm)!));
+  row('Conv2DBackpropFilter', shape, flops, oursF, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm, stockConv)!));
   tf.dispose([x, w, bias, dy]);
 }
 const lopperMoments = fusedMoments(originalMoments as never) as typeof originalMoments;

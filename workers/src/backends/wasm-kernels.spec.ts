@@ -32,9 +32,19 @@ describe('the SIMD kernels\' build', () => {
     expect(simdVariant()).toBe(FMA_SETTING === 'off' ? 'simd128' : 'fma');
   });
 
-  it('rejects an unknown setting, naming LOPPER_WASM_FMA', () => {
+  it('rejects an unknown setting, naming LOPPER_WASM_FMA', async () => {
     expect(() => configureSimd('fast' as SimdFmaSetting)).toThrow(/LOPPER_WASM_FMA="fast" is not one of auto, on, off/);
+    const { initBackend } = await import('./index.js');
+    await expect(initBackend('wasm', 'fast')).rejects.toThrow(/LOPPER_WASM_FMA="fast" is not one of auto, on, off/);
     expect(simdVariant()).toBe(FMA_SETTING === 'off' ? 'simd128' : 'fma');
+  });
+
+  it('is named in the device that initBackend reports (each trial records it)', async () => {
+    const { initBackend } = await import('./index.js');
+    const info = await initBackend('wasm', FMA_SETTING);
+    expect(info.backend).toBe('wasm');
+    expect(info.device).toMatch(FMA_SETTING === 'off' ? /\(wasm, SIMD128\)$/ : /\(wasm, SIMD128 \+ FMA\)$/);
+    await tf.setBackend('cpu');
   });
 });
 
