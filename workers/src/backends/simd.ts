@@ -25,6 +25,10 @@ export interface SimdKernels {
   convDirect(x: number, w: number, bias: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, CO: number, COP: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number, relu: number): void;
   /** Conv2DBackpropInput straight from dy for KW * CI <= 48: Wt is [KH][CO][L] (+4 spare floats), L = KW * CI rounded up to a multiple of 4; pads are the forward convolution's. */
   convTransposeRows(dy: number, Wt: number, dx: number, B: number, H: number, W: number, CI: number, OH: number, OW: number, CO: number, KH: number, KW: number, sh: number, sw: number, padT: number, padL: number, L: number): void;
+  /** B's element (k, n) at b[k*sk + n*sn] into panels of 8 columns, bp [ceil(N/8)][K][8], zero past N. */
+  gemmPackB(b: number, bp: number, K: number, N: number, sk: number, sn: number): void;
+  /** C [M, N] = A . B (+ bias [N], ReLU), A's element (i, k) at a[i*sr + k*sk], B packed by gemmPackB; bias 0 = none. */
+  gemm(a: number, bp: number, bias: number, c: number, M: number, N: number, K: number, sr: number, sk: number, relu: number): void;
   /** Single-channel-input convolution, stride 1, on a padded input; bias 0 = none; relu 1 = fused ReLU. */
   convCin1(xp: number, w: number, bias: number, out: number, B: number, OH: number, OW: number, CO: number, KH: number, KW: number, relu: number): void;
   /** Filter gradient of a single-channel-input convolution (stride 1, CO <= 8) on a padded input. */
@@ -104,7 +108,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = MODULES[which];
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convDirect: e.lopper_conv_direct, convTransposeRows: e.lopper_conv_transpose_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convDirect: e.lopper_conv_direct, gemmPackB: e.lopper_gemm_pack_b, gemm: e.lopper_gemm, convTransposeRows: e.lopper_conv_transpose_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
     }
   } catch {
     kernels = null;

@@ -303,7 +303,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   });
 
   /** Counts calls of a SIMD kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
-  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' | 'convDirect' | 'convTransposeRows' | 'convFilterGrad' = 'winogradConv'): Promise<number> {
+  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' | 'convDirect' | 'convTransposeRows' | 'convFilterGrad' | 'gemm' = 'winogradConv'): Promise<number> {
     await tf.setBackend('wasm');
     const { simdKernels } = await import('./simd.js');
     const simd = simdKernels(tf.backend() as never)!;
@@ -413,6 +413,41 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     for (let i = 0; i < 4; i++) expect(Math.abs(wasm.losses[i] - cpu.losses[i]) / cpu.losses[i]).toBeLessThan(1e-5);
     for (let i = 0; i < 3; i++) expect(relErr(wasm.weights[i], cpu.weights[i])).toBeLessThan(1e-5);
     await tf.setBackend('cpu');
+  });
+
+  it.each([
+    // [name, a shape, b shape, transposeA, transposeB, calls of lopper_gemm]
+    ['a dense layer, batch 128', [128, 400], [400, 120], false, false, 1],
+    ['its filter gradient (A transposed), 6-row blocks with a tail of 4, 8-column panels with a tail', [1, 130, 37], [1, 130, 21], true, false, 1],
+    ['its input gradient (B transposed), odd sizes', [1, 29, 13], [1, 11, 13], false, true, 1],
+    ['both transposed, rank 2', [17, 9], [5, 17], true, true, 1],
+    ['one row with a transpose', [1, 1, 40], [1, 12, 40], false, true, 1],
+    ['a few rows without transposes: the stock kernel', [3, 40], [40, 12], false, false, 0],
+    ['a batch of 3: the stock kernel', [3, 7, 5], [3, 5, 6], false, false, 0],
+  ] as const)('BatchMatMul by Lopper\'s GEMM where it applies (%s) equals the cpu backend', async (_, aShape, bShape, ta, tb, gemmCalls) => {
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await simdCalls(async () => {
+      result = await both([[[...aShape], 33], [[...bShape], 34]], (a, b) => tf.matMul(a, b, ta, tb));
+    }, 'gemm');
+    expect(calls).toBe(gemmCalls);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
+  });
+
+  it.each([
+    ['bias and ReLU, batch 128', [128, 84], [84, 10], 'relu', true],
+    ['no bias, linear, 13 rows, 30 columns', [13, 50], [50, 30], 'linear', false],
+    ['bias, ReLU, B transposed', [20, 16], [9, 16], 'relu', true],
+  ] as const)('_FusedMatMul by Lopper\'s GEMM (%s) equals the cpu backend', async (_, aShape, bShape, activation, withBias) => {
+    const tb = aShape[1] === bShape[1];
+    const N = tb ? bShape[0] : bShape[1];
+    let result!: Awaited<ReturnType<typeof both>>;
+    const calls = await simdCalls(async () => {
+      result = await both([[[...aShape], 35], [[...bShape], 36], [[N], 37]], (a, b, bias) => tf.fused.matMul({ a, b, transposeB: tb, bias: withBias ? bias : undefined, activation }));
+    }, 'gemm');
+    expect(calls).toBe(1);
+    expect(result.shapes[1]).toBe(result.shapes[0]);
+    expect(relErr(result.wasm, result.cpu)).toBeLessThan(1e-5);
   });
 
   it('leaves 3x3 convolutions with few channels or strides, and other filters, to the direct kernel, and dilations to XNNPACK', async () => {

@@ -737,16 +737,46 @@ export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, dept
 const LOPPER_TAG = Symbol('lopper.kernel');
 
 /**
- * Wraps the stock WASM BatchMatMul: with transposeA/transposeB it runs a scalar loop, so transpose the
- * operand explicitly (WASM Transpose kernel) and multiply without transposes (XNNPACK).
+ * A . B (+ bias, ReLU) by lopper_gemm for float32 operands of rank 2, or of higher rank with every batch dimension 1
+ * (the dense layers' products, with the transposes of their gradients as strides); null where that does not apply.
+ * B is packed into 8-column panels per call (K x N floats: 1/M of the product's work).
  */
-function fastTransposeBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
+function gemm(wasm: BackendWasm, simd: SimdKernels, a: tf.TensorInfo, b: tf.TensorInfo, transposeA: boolean, transposeB: boolean, bias?: tf.TensorInfo, relu = false): tf.TensorInfo | null {
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || a.shape.length < 2 || b.shape.length < 2) return null;
+  const batch = (t: tf.TensorInfo) => t.shape.slice(0, -2);
+  if (![...batch(a), ...batch(b)].every((d) => d === 1)) return null;
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const M = transposeA ? ac : ar, K = transposeA ? ar : ac;
+  const N = transposeB ? br : bc;
+  if ((transposeB ? bc : br) !== K || M === 0 || N === 0 || K === 0) return null;
+  // A few rows without transposes: packing B would be most of the work (batch-1 inference: 0.6x XNNPACK); the stock kernel.
+  if (M < 8 && !transposeA && !transposeB) return null;
+  if (bias && (bias.dtype !== 'float32' || sizeOf(bias) !== N)) return null;
+  const bp = wasm.makeOutput([Math.ceil(N / 8) * 8 * K], 'float32');
+  simd.gemmPackB(heapOffset(wasm, b), heapOffset(wasm, bp), K, N, transposeB ? 1 : N, transposeB ? K : 1);
+  const lead = a.shape.length >= b.shape.length ? batch(a) : batch(b);
+  const out = wasm.makeOutput([...lead, M, N], 'float32');
+  simd.gemm(heapOffset(wasm, a), heapOffset(wasm, bp), bias ? heapOffset(wasm, bias) : 0, heapOffset(wasm, out), M, N, K, transposeA ? 1 : K, transposeA ? M : 1, relu ? 1 : 0);
+  wasm.disposeData(bp.dataId);
+  return out;
+}
+
+/**
+ * BatchMatMul: Lopper's GEMM (gemm above; 1.5-2x XNNPACK's here, `npm run bench:kernels`) where it applies. Otherwise
+ * the stock WASM kernel, whose transposeA/transposeB path is a scalar loop: the operand is transposed explicitly (WASM
+ * Transpose kernel) and multiplied without transposes (XNNPACK).
+ */
+function fastBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
   const transpose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-    if (!transposeA && !transposeB) return stock({ inputs, backend, attrs });
     const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    const fast = simd && gemm(wasm, simd, a, b, transposeA, transposeB);
+    if (fast) return fast;
+    if (!transposeA && !transposeB) return stock({ inputs, backend, attrs });
     const temps: tf.TensorInfo[] = [];
     const swapLast = (t: tf.TensorInfo) => {
       const r = t.shape.length;
@@ -760,6 +790,20 @@ function fastTransposeBatchMatMul(stock: tf.KernelFunc): tf.KernelConfig {
     return out;
   };
   return { kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
+}
+
+/** _FusedMatMul (a dense layer's forward: bias, linear or ReLU) by Lopper's GEMM where it applies; else the stock kernel. */
+function fastFusedMatMul(stock: tf.KernelFunc): tf.KernelConfig {
+  const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+    const { a, b, bias, preluActivationWeights } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo; bias?: tf.TensorInfo; preluActivationWeights?: tf.TensorInfo };
+    const { transposeA, transposeB, activation } = attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string };
+    const act = activation ?? 'linear';
+    const wasm = backend as BackendWasm;
+    const simd = simdKernels(wasm);
+    const fast = simd && !preluActivationWeights && (act === 'linear' || act === 'relu') && gemm(wasm, simd, a, b, transposeA, transposeB, bias, act === 'relu');
+    return fast || stock({ inputs, backend, attrs });
+  };
+  return { kernelName: '_FusedMatMul', backendName: 'wasm', kernelFunc: Object.assign(kernelFunc, { [LOPPER_TAG]: true }) };
 }
 
 /** A new tensor on x's buffer (reference-counted), as the WASM backend's own Reshape makes. */
@@ -807,7 +851,8 @@ export function registerWasmKernels(): void {
       tf.registerKernel(make(stock.kernelFunc));
     }
   };
-  replace('BatchMatMul', fastTransposeBatchMatMul);
+  replace('BatchMatMul', fastBatchMatMul);
+  replace('_FusedMatMul', fastFusedMatMul);
   replace('Conv2DBackpropInput', fastConv2DBackpropInput);
   replace('Tile', () => ({ ...tileKernel, kernelFunc: Object.assign(tileKernel.kernelFunc, { [LOPPER_TAG]: true }) }));
   for (const op of ['Multiply', 'Add', 'Sub', 'RealDiv']) replace(op, (stock) => tiledBroadcast(op, stock));

@@ -988,3 +988,68 @@ void lopper_interleave(const float *sub, float *out, int B, int AH, int AW, int 
       }
     }
 }
+
+/*
+ * Matrix product C [M, N] = A [M, K] . B [K, N] (+ bias [N], ReLU), for the dense layers (MatMul, _FusedMatMul, and
+ * BatchMatMul with transposes, whose strides these are). lopper_gemm_pack_b copies B, element (k, n) at b[k*sk + n*sn],
+ * into panels of 8 columns ([N/8 rounded up][K][8], zero past N); lopper_gemm reads A's element (i, k) at a[i*sr + k*sk]
+ * and keeps a 6 x 8 block of C in twelve registers: per k, two panel vectors and six broadcast A values.
+ */
+EXPORT(lopper_gemm_pack_b)
+void lopper_gemm_pack_b(const float *b, float *bp, int K, int N, int sk, int sn) {
+  for (int n0 = 0; n0 < N; n0 += 8) {
+    float *p = bp + n0 * K;
+    const int nn = N - n0 < 8 ? N - n0 : 8;
+    for (int k = 0; k < K; k++, p += 8) {
+      const float *r = b + k * sk + n0 * sn;
+      int j = 0;
+      if (sn == 1 && nn == 8) { wasm_v128_store(p, wasm_v128_load(r)); wasm_v128_store(p + 4, wasm_v128_load(r + 4)); continue; }
+      for (; j < nn; j++) p[j] = r[j * sn];
+      for (; j < 8; j++) p[j] = 0.0f;
+    }
+  }
+}
+
+#define GEMM_ROW(r, L, H) if (MR > r) { const v128_t s_ = wasm_v128_load32_splat(ak + r * sr); L = MADD(s_, b0, L); H = MADD(s_, b1, H); }
+#define GEMM_STORE(r, L, H) if (MR > r) { \
+    v128_t l_ = wasm_f32x4_add(L, bl), h_ = wasm_f32x4_add(H, bh); \
+    if (relu) { l_ = wasm_f32x4_max(l_, z); h_ = wasm_f32x4_max(h_, z); } \
+    float *o_ = c + r * N; \
+    if (nn == 8) { wasm_v128_store(o_, l_); wasm_v128_store(o_ + 4, h_); } \
+    else { store_lanes(o_, l_, nn); if (nn > 4) store_lanes(o_ + 4, h_, nn - 4); } \
+  }
+
+/* MR (1..6) rows of A times one panel: nn (<= 8) columns of C at c (row stride N). */
+static inline __attribute__((always_inline)) void gemm_block(const float *a, const float *p, const float *bias, float *c, int N, int K,
+    int sr, int sk, int nn, int relu, const int MR) {
+  const v128_t z = wasm_f32x4_splat(0.0f);
+  v128_t l0 = z, h0 = z, l1 = z, h1 = z, l2 = z, h2 = z, l3 = z, h3 = z, l4 = z, h4 = z, l5 = z, h5 = z;
+  const float *ak = a;
+  for (int k = 0; k < K; k++, p += 8, ak += sk) {
+    const v128_t b0 = wasm_v128_load(p), b1 = wasm_v128_load(p + 4);
+    GEMM_ROW(0, l0, h0) GEMM_ROW(1, l1, h1) GEMM_ROW(2, l2, h2) GEMM_ROW(3, l3, h3) GEMM_ROW(4, l4, h4) GEMM_ROW(5, l5, h5)
+  }
+  const v128_t bl = bias ? load_channels(bias, nn) : z, bh = bias && nn > 4 ? load_channels(bias + 4, nn - 4) : z;
+  GEMM_STORE(0, l0, h0) GEMM_STORE(1, l1, h1) GEMM_STORE(2, l2, h2) GEMM_STORE(3, l3, h3) GEMM_STORE(4, l4, h4) GEMM_STORE(5, l5, h5)
+}
+#undef GEMM_ROW
+#undef GEMM_STORE
+
+EXPORT(lopper_gemm)
+void lopper_gemm(const float *a, const float *bp, const float *bias, float *c, int M, int N, int K, int sr, int sk, int relu) {
+  for (int n0 = 0; n0 < N; n0 += 8) {
+    const float *p = bp + n0 * K;
+    const int nn = N - n0 < 8 ? N - n0 : 8;
+    const float *bn = bias ? bias + n0 : 0;
+    int i = 0;
+    for (; i + 6 <= M; i += 6) gemm_block(a + i * sr, p, bn, c + i * N + n0, N, K, sr, sk, nn, relu, 6);
+    switch (M - i) {
+      case 5: gemm_block(a + i * sr, p, bn, c + i * N + n0, N, K, sr, sk, nn, relu, 5); break;
+      case 4: gemm_block(a + i * sr, p, bn, c + i * N + n0, N, K, sr, sk, nn, relu, 4); break;
+      case 3: gemm_block(a + i * sr, p, bn, c + i * N + n0, N, K, sr, sk, nn, relu, 3); break;
+      case 2: gemm_block(a + i * sr, p, bn, c + i * N + n0, N, K, sr, sk, nn, relu, 2); break;
+      case 1: gemm_block(a + i * sr, p, bn, c + i * N + n0, N, K, sr, sk, nn, relu, 1); break;
+      default: break;
+    }
+  }
+}
