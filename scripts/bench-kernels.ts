@@ -14,6 +14,7 @@
  *   channels (phase by phase) vs the convolution of the dilated form it replaced (without its dilation copy);
  * - the single-input-channel convolution (LeNet's conv1): FusedConv2D with bias and ReLU vs the stock (XNNPACK) kernel, and
  *   its filter gradient vs the XNNPACK formulation;
+ * - the dense layers' products (_FusedMatMul, BatchMatMul with a transpose) by Lopper's GEMM vs the stock kernels;
  * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend;
  * - ReLU's gradient (LopperReluGrad) vs the Step, Cast and Multiply of TF.js's Relu gradient.
  * Lopper's kernels run in the build LOPPER_WASM_FMA selects (default: the fused multiply-add build where the engine
@@ -33,6 +34,9 @@ await tf.ready();
 const stockInput = tf.getKernel('Conv2DBackpropInput', 'wasm')!.kernelFunc; // before Lopper's kernels replace it
 const stockFusedConv = tf.getKernel('FusedConv2D', 'wasm')!.kernelFunc;
 const stockConv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
+const stockMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
+const stockFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm')!.kernelFunc;
+const stockTranspose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
 const originalMoments = tf.moments;
 registerWasmKernels();
 const wasm = tf.backend() as BackendWasm;
@@ -171,6 +175,30 @@ for (const [xs, fs] of [[[128, 28, 28, 16], [3, 3, 16, 32]], [[128, 28, 28, 16],
   row('FusedConv2D + ReLU', shape, flops, ours, 'stock TF.js WASM (XNNPACK)', median(() => stockFusedConv({ inputs, attrs, backend: wasm }) as tf.TensorInfo));
   const oursF = median(() => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: fs }) as tf.Tensor);
   row('Conv2DBackpropFilter', shape, flops, oursF, 'XNNPACK conv, batch as channels', median(() => conv2DBackpropFilterViaConv(x, dy, info, wasm, stockConv)!));
+  tf.dispose([x, w, bias, dy]);
+}
+// The dense layers (LeNet-5's 400 -> 120 -> 84, the MLP's 784 -> 300 -> 100) at batch 128: forward (_FusedMatMul with bias
+// and ReLU), filter gradient x^T dy and input gradient dy W^T (BatchMatMul with a transpose), by Lopper's GEMM against the
+// stock kernels as Lopper used them before (an explicit Transpose, then XNNPACK's matmul; its transposed path is a scalar loop).
+for (const [M, K, N] of [[128, 400, 120], [128, 120, 84], [128, 784, 300], [128, 300, 100]]) {
+  const x = tf.randomNormal([1, M, K], 0, 1, 'float32', 19);
+  const w = tf.randomNormal([1, K, N], 0, 1, 'float32', 20);
+  const bias = tf.randomNormal([N], 0, 1, 'float32', 21);
+  const dy = tf.randomNormal([1, M, N], 0, 1, 'float32', 22);
+  const flops = 2 * M * K * N;
+  const fused = { transposeA: false, transposeB: false, activation: 'relu' };
+  row('_FusedMatMul + ReLU', `[${M},${K}] x [${K},${N}]`, flops, median(() => tf.engine().runKernel('_FusedMatMul', { a: x, b: w, bias }, fused) as tf.Tensor),
+    'stock TF.js WASM (XNNPACK)', median(() => stockFusedMatMul({ inputs: { a: x, b: w, bias }, backend: wasm, attrs: fused }) as tf.TensorInfo));
+  const transposedStock = (a: tf.TensorInfo, b: tf.TensorInfo, ta: boolean) => () => {
+    const t = stockTranspose({ inputs: { x: ta ? a : b }, backend: wasm, attrs: { perm: [0, 2, 1] } }) as tf.TensorInfo;
+    const out = stockMatMul({ inputs: { a: ta ? t : a, b: ta ? b : t }, backend: wasm, attrs: { transposeA: false, transposeB: false } }) as tf.TensorInfo;
+    wasm.disposeData(t.dataId);
+    return out;
+  };
+  row('BatchMatMul, A^T', `[${K},${M}]^T x [${M},${N}]`, flops, median(() => tf.engine().runKernel('BatchMatMul', { a: x, b: dy }, { transposeA: true, transposeB: false }) as tf.Tensor),
+    'Transpose + XNNPACK matmul', median(transposedStock(x, dy, true)));
+  row('BatchMatMul, B^T', `[${M},${N}] x [${K},${N}]^T`, flops, median(() => tf.engine().runKernel('BatchMatMul', { a: dy, b: w }, { transposeA: false, transposeB: true }) as tf.Tensor),
+    'Transpose + XNNPACK matmul', median(transposedStock(dy, w, false)));
   tf.dispose([x, w, bias, dy]);
 }
 const lopperMoments = fusedMoments(originalMoments as never) as typeof originalMoments;
