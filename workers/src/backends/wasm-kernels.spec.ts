@@ -263,6 +263,9 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     ['2x2 stride 2', [4, 28, 28, 6], 2, 2, 'valid'],
     ['2x2 stride 2, odd size, 5 channels', [3, 9, 11, 5], 2, 2, 'valid'],
     ['3x3 stride 2 same (overlapping)', [2, 10, 10, 4], 3, 2, 'same'],
+    ['2x2 stride 2, odd size, 6 channels (a vector ending at the last channel), uncovered edges zeroed', [2, 9, 11, 6], 2, 2, 'valid'],
+    ['2x2 stride 2 same, odd size (windows reach past the edge: the general path)', [2, 9, 7, 8], 2, 2, 'same'],
+    ['2x2 stride 2, 3 channels (the general path)', [2, 8, 8, 3], 2, 2, 'valid'],
   ] as const)('MaxPoolGrad %s equals the cpu backend', async (_, shape, size, stride, pad) => {
     const { cpu, wasm } = await both([[[...shape], 8]], (x) => tf.grad((a: tf.Tensor) => tf.sum(tf.square(tf.maxPool(a as tf.Tensor4D, size, stride, pad))))(x));
     expect(relErr(wasm, cpu)).toBe(0);

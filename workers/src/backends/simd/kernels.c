@@ -96,19 +96,25 @@ EXPORT(lopper_maxpool_grad)
 void lopper_maxpool_grad(const float *x, const float *dy, float *out, int B, int H, int W, int C, int OH, int OW,
                          int sh, int sw, int fh, int fw, int top, int left) {
   const int n = B * H * W * C;
-  int z = 0;
-  for (; z + 4 <= n; z += 4) wasm_v128_store(out + z, wasm_f32x4_splat(0.0f));
-  for (; z < n; z++) out[z] = 0.0f;
-  if (fh == 2 && fw == 2 && sh == 2 && sw == 2 && top == 0 && left == 0) {
-    /* Non-overlapping 2x2 windows: four channel vectors compared at once. */
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  if (fh == 2 && fw == 2 && sh == 2 && sw == 2 && top == 0 && left == 0 && 2 * OH <= H && 2 * OW <= W && C >= 4) {
+    /* Non-overlapping 2x2 windows inside the input (a 'same' window that reaches past an odd edge takes the general
+       path): four channel vectors compared at once; every window entry is written (dy or 0), so
+       only the rows and columns no window covers (an odd H or W) are zeroed. Channels past the last whole vector go in
+       one more vector ending at channel C - 1, which recomputes and rewrites a few channels with the same values. */
     const int row = W * C;
+    if (H != 2 * OH || W != 2 * OW)
+      for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+          for (int w = (h < 2 * OH ? 2 * OW : 0); w < W; w++)
+            for (int c = 0; c < C; c++) out[((b * H + h) * W + w) * C + c] = 0.0f;
     for (int b = 0; b < B; b++)
       for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
           const int p = ((b * H + 2 * oh) * W + 2 * ow) * C;
           const float *g = dy + ((b * OH + oh) * OW + ow) * C;
-          int c = 0;
-          for (; c + 4 <= C; c += 4) {
+          for (int c = 0; c < C; c += 4) {
+            if (c + 4 > C) c = C - 4;
             v128_t a = wasm_v128_load(x + p + c), bb = wasm_v128_load(x + p + C + c);
             v128_t cc = wasm_v128_load(x + p + row + c), d = wasm_v128_load(x + p + row + C + c);
             v128_t best = a;
@@ -124,17 +130,12 @@ void lopper_maxpool_grad(const float *x, const float *dy, float *out, int B, int
             wasm_v128_store(out + p + row + c, wasm_v128_and(gv, wc));
             wasm_v128_store(out + p + row + C + c, wasm_v128_and(gv, wd));
           }
-          for (; c < C; c++) {
-            int at = p + c;
-            float best = x[at];
-            if (x[p + C + c] > best) { best = x[p + C + c]; at = p + C + c; }
-            if (x[p + row + c] > best) { best = x[p + row + c]; at = p + row + c; }
-            if (x[p + row + C + c] > best) { at = p + row + C + c; }
-            out[at] += g[c];
-          }
         }
     return;
   }
+  int z = 0;
+  for (; z + 4 <= n; z += 4) wasm_v128_store(out + z, zero);
+  for (; z < n; z++) out[z] = 0.0f;
   for (int b = 0; b < B; b++)
     for (int oh = 0; oh < OH; oh++) {
       int h0 = oh * sh - top, h1 = h0 + fh;
