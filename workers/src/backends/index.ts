@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
-import { configureSimd, SIMD_FMA_SETTINGS, simdKernels, type SimdFmaSetting } from './simd.js';
+import { configureSimd, simdFmaSetting, simdKernels, type SimdFmaSetting } from './simd.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -112,13 +112,13 @@ async function tryBackend(name: BackendName, explicit: boolean, fma: SimdFmaSett
  */
 export async function initBackend(requested = process.env.LOPPER_BACKEND, fma = process.env.LOPPER_WASM_FMA || 'auto'): Promise<BackendInfo> {
   if (requested && !(BACKEND_NAMES as readonly string[]).includes(requested)) throw new Error(`LOPPER_BACKEND="${requested}" is not one of ${BACKEND_NAMES.join(', ')}`);
-  if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(fma)) throw new Error(`LOPPER_WASM_FMA="${fma}" is not one of ${SIMD_FMA_SETTINGS.join(', ')}`);
+  const fmaSetting = simdFmaSetting(fma); // checked before any backend is tried: a bad value must not fall through to cpu
   const order: BackendName[] = requested ? [requested as BackendName] : [...BACKEND_NAMES];
   const skipped: string[] = [];
   for (const name of order) {
     let r: BackendInfo | string;
     try {
-      r = await tryBackend(name, !!requested, fma as SimdFmaSetting);
+      r = await tryBackend(name, !!requested, fmaSetting);
     } catch (e) {
       r = (e as Error).message;
     }

@@ -74,13 +74,19 @@ const MODULES: Record<SimdVariant, Uint8Array> = {
 /** The module simdKernels instantiates; until configureSimd runs, fma where the engine validates it as it stands. */
 let variant: SimdVariant | undefined;
 
+/** `value` as a LOPPER_WASM_FMA setting; an error naming the variable when it is none. */
+export function simdFmaSetting(value: string): SimdFmaSetting {
+  if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(value)) throw new Error(`LOPPER_WASM_FMA="${value}" is not one of ${SIMD_FMA_SETTINGS.join(', ')}`);
+  return value as SimdFmaSetting;
+}
+
 /**
  * Chooses the kernels' build. `auto` and `on` take the fma build; where the engine rejects relaxed SIMD and is V8 11.x
  * (Node 20 and 21: relaxed SIMD is complete there but behind --experimental-wasm-relaxed-simd, on by default from
  * Node 22), they turn that flag on first. `auto` falls back to simd128, `on` throws; `off` takes simd128.
  */
 export function configureSimd(setting: SimdFmaSetting = 'auto'): SimdVariant {
-  if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(setting)) throw new Error(`LOPPER_WASM_FMA="${setting}" is not one of ${SIMD_FMA_SETTINGS.join(', ')}`);
+  simdFmaSetting(setting);
   if (setting === 'off') return (variant = 'simd128');
   if (!WA.validate(MODULES.fma) && /^11\./.test(process.versions.v8)) setFlagsFromString('--experimental-wasm-relaxed-simd');
   if (WA.validate(MODULES.fma)) return (variant = 'fma');

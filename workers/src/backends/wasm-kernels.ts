@@ -74,6 +74,9 @@ export function conv2DBackpropFilterViaConv(x: tf.TensorInfo, dy: tf.TensorInfo,
   return dw;
 }
 
+/** n rounded up to whole SIMD vectors of 4 floats: the padded channel counts and row lengths of the SIMD kernels' layouts. */
+const wholeVectors = (n: number) => Math.ceil(n / 4) * 4;
+
 /** dw ([3, 3, C, CO]) of a 3x3 stride-1 convolution by Winograd F(2x2, 3x3) (lopper_winograd_filter_grad). */
 export function winogradFilterGrad(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const { CP, COP, TC } = winogradSizes(info.inChannels, info.outChannels);
@@ -302,7 +305,7 @@ function fastConv2DBackpropInput(stock: tf.KernelFunc): tf.KernelConfig {
     const simd = simdKernels(wasm);
     if (simd && CI <= 8 && KW * CI <= 48) {
       // Wt[ky][co][kx*CI + ci] = W[ky, kx, ci, co], rows padded to L floats, 4 to spare at the end
-      const L = Math.ceil((KW * CI) / 4) * 4;
+      const L = wholeVectors(KW * CI);
       const wt = wasm.makeOutput([KH * CO * L + 4], 'float32');
       const w = wasm.typedArrayFromHeap(filter) as Float32Array;
       const t = wasm.typedArrayFromHeap(wt) as Float32Array;
@@ -426,7 +429,7 @@ function fastConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.Kern
     }
     if (info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top >= 0 && info.padInfo.left >= 0) {
       // the filter's output channels padded to whole vectors where needed: [KH, KW, C, COP]
-      const COP = Math.ceil(CO / 4) * 4;
+      const COP = wholeVectors(CO);
       let w = filter;
       if (COP !== CO) {
         w = wasm.makeOutput([KH, KW, C, COP], 'float32');
@@ -451,8 +454,8 @@ function fastConv(name: 'Conv2D' | 'FusedConv2D', stock: tf.KernelFunc): tf.Kern
  * (16 x TC x (CP + COP) floats) within ~256 KiB, about this CPU's L2 (a quarter or four times that measured the same).
  */
 function winogradSizes(C: number, CO: number): { CP: number; COP: number; TC: number } {
-  const CP = Math.ceil(C / 4) * 4;
-  const COP = Math.ceil(CO / 4) * 4;
+  const CP = wholeVectors(C);
+  const COP = wholeVectors(CO);
   return { CP, COP, TC: Math.max(6, Math.floor(65536 / (16 * (CP + COP)) / 6) * 6) };
 }
 
