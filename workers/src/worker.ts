@@ -12,7 +12,15 @@ import { WorkerRepository } from './repository.js';
 const require = createRequire(import.meta.url);
 export const WORKFLOWS_PATH = require.resolve('../../workflows/src/index.ts');
 
-export interface RunningWorkers { run(): Promise<void>; shutdown(): void; close(): Promise<void>; backend: string }
+export interface RunningWorkers {
+  run(): Promise<void>;
+  shutdown(): void;
+  close(): Promise<void>;
+  /** "wasm on <device>" */
+  backend: string;
+  /** Backends automatic selection passed over, each with its reason (empty when one was set explicitly). */
+  skippedBackends: string[];
+}
 
 export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> {
   const backend = await initBackend(cfg.backend, cfg.wasmFma);
@@ -36,6 +44,7 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
   }
   return {
     backend: `${backend.backend} on ${backend.device}`,
+    skippedBackends: backend.skipped ?? [],
     run: async () => {
       await Promise.all(workers.map((w) => w.run()));
     },

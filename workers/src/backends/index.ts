@@ -20,7 +20,12 @@ import { registerWasmKernels } from './wasm-kernels.js';
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-export interface BackendInfo { backend: BackendName; device: string }
+export interface BackendInfo {
+  backend: BackendName;
+  device: string;
+  /** Automatic selection only: each backend tried before this one, with why it was passed over ("webgpu: no WebGPU adapter ..."). */
+  skipped?: string[];
+}
 
 /** Kernels that training the model zoo needs on a backend. */
 export const TRAINING_KERNELS = ['BatchMatMul', 'Relu', 'Softmax', 'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'FusedBatchNorm', 'MaxPool', 'MaxPoolGrad', 'Sum', 'Mean', 'Rsqrt', 'Tile', 'DepthwiseConv2dNative', 'DepthwiseConv2dNativeBackpropInput', 'DepthwiseConv2dNativeBackpropFilter', 'Concat', 'Add'];
@@ -131,7 +136,7 @@ export async function initBackend(requested = process.env.LOPPER_BACKEND, fma = 
     installLazyFusedConvGradient();
     const missing = missingTrainingKernels(tf.getBackend());
     if (missing.length) throw new Error(`backend ${name} lacks kernels that training needs: ${missing.join(', ')}`);
-    return r;
+    return skipped.length ? { ...r, skipped } : r;
   }
   throw new Error(`no TensorFlow.js backend could be initialised (${skipped.join('; ')})`);
 }

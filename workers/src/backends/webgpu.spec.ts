@@ -47,6 +47,8 @@ describe('webgpu backend (Dawn on llvmpipe)', () => {
   it('is not picked automatically on a software rasteriser', async () => {
     const auto = await initBackend();
     expect(auto.backend).not.toBe('webgpu');
+    // each backend tried before the chosen one is reported with its reason, the webgpu probe among them
+    expect(auto.skipped).toEqual(expect.arrayContaining([expect.stringMatching(/^cuda: .*tfjs-node-gpu/), expect.stringMatching(/^webgpu: (no WebGPU adapter|WebGPU adapter ".*" is a software rasteriser)/)]));
     await expect(initBackend('tensorflow')).rejects.toThrow(/tfjs-node/);
   });
 });
