@@ -52,6 +52,8 @@ export interface SimdKernels {
   /** out[b, sh*a + qh, sw*c + qw, :] = sub[b, a, c, :] (one phase of a strided transposed convolution into the full gradient). */
   interleave(sub: number, out: number, B: number, AH: number, AW: number, H: number, W: number, C: number, sh: number, sw: number, qh: number, qw: number): void;
   maxPoolGrad(x: number, dy: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
+  /** MaxPool forward, NHWC (entries past the input skipped; -inf for an empty window; NaN skipped, as the cpu backend). */
+  maxPool(x: number, out: number, B: number, H: number, W: number, C: number, OH: number, OW: number, sh: number, sw: number, fh: number, fw: number, top: number, left: number): void;
 }
 
 /** The slice of the WebAssembly JS API used here (this project's TypeScript lib has no WebAssembly types). */
@@ -114,7 +116,7 @@ export function simdKernels(backend: BackendWasm | undefined): SimdKernels | nul
     const bytes = MODULES[which];
     if (memory instanceof WA.Memory && !(memory.buffer instanceof SharedArrayBuffer) && WA.validate(bytes)) {
       const e = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as Record<string, (...a: number[]) => void>;
-      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, convDirect: e.lopper_conv_direct, gemmPackB: e.lopper_gemm_pack_b, gemm: e.lopper_gemm, convTransposeRows: e.lopper_conv_transpose_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
+      kernels = { affine: e.lopper_affine, divChannels: e.lopper_div_channels, rowSum: e.lopper_row_sum, sqDevSum: e.lopper_sq_dev_sum, bnGradSums: e.lopper_bn_grad_sums, maxPoolGrad: e.lopper_maxpool_grad, maxPool: e.lopper_maxpool, convDirect: e.lopper_conv_direct, gemmPackB: e.lopper_gemm_pack_b, gemm: e.lopper_gemm, convTransposeRows: e.lopper_conv_transpose_rows, convCin1: e.lopper_conv_cin1, convCin1FilterGrad: e.lopper_conv_cin1_filter_grad, padSingle: e.lopper_pad_single, affine2: e.lopper_affine2, convFilterGrad: e.lopper_conv_filter_grad, adam: e.lopper_adam, reluGrad: e.lopper_relu_grad, winogradFilter: e.lopper_winograd_filter, winogradConv: e.lopper_winograd_conv, winogradFilterGrad: e.lopper_winograd_filter_grad, interleave: e.lopper_interleave };
     }
   } catch {
     kernels = null;

@@ -272,6 +272,77 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   });
 
   it.each([
+    ['2x2 stride 2, 6 channels (a vector ending at the last channel)', [4, 28, 28, 6], 2, 2, 'valid'],
+    ['2x2 stride 2, odd size, 5 channels', [3, 9, 11, 5], 2, 2, 'valid'],
+    ['2x2 stride 2, 16 channels', [2, 8, 8, 16], 2, 2, 'valid'],
+    ['2x2 stride 2, 3 channels (overlapping vectors; the last pixels scalar)', [3, 8, 10, 3], 2, 2, 'valid'],
+    ['2x2 stride 2, odd size, 2 channels', [2, 7, 9, 2], 2, 2, 'valid'],
+    ['2x2 stride 2, 1 channel', [2, 6, 6, 1], 2, 2, 'valid'],
+    ['2x2 stride 2, one output pixel, 3 channels', [1, 2, 2, 3], 2, 2, 'valid'],
+    ['2x2 stride 2 same, odd size (windows reach past the edge)', [2, 9, 7, 8], 2, 2, 'same'],
+    ['3x3 stride 2 same (overlapping windows)', [2, 10, 10, 4], 3, 2, 'same'],
+    ['3x3 stride 1 same, 3 channels', [2, 6, 7, 3], 3, 1, 'same'],
+    ['3x2 stride 1 valid, 7 channels', [2, 6, 5, 7], [3, 2], 1, 'valid'],
+  ] as const)('MaxPool %s equals the cpu backend, by Lopper\'s kernel', async (_, shape, size, stride, pad) => {
+    let r: Awaited<ReturnType<typeof both>> | undefined;
+    const calls = await simdCalls(async () => { r = await both([[[...shape], 16]], (x) => tf.maxPool(x as tf.Tensor4D, size as [number, number], stride, pad)); }, 'maxPool');
+    expect(calls).toBe(1);
+    expect(r!.shapes[1]).toBe(r!.shapes[0]);
+    expect(Array.from(r!.wasm)).toEqual(Array.from(r!.cpu));
+  });
+
+  it('MaxPool skips NaN entries and keeps -0/0 order as the cpu backend does', async () => {
+    // channel 0: one NaN among numbers; channel 1: a window of NaN only (-inf on the cpu backend); channel 2: 0 then -0
+    const v: number[] = [];
+    for (let i = 0; i < 4 * 4; i++) v.push(i === 5 ? NaN : i % 7 - 3, NaN, i % 2 ? -0 : 0, i - 8, -i);
+    const run = async () => { const x = tf.tensor4d(v, [1, 4, 4, 5]); const y = tf.maxPool(x, 2, 2, 'valid'); const d = Array.from(await y.data()); tf.dispose([x, y]); return d; };
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    await tf.setBackend('cpu');
+    expect(cpu[1]).toBe(-Infinity);
+    expect(wasm.map((a) => Object.is(a, -0) ? '-0' : a)).toEqual(cpu.map((a) => Object.is(a, -0) ? '-0' : a));
+  });
+
+  it.each([
+    ['the whole tensor (shared, no copy)', [4, 3, 5, 2], [0, 0, 0, 0], [4, 3, 5, 2]],
+    ['leading rows (LayersModel.predict\'s batches)', [6, 3, 5, 2], [2, 0, 0, 0], [3, -1, -1, -1]],
+    ['one inner row', [2, 3, 5, 2], [1, 2, 0, 0], [1, 1, 5, 2]],
+    ['a strided block (the stock kernel)', [2, 6, 5, 3], [0, 1, 2, 1], [2, 3, 2, 2]],
+    ['nothing', [3, 2], [1, 0], [0, 2]],
+  ] as const)('Slice of %s equals the cpu backend, and the input is intact after', async (_, shape, begin, size) => {
+    const v = tf.randomNormal([...shape], 0, 1, 'float32', 17).dataSync();
+    const run = async () => {
+      const x = tf.tensor(v, [...shape]);
+      const before = tf.memory().numTensors;
+      const y = tf.slice(x, [...begin], [...size]);
+      const d = Array.from(await y.data());
+      const yShape = y.shape;
+      y.dispose();
+      const xAfter = Array.from(await x.data());
+      x.dispose();
+      expect(tf.memory().numTensors).toBe(before - 1);
+      return { d, yShape, xAfter };
+    };
+    const cpu = await on('cpu', run);
+    const wasm = await on('wasm', run);
+    await tf.setBackend('cpu');
+    expect(wasm).toEqual(cpu);
+    expect(wasm.xAfter).toEqual(Array.from(v));
+  });
+
+  it('Slice of the whole tensor shares its buffer and survives the input being disposed', async () => {
+    await tf.setBackend('wasm');
+    const x = tf.tensor([1, 2, 3, 4, 5, 6], [3, 2]);
+    const y = tf.slice(x, [0, 0], [3, 2]);
+    const part = tf.slice(x, [1, 0], [2, 2]);
+    x.dispose();
+    expect(Array.from(await y.data())).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(Array.from(await part.data())).toEqual([3, 4, 5, 6]);
+    tf.dispose([y, part]);
+    await tf.setBackend('cpu');
+  });
+
+  it.each([
     ['5x5 same, 6 filters', [4, 28, 28, 1], [5, 5, 1, 6], 'same', 'linear', true],
     ['3x3 valid, 3 filters, odd width', [2, 13, 11, 1], [3, 3, 1, 3], 'valid', 'relu', true],
     ['5x5 same, 5 filters, relu, no bias', [2, 12, 12, 1], [5, 5, 1, 5], 'same', 'relu', false],
@@ -306,7 +377,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   });
 
   /** Counts calls of a SIMD kernel while f runs on wasm (the SIMD module object is shared by every kernel). */
-  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' | 'convDirect' | 'convTransposeRows' | 'convFilterGrad' | 'gemm' = 'winogradConv'): Promise<number> {
+  async function simdCalls(f: () => Promise<unknown>, kernel: 'winogradConv' | 'winogradFilterGrad' | 'interleave' | 'convDirect' | 'convTransposeRows' | 'convFilterGrad' | 'gemm' | 'maxPool' = 'winogradConv'): Promise<number> {
     await tf.setBackend('wasm');
     const { simdKernels } = await import('./simd.js');
     const simd = simdKernels(tf.backend() as never)!;

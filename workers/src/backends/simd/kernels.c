@@ -160,6 +160,99 @@ void lopper_maxpool_grad(const float *x, const float *dy, float *out, int B, int
     }
 }
 
+/*
+ * MaxPool, NHWC: out[b][oh][ow][c] = max over the window's entries inside the input (fh x fw, strides sh, sw, padding
+ * top/left), -inf for a window with none; NaN entries are skipped (pmax keeps the running maximum when the entry is not
+ * greater), as in the cpu backend. Channel vectors as in lopper_maxpool_grad: the last one ends at channel C - 1.
+ * Fewer than 4 channels with 2x2 windows of stride 2 inside the input: one vector per output pixel starting at its
+ * first channel, whose lanes past C (the next pixels') are rewritten by the next pixels' stores (they come later); the
+ * last pixels, whose vector would read past the input or write past the output, go through the scalar loop.
+ */
+/* The maximum of channel c over the 2x2 window at p (NaN entries skipped): the scalar form of the vector loop. */
+static inline float max2x2(const float *p, int c, int C, int row) {
+  float m = -__builtin_inff();
+  const float v[4] = { p[c], p[C + c], p[row + c], p[row + C + c] };
+  for (int k = 0; k < 4; k++) if (v[k] > m) m = v[k];
+  return m;
+}
+
+EXPORT(lopper_maxpool)
+void lopper_maxpool(const float *x, float *out, int B, int H, int W, int C, int OH, int OW, int sh, int sw, int fh, int fw,
+                    int top, int left) {
+  const v128_t ninf = wasm_f32x4_splat(-__builtin_inff());
+  const int row = W * C;
+  if (fh == 2 && fw == 2 && sh == 2 && sw == 2 && top == 0 && left == 0 && 2 * OH <= H && 2 * OW <= W) {
+    /* Output pixels q < qv take the vector path: for C < 4 those whose vector neither reads past the input nor writes
+       past the output (all but the last few). */
+    const int n = B * OH * OW, nin = B * H * W * C;
+    int qv = n;
+    if (C < 4)
+      while (qv > 0) {
+        const int q = qv - 1, b = q / (OH * OW), oh = (q / OW) % OH, ow = q % OW;
+        if ((q + 1) * C + 4 - C <= n * C && ((b * H + 2 * oh + 1) * W + 2 * ow + 1) * C + 4 <= nin) break;
+        qv--;
+      }
+    for (int b = 0, q = 0; b < B; b++)
+      for (int oh = 0; oh < OH; oh++, q += OW) {
+        const float *p = x + (b * H + 2 * oh) * row;
+        float *o = out + q * C;
+        const int nv = qv - q < 0 ? 0 : (qv - q < OW ? qv - q : OW); /* this row's pixels on the vector path */
+        int ow = 0;
+        if (C <= 4)
+          for (; ow < nv; ow++, p += 2 * C, o += C) {
+            v128_t m = wasm_f32x4_pmax(ninf, wasm_v128_load(p));
+            m = wasm_f32x4_pmax(m, wasm_v128_load(p + C));
+            m = wasm_f32x4_pmax(m, wasm_v128_load(p + row));
+            m = wasm_f32x4_pmax(m, wasm_v128_load(p + row + C));
+            wasm_v128_store(o, m);
+          }
+        else
+          for (; ow < nv; ow++, p += 2 * C, o += C)
+            for (int c = 0; c < C; c += 4) {
+              if (c + 4 > C) c = C - 4;
+              v128_t m = wasm_f32x4_pmax(ninf, wasm_v128_load(p + c));
+              m = wasm_f32x4_pmax(m, wasm_v128_load(p + C + c));
+              m = wasm_f32x4_pmax(m, wasm_v128_load(p + row + c));
+              m = wasm_f32x4_pmax(m, wasm_v128_load(p + row + C + c));
+              wasm_v128_store(o + c, m);
+            }
+        for (; ow < OW; ow++, p += 2 * C, o += C)
+          for (int c = 0; c < C; c++) o[c] = max2x2(p, c, C, row);
+      }
+    return;
+  }
+  for (int b = 0; b < B; b++)
+    for (int oh = 0; oh < OH; oh++) {
+      int h0 = oh * sh - top, h1 = h0 + fh;
+      if (h0 < 0) h0 = 0;
+      if (h1 > H) h1 = H;
+      for (int ow = 0; ow < OW; ow++) {
+        float *o = out + ((b * OH + oh) * OW + ow) * C;
+        int w0 = ow * sw - left, w1 = w0 + fw;
+        if (w0 < 0) w0 = 0;
+        if (w1 > W) w1 = W;
+        int c = 0;
+        if (C >= 4)
+          for (; c < C; c += 4) {
+            if (c + 4 > C) c = C - 4;
+            v128_t m = ninf;
+            for (int h = h0; h < h1; h++)
+              for (int w = w0; w < w1; w++) m = wasm_f32x4_pmax(m, wasm_v128_load(x + ((b * H + h) * W + w) * C + c));
+            wasm_v128_store(o + c, m);
+          }
+        for (; c < C; c++) {
+          float m = -__builtin_inff();
+          for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w1; w++) {
+              const float v = x[((b * H + h) * W + w) * C + c];
+              if (v > m) m = v;
+            }
+          o[c] = m;
+        }
+      }
+    }
+}
+
 /* 4 floats of channels c.. of a pixel, zero past C (rem = C - c > 0). */
 static inline v128_t load_channels(const float *p, int rem) {
   if (rem >= 4) return wasm_v128_load(p);
