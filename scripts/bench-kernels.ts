@@ -16,7 +16,9 @@
  *   its filter gradient vs the XNNPACK formulation;
  * - the dense layers' products (_FusedMatMul, BatchMatMul with a transpose) by Lopper's GEMM vs the stock kernels;
  * - tf.moments over [N, H, W] forward + gradient (LopperMoments) vs TF.js's own moments on the same backend;
- * - ReLU's gradient (LopperReluGrad) vs the Step, Cast and Multiply of TF.js's Relu gradient.
+ * - ReLU's gradient (LopperReluGrad) vs the Step, Cast and Multiply of TF.js's Relu gradient;
+ * - MaxPool 2x2 (lopper_maxpool) vs the stock (XNNPACK) kernel, on the model zoo's shapes and a pruned conv1's 3 channels;
+ * - Slice of leading rows (LayersModel.predict's batches) vs the stock kernel, which first copies the whole input.
  * Lopper's kernels run in the build LOPPER_WASM_FMA selects (default: the fused multiply-add build where the engine
  * takes relaxed SIMD), as in a worker; the table's first line names it.
  */
@@ -37,6 +39,8 @@ const stockConv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
 const stockMatMul = tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc;
 const stockFusedMatMul = tf.getKernel('_FusedMatMul', 'wasm')!.kernelFunc;
 const stockTranspose = tf.getKernel('Transpose', 'wasm')!.kernelFunc;
+const stockMaxPool = tf.getKernel('MaxPool', 'wasm')!.kernelFunc;
+const stockSlice = tf.getKernel('Slice', 'wasm')!.kernelFunc;
 const originalMoments = tf.moments;
 registerWasmKernels();
 const wasm = tf.backend() as BackendWasm;
@@ -217,6 +221,20 @@ for (const shape of [[128, 28, 28, 6], [128, 28, 28, 16]]) {
   const ours = median(() => tf.engine().runKernel(RELU_GRAD_KERNEL, { x, dy }) as tf.Tensor);
   row('ReLU gradient', `x [${shape}]`, 0, ours, "TF.js's: Step, Cast, Multiply", median(() => tf.tidy(() => tf.mul(dy, tf.cast(tf.step(x), 'float32')))));
   tf.dispose([x, dy]);
+}
+for (const shape of [[64, 28, 28, 3], [128, 28, 28, 6], [128, 28, 28, 16], [128, 14, 14, 32]] as Shape4[]) {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 7);
+  const attrs = { filterSize: 2, strides: 2, pad: 'valid' } as unknown as tf.NamedAttrMap;
+  row('MaxPool 2x2 s2', `x [${shape}]`, 0, median(() => tf.engine().runKernel('MaxPool', { x }, attrs) as tf.Tensor),
+    'stock TF.js WASM (XNNPACK)', median(() => stockMaxPool({ inputs: { x }, backend: wasm, attrs }) as tf.TensorInfo));
+  x.dispose();
+}
+for (const [shape, rows0] of [[[64, 28, 28, 1], 64], [[256, 28, 28, 1], 128]] as [Shape4, number][]) {
+  const x = tf.randomNormal(shape, 0, 1, 'float32', 8);
+  const attrs = { begin: [0, 0, 0, 0], size: [rows0, -1, -1, -1] } as unknown as tf.NamedAttrMap;
+  row(rows0 === shape[0] ? 'Slice, whole tensor' : 'Slice, leading rows', `[${shape}] -> ${rows0} rows`, 0, median(() => tf.engine().runKernel('Slice', { x }, attrs) as tf.Tensor),
+    'stock TF.js WASM kernel', median(() => stockSlice({ inputs: { x }, backend: wasm, attrs }) as tf.TensorInfo));
+  x.dispose();
 }
 const head = ['kernel', 'shape', 'Lopper ms', 'GFLOP/s', 'reference ms', 'reference', 'speedup'];
 const wd = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -1,7 +1,8 @@
 /**
- * `npx tsx scripts/profile-step.ts [--model=lenet5] [--backend=wasm] [--steps=5]`: per-kernel time of one training
- * step at batch 128 (every registered kernel of the backend is wrapped with a timer), sorted by total time.
- * `--infer` profiles one batch-128 inference instead; `--shapes` splits each kernel by its input shapes.
+ * `npx tsx scripts/profile-step.ts [--model=lenet5] [--backend=wasm] [--steps=5] [--batch=128]`: per-kernel time of one
+ * training step (every registered kernel of the backend is wrapped with a timer), sorted by total time.
+ * `--infer` profiles one inference pass instead; `--shapes` splits each kernel by its input shapes; `--prune=0.5` profiles
+ * the model with that fraction of every layer's channels removed (L1 norm; see train-step.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../workers/src/backends/index.js';
@@ -11,7 +12,9 @@ import { syntheticTrainStep } from './train-step.js';
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
 const model = (args.get('model') ?? 'lenet5') as ModelName;
 const steps = Number(args.get('steps') ?? 5);
-const BATCH = 128;
+const BATCH = Number(args.get('batch') ?? 128);
+const prune = Number(args.get('prune') ?? 0);
+if (!(BATCH >= 1) || !(prune >= 0 && prune < 1)) throw new Error('--batch must be a positive integer and --prune a fraction in [0, 1)');
 const detail = args.has('shapes');
 const info = await initBackend(args.get('backend') ?? 'wasm');
 const times = new Map<string, { ms: number; calls: number }>();
@@ -29,7 +32,7 @@ for (const k of tf.getKernelsForBackend(info.backend)) {
   } });
 }
 const infer = args.has('infer');
-const t = syntheticTrainStep(model, BATCH);
+const t = syntheticTrainStep(model, BATCH, { prune });
 const step = infer ? t.infer : t.step;
 await step(); await step();
 times.clear();
@@ -37,7 +40,7 @@ const t0 = performance.now();
 for (let i = 0; i < steps; i++) await step();
 const total = (performance.now() - t0) / steps;
 const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
-console.log(`${model} on ${info.backend}: ${total.toFixed(1)} ms/step = ${(BATCH / total * 1000).toFixed(0)} img/s`);
+console.log(`${model}${prune ? ` (${prune} of each layer's channels removed)` : ''} on ${info.backend}, batch ${BATCH}: ${total.toFixed(1)} ms/step = ${(BATCH / total * 1000).toFixed(0)} img/s`);
 let sum = 0;
 for (const [name, e] of rows) {
   sum += e.ms;
