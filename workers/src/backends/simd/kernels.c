@@ -88,6 +88,11 @@ void lopper_row_sum(const float *x, float *acc, int n, int L) { column_sums(x, 0
 EXPORT(lopper_sq_dev_sum)
 void lopper_sq_dev_sum(const float *x, const float *mean, float *acc, int n, int L) { column_sums(x, mean, acc, n, L, 1); }
 
+/* A pooling window's first and past-the-end input index on one axis (output index o, stride s, padding before pad,
+   size f), clamped to the input's n entries. */
+static inline int window_start(int o, int s, int pad) { const int i = o * s - pad; return i < 0 ? 0 : i; }
+static inline int window_end(int o, int s, int pad, int f, int n) { const int i = o * s - pad + f; return i > n ? n : i; }
+
 /*
  * MaxPoolGrad, NHWC: dx[argmax of each window] += dy (the first maximum in scan order wins, as in TF.js).
  * Windows of fh x fw with strides sh, sw and padding top/left; out has the input's shape.
@@ -138,13 +143,9 @@ void lopper_maxpool_grad(const float *x, const float *dy, float *out, int B, int
   for (; z < n; z++) out[z] = 0.0f;
   for (int b = 0; b < B; b++)
     for (int oh = 0; oh < OH; oh++) {
-      int h0 = oh * sh - top, h1 = h0 + fh;
-      if (h0 < 0) h0 = 0;
-      if (h1 > H) h1 = H;
+      const int h0 = window_start(oh, sh, top), h1 = window_end(oh, sh, top, fh, H);
       for (int ow = 0; ow < OW; ow++) {
-        int w0 = ow * sw - left, w1 = w0 + fw;
-        if (w0 < 0) w0 = 0;
-        if (w1 > W) w1 = W;
+        const int w0 = window_start(ow, sw, left), w1 = window_end(ow, sw, left, fw, W);
         const float *g = dy + ((b * OH + oh) * OW + ow) * C;
         for (int c = 0; c < C; c++) {
           int at = -1;
@@ -223,14 +224,10 @@ void lopper_maxpool(const float *x, float *out, int B, int H, int W, int C, int 
   }
   for (int b = 0; b < B; b++)
     for (int oh = 0; oh < OH; oh++) {
-      int h0 = oh * sh - top, h1 = h0 + fh;
-      if (h0 < 0) h0 = 0;
-      if (h1 > H) h1 = H;
+      const int h0 = window_start(oh, sh, top), h1 = window_end(oh, sh, top, fh, H);
       for (int ow = 0; ow < OW; ow++) {
         float *o = out + ((b * OH + oh) * OW + ow) * C;
-        int w0 = ow * sw - left, w1 = w0 + fw;
-        if (w0 < 0) w0 = 0;
-        if (w1 > W) w1 = W;
+        const int w0 = window_start(ow, sw, left), w1 = window_end(ow, sw, left, fw, W);
         int c = 0;
         if (C >= 4)
           for (; c < C; c += 4) {
