@@ -59,6 +59,9 @@ describe('WASM Conv2DBackpropFilter', () => {
     ['3x3 stride 2 same, 5 input channels, 8 outputs', [2, 9, 9, 5], [3, 3, 5, 8], 2, 'same'],
     ['3x3 same, 3 input channels, 20 outputs', [2, 7, 7, 3], [3, 3, 3, 20], 1, 'same'],
     ['5x5 valid, LeNet conv2 shape', [4, 14, 14, 6], [5, 5, 6, 16], 1, 'valid'],
+    // lopper_conv_filter_grad takes output rows in blocks that fit L1: 8 rows here, so five blocks, padding at the first and last
+    ['5x5 same, output rows in several blocks', [2, 40, 40, 8], [5, 5, 8, 16], 1, 'same'],
+    ['3x3 stride 2 same, output rows in blocks of 8, 8 and 5', [1, 41, 41, 8], [3, 3, 8, 16], 2, 'same'],
   ];
   it.each(cases)('equals the cpu backend within 1e-5 relative error (%s)', async (_, xShape, fShape, stride, pad) => {
     const xv = tf.randomNormal(xShape, 0, 1, 'float32', 1).dataSync() as Float32Array;
