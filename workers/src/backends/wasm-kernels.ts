@@ -831,8 +831,9 @@ function sharedIdentity(stock: tf.KernelFunc): tf.KernelConfig {
 /**
  * Slice of a contiguous range (leading-axis slices: LayersModel.predict slices its input into batches even when one
  * batch is the whole input): the whole tensor shares the buffer as Identity does, a part is one copy out of the heap.
- * The stock kernel first copies the whole input out of the WASM heap (readSync) whatever the slice: 0.16 ms for a
- * [64,28,28,1] input, 5% of a pruned LeNet-5's batch-64 inference. Strided slices and strings go to the stock kernel.
+ * The stock kernel first copies the whole input out of the WASM heap (readSync) whatever the slice: 0.13-0.20 ms of a
+ * LeNet-5's batch-64 inference (`scripts/profile-step.ts --infer --batch=64`). Strided slices and strings go to the
+ * stock kernel.
  */
 function contiguousSlice(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -855,10 +856,10 @@ function contiguousSlice(stock: tf.KernelFunc): tf.KernelConfig {
 }
 
 /**
- * MaxPool through lopper_maxpool (float32 NHWC, any window, stride and padding): XNNPACK's kernel builds an
- * indirection buffer per call and takes 0.18 ms on LeNet's [64,28,28,3] (a pruned conv1's output), 3.5x ReLU's time on
- * the same tensor; 2x2 windows of stride 2 are one vector compare per tap and channel group here, fewer than 4
- * channels included. Without the SIMD module, or for other dtypes, the stock kernel.
+ * MaxPool through lopper_maxpool (float32 NHWC, any window, stride and padding): the stock (XNNPACK) kernel costs
+ * about as much on a pruned conv1's 3 channels as on the baseline's 6; 2x2 windows of stride 2 are one vector compare per
+ * tap and channel group here, fewer than 4 channels included (0.04 vs 0.16 ms on [64,28,28,3], 2.3-3.3x on the model
+ * zoo's shapes: `npm run bench:kernels`). Without the SIMD module, or for other dtypes, the stock kernel.
  */
 function fastMaxPool(stock: tf.KernelFunc): tf.KernelConfig {
   const kernelFunc: tf.KernelFunc = ({ inputs, backend, attrs }) => {
