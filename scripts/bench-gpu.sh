@@ -17,7 +17,7 @@ echo "== machine"; date -u; uname -a
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 if [ -d node_modules ]; then
-  NODE=node; BENCH=(npx tsx scripts/bench-backends.ts); PROBE_DIR=.
+  NODE=node; BENCH=(npx tsx scripts/bench-backends.ts)
 elif [ -f "$BUNDLE/bench.mjs" ]; then
   NODE=node
   if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
@@ -26,7 +26,7 @@ elif [ -f "$BUNDLE/bench.mjs" ]; then
   fi
   DAWN="$BUNDLE/node_modules/webgpu/dist/linux-x64/dawn.node"
   [ -f "$DAWN" ] || unxz_to "$DAWN.xz" "$DAWN"
-  BENCH=("$NODE" "$BUNDLE/bench.mjs"); PROBE_DIR="$BUNDLE"
+  BENCH=("$NODE" "$BUNDLE/bench.mjs")
   echo "bundle packed from commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown) (re-pack after changing the code)"
 else
   echo "no node_modules and no $BUNDLE/bench.mjs: run npm ci, or bash scripts/pack-gpu-bench.sh here and carry $BUNDLE"; exit 0
@@ -40,21 +40,12 @@ if ! ldconfig -p | grep -q 'libvulkan.so.1'; then
 fi
 ICD=$(ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* 2>/dev/null | head -1)
 if [ -z "$ICD" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
-  export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
-  export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
-  ICD=$VK_DRIVER_FILES
+  ICD=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json # vulkan-headless.ts looks there too
 fi
 echo "Vulkan ICD: ${ICD:-none found}"
+# Headless NVIDIA (no display): the worker's WebGPU set-up points the Vulkan loader at the driver's EGL library itself
+# (workers/src/backends/vulkan-headless.ts); the adapter it finds is named on the "webgpu:" lines below.
 export LOPPER_WEBGPU_FLAGS="${LOPPER_WEBGPU_FLAGS:-backend=vulkan}"
-
-echo "== WebGPU adapter (Dawn, $LOPPER_WEBGPU_FLAGS)"
-(cd "$PROBE_DIR" && timeout 120 "$NODE" --input-type=module -e "
-  const { create } = await import('webgpu');
-  const gpu = create((process.env.LOPPER_WEBGPU_FLAGS ?? '').split(',').filter(Boolean));
-  const a = await gpu.requestAdapter({ powerPreference: 'high-performance' });
-  console.log(a ? JSON.stringify({ vendor: a.info.vendor, architecture: a.info.architecture, device: a.info.device, description: a.info.description }) : 'no adapter');
-  process.exit(0);
-") || echo "adapter probe failed"
 
 echo "== 1. WebGPU against PyTorch CUDA on this GPU (3 paired rounds of ${STEPS} timed steps)"
 if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then

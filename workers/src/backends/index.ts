@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
 import { configureSimd, simdFmaSetting, simdKernels, type SimdFmaSetting } from './simd.js';
+import { useHeadlessNvidiaVulkan } from './vulkan-headless.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -57,6 +58,7 @@ let webgpuAdapter: string | undefined;
  */
 async function setUpWebGpu(): Promise<string | null> {
   if (webgpuAdapter !== undefined) return webgpuAdapter;
+  useHeadlessNvidiaVulkan(); // before Dawn loads the Vulkan loader: NVIDIA's GLX-only manifest finds no device without a display
   let dawn: { create(flags: string[]): GPULike; globals: object };
   try {
     dawn = (await import('webgpu')) as unknown as typeof dawn;
