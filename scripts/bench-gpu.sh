@@ -6,7 +6,7 @@
 # Both also try tfjs-node-gpu (cuda) where it is installed (never in the bundle: npm cannot install it here).
 # Where this repository has no node_modules (a lent GPU machine: no registry, nothing can be fetched), it runs the bundle that
 # `bash scripts/pack-gpu-bench.sh` made in .gpu-bench/ (carry that folder), unpacking Node and the Vulkan loader if missing.
-# Usage: bash scripts/bench-gpu.sh [steps]   (prints the environment, then the tables; exits 0 even if a backend is missing)
+# Usage: bash scripts/bench-gpu.sh [steps]   (prints the environment, then the tables and a WebGPU step profile; exits 0 even if a backend is missing)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 STEPS="${1:-20}"
@@ -17,7 +17,7 @@ echo "== machine"; date -u; uname -a
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 if [ -d node_modules ]; then
-  NODE=node; BENCH=(npx tsx scripts/bench-backends.ts)
+  NODE=node; BENCH=(npx tsx scripts/bench-backends.ts); PROFILE=(npx tsx scripts/profile-step.ts)
 elif [ -f "$BUNDLE/bench.mjs" ]; then
   NODE=node
   if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)" -lt 20 ]; then
@@ -26,7 +26,7 @@ elif [ -f "$BUNDLE/bench.mjs" ]; then
   fi
   DAWN="$BUNDLE/node_modules/webgpu/dist/linux-x64/dawn.node"
   [ -f "$DAWN" ] || unxz_to "$DAWN.xz" "$DAWN"
-  BENCH=("$NODE" "$BUNDLE/bench.mjs")
+  BENCH=("$NODE" "$BUNDLE/bench.mjs"); PROFILE=("$NODE" "$BUNDLE/profile.mjs")
   echo "bundle packed from commit $(cat "$BUNDLE/commit" 2>/dev/null || echo unknown) (re-pack after changing the code)"
 else
   echo "no node_modules and no $BUNDLE/bench.mjs: run npm ci, or bash scripts/pack-gpu-bench.sh here and carry $BUNDLE"; exit 0
@@ -55,4 +55,6 @@ else
 fi
 echo "== 2. WebGPU and wasm against PyTorch on one CPU thread (3 paired rounds of ${STEPS} timed steps)"
 timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu,cuda,wasm --torch-device=cpu
+echo "== 3. Per-kernel profile of a LeNet-5 training step on WebGPU (host time per kernel call)"
+timeout 120 "${PROFILE[@]}" --backend=webgpu --model=lenet5 --steps=10 2>&1 | grep -v '^\s*at \|^$' | head -20
 exit 0

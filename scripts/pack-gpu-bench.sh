@@ -2,6 +2,7 @@
 # Packs what scripts/bench-gpu.sh needs on a machine that has no npm registry, no node_modules and maybe no Node (the lent
 # GPU machines: nothing outside them can be reached, and node_modules, ~900 MB, is far over what may travel there):
 #   bench.mjs                    scripts/bench-backends.ts and everything it imports (TF.js, Lopper's kernels) in one ES module
+#   profile.mjs                  scripts/profile-step.ts, the same way
 #   tfjs-backend-wasm*.wasm      the TF.js WASM binaries, found beside bench.mjs
 #   node_modules/webgpu/         Dawn's Node binding (linux-x64 only; dawn.node xz-compressed)
 #   node.xz                      this machine's Node binary (x86-64 Linux, glibc), for a machine without Node 20+
@@ -33,6 +34,10 @@ const __filename = __lopperPath(import.meta.url); const __dirname = __lopperDir(
 npx esbuild scripts/bench-backends.ts --bundle --ignore-annotations --platform=node --format=esm --target=node20 \
   --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
   "--banner:js=$BANNER" --outfile="$OUT/bench.mjs" --log-level=warning
+# scripts/profile-step.ts the same way: per-kernel times of a step on the GPU (bench-gpu.sh prints LeNet-5's on WebGPU)
+npx esbuild scripts/profile-step.ts --bundle --ignore-annotations --platform=node --format=esm --target=node20 \
+  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+  "--banner:js=$BANNER" --outfile="$OUT/profile.mjs" --log-level=warning
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$OUT/"
 { git rev-parse --short HEAD 2>/dev/null || echo unknown; } > "$OUT/commit"
 [ -z "$(git status --porcelain 2>/dev/null)" ] || echo "+ uncommitted changes" >> "$OUT/commit"

@@ -20,7 +20,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('bundles the benchmark, the TF.js WASM binaries and Dawn', () => {
-  for (const f of ['bench.mjs', 'tfjs-backend-wasm-simd.wasm', 'node_modules/webgpu/index.js', 'node_modules/webgpu/dist/linux-x64/dawn.node']) {
+  for (const f of ['bench.mjs', 'profile.mjs', 'tfjs-backend-wasm-simd.wasm', 'node_modules/webgpu/index.js', 'node_modules/webgpu/dist/linux-x64/dawn.node']) {
     expect(existsSync(join(bundle, f))).toBe(true);
   }
   expect(existsSync(join(dir, 'node_modules'))).toBe(false);
@@ -40,6 +40,16 @@ it('trains and infers on wasm with Lopper kernels, with no node_modules in reach
     expect(Number(row![2])).toBeGreaterThan(0); // infer img/s
   }
 }, 180_000);
+
+it('profiles a training step from the bundle (bench-gpu.sh prints one on WebGPU)', () => {
+  const run = spawnSync(process.execPath, [join(bundle, 'profile.mjs'), '--backend=wasm', '--model=lenet5', '--steps=1', '--batch=16'], {
+    cwd: dir, encoding: 'utf8', timeout: 120_000,
+  });
+  expect(run.stderr).not.toMatch(/Cannot find module/);
+  expect(run.status).toBe(0);
+  expect(run.stdout).toMatch(/^lenet5 on wasm, batch 16: [\d.]+ ms\/step/m);
+  expect(run.stdout).toMatch(/^FusedConv2D\s+[\d.]+ ms\/step/m);
+}, 120_000);
 
 it('loads Dawn from the bundle and finds an adapter (Mesa llvmpipe over surfaceless EGL here)', () => {
   const probe = spawnSync(process.execPath, ['--input-type=module', '-e', `
