@@ -31,13 +31,13 @@ mkdir -p "$OUT/node_modules/webgpu/dist/linux-x64"
 BANNER="import { createRequire as __lopperRequire } from 'node:module'; import { fileURLToPath as __lopperPath } from 'node:url'; \
 import { dirname as __lopperDir } from 'node:path'; const require = __lopperRequire(import.meta.url); \
 const __filename = __lopperPath(import.meta.url); const __dirname = __lopperDir(__filename);"
-npx esbuild scripts/bench-backends.ts --bundle --ignore-annotations --platform=node --format=esm --target=node20 \
-  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
-  "--banner:js=$BANNER" --outfile="$OUT/bench.mjs" --log-level=warning
-# scripts/profile-step.ts the same way: per-kernel times of a step on the GPU (bench-gpu.sh prints LeNet-5's on WebGPU)
-npx esbuild scripts/profile-step.ts --bundle --ignore-annotations --platform=node --format=esm --target=node20 \
-  --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
-  "--banner:js=$BANNER" --outfile="$OUT/profile.mjs" --log-level=warning
+bundle() { # $1: entry script, $2: output file in $OUT
+  npx esbuild "$1" --bundle --ignore-annotations --platform=node --format=esm --target=node20 \
+    --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
+    "--banner:js=$BANNER" --outfile="$OUT/$2" --log-level=warning
+}
+bundle scripts/bench-backends.ts bench.mjs
+bundle scripts/profile-step.ts profile.mjs # per-kernel times of a step on the GPU (bench-gpu.sh prints LeNet-5's on WebGPU)
 cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$OUT/"
 { git rev-parse --short HEAD 2>/dev/null || echo unknown; } > "$OUT/commit"
 [ -z "$(git status --porcelain 2>/dev/null)" ] || echo "+ uncommitted changes" >> "$OUT/commit"

@@ -190,7 +190,7 @@ void lopper_maxpool(const float *x, float *out, int B, int H, int W, int C, int 
     if (C < 4)
       while (qv > 0) {
         const int q = qv - 1, b = q / (OH * OW), oh = (q / OW) % OH, ow = q % OW;
-        if ((q + 1) * C + 4 - C <= n * C && ((b * H + 2 * oh + 1) * W + 2 * ow + 1) * C + 4 <= nin) break;
+        if (q * C + 4 <= n * C && ((b * H + 2 * oh + 1) * W + 2 * ow + 1) * C + 4 <= nin) break;
         qv--;
       }
     for (int b = 0, q = 0; b < B; b++)
