@@ -26,9 +26,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-layers'; // registers TF.js's gradients, as in the worker
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { RELU_GRAD_KERNEL, conv2DBackpropFilterViaConv, registerWasmKernels, winogradApplies, winogradFilterGrad } from '../workers/src/backends/wasm-kernels.js';
+import { conv2DBackpropFilterViaConv, registerWasmKernels, winogradApplies, winogradFilterGrad } from '../workers/src/backends/wasm-kernels.js';
+import { RELU_GRAD_KERNEL, fusedMoments } from '../workers/src/backends/fused-ops.js';
 import { configureSimd, heapOffset, simdKernels, type SimdFmaSetting } from '../workers/src/backends/simd.js';
-import { fusedMoments } from '../workers/src/backends/wasm-moments.js';
 
 const variant = configureSimd((process.env.LOPPER_WASM_FMA || 'auto') as SimdFmaSetting);
 await tf.setBackend('wasm');

@@ -2,10 +2,13 @@
  * `npx tsx scripts/profile-step.ts [--model=lenet5] [--backend=wasm] [--steps=5] [--batch=128]`: per-kernel time of one
  * training step (every registered kernel of the backend is wrapped with a timer), sorted by total time.
  * `--infer` profiles one inference pass instead; `--shapes` splits each kernel by its input shapes; `--prune=0.5` profiles
- * the model with that fraction of every layer's channels removed (L1 norm; see train-step.ts).
+ * the model with that fraction of every layer's channels removed (L1 norm; see train-step.ts). On webgpu it also counts the
+ * GPU programs dispatched per step, and `--stock-webgpu` unregisters Lopper's WebGPU kernels (webgpu-kernels.ts) first,
+ * for an A/B of the same step with TF.js's own kernels alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../workers/src/backends/index.js';
+import { countWebGpuPrograms, unregisterWebGpuKernels } from '../workers/src/backends/webgpu-kernels.js';
 import type { ModelName } from '../workers/src/pruning/models.js';
 import { syntheticTrainStep } from './train-step.js';
 
@@ -17,6 +20,9 @@ const prune = Number(args.get('prune') ?? 0);
 if (!(BATCH >= 1) || !(prune >= 0 && prune < 1)) throw new Error('--batch must be a positive integer and --prune a fraction in [0, 1)');
 const detail = args.has('shapes');
 const info = await initBackend(args.get('backend') ?? 'wasm');
+const stockWebGpu = args.has('stock-webgpu');
+if (stockWebGpu && info.backend !== 'webgpu') throw new Error('--stock-webgpu applies to --backend=webgpu only');
+if (stockWebGpu) unregisterWebGpuKernels();
 const times = new Map<string, { ms: number; calls: number }>();
 for (const k of tf.getKernelsForBackend(info.backend)) {
   const f = k.kernelFunc;
@@ -37,10 +43,13 @@ const step = infer ? t.infer : t.step;
 await step(); await step();
 times.clear();
 const t0 = performance.now();
-for (let i = 0; i < steps; i++) await step();
+const timed = async () => { for (let i = 0; i < steps; i++) await step(); };
+const programs = info.backend === 'webgpu' ? await countWebGpuPrograms(timed) : (await timed(), undefined);
 const total = (performance.now() - t0) / steps;
 const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
-console.log(`${model}${prune ? ` (${prune} of each layer's channels removed)` : ''} on ${info.backend}, batch ${BATCH}: ${total.toFixed(1)} ms/step = ${(BATCH / total * 1000).toFixed(0)} img/s`);
+const kernels = info.backend === 'webgpu' ? (stockWebGpu ? ", TF.js's own kernels only" : ", with Lopper's WebGPU kernels") : '';
+console.log(`${model}${prune ? ` (${prune} of each layer's channels removed)` : ''} on ${info.backend}${kernels}, batch ${BATCH}: ${total.toFixed(1)} ms/step = ${(BATCH / total * 1000).toFixed(0)} img/s`);
+if (programs !== undefined) console.log(`GPU programs dispatched: ${(programs / steps).toFixed(0)} per ${infer ? 'pass' : 'step'}`);
 let sum = 0;
 for (const [name, e] of rows) {
   sum += e.ms;

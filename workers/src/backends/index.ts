@@ -17,6 +17,7 @@ import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
 import { configureSimd, simdFmaSetting, simdKernels, type SimdFmaSetting } from './simd.js';
 import { useHeadlessNvidiaVulkan } from './vulkan-headless.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { registerWebGpuKernels } from './webgpu-kernels.js';
 
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -99,6 +100,7 @@ async function tryBackend(name: BackendName, explicit: boolean, fma: SimdFmaSett
     if (!adapter) return 'no WebGPU adapter (npm webgpu / Dawn found none)';
     if (!explicit && SOFTWARE_GPU.test(adapter) && process.env.LOPPER_WEBGPU_ALLOW_SOFTWARE !== '1') return `WebGPU adapter "${adapter}" is a software rasteriser`;
     if (!(await tf.setBackend('webgpu'))) return 'the WebGPU backend did not start';
+    registerWebGpuKernels();
     return { backend: name, device: adapter };
   }
   if (name === 'wasm') {

@@ -8,6 +8,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
 import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, simdVariant, sizeOf, type SimdKernels } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
+import { RELU_GRAD_KERNEL, overrideGradient, registerReluGradient } from './fused-ops.js';
 
 interface Conv2DBackpropFilterAttrs {
   strides: [number, number] | number; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
@@ -689,18 +690,6 @@ const batchNormGradKernel: tf.KernelConfig = {
   },
 };
 
-/**
- * Replaces TF.js's gradient of `kernelName` (a global registry) with `fast` where the current backend has `lopperKernel`
- * and `fast` accepts the tensors (it returns null otherwise); everything else goes to TF.js's own gradient, unchanged.
- */
-function overrideGradient(kernelName: string, lopperKernel: string, fast: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => Record<string, () => tf.Tensor> | null): void {
-  const original = tf.getGradient(kernelName);
-  if (!original || LOPPER_TAG in original.gradFunc) return;
-  const gradFunc = (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[], attrs: tf.NamedAttrMap) =>
-    (tf.getKernel(lopperKernel, tf.getBackend()) ? fast(dy as tf.Tensor, saved, attrs) : null) ?? original.gradFunc(dy, saved, attrs);
-  tf.registerGradient({ ...original, gradFunc: Object.assign(gradFunc, { [LOPPER_TAG]: true }) });
-}
-
 /** FusedBatchNorm's gradient through LopperBatchNormGrad in the per-channel case (float32, mean/variance rank 1). */
 function registerBatchNormGradient(): void {
   overrideGradient('FusedBatchNorm', BN_GRAD_KERNEL, (g, saved, attrs) => {
@@ -713,8 +702,7 @@ function registerBatchNormGradient(): void {
   });
 }
 
-/** `LopperReluGrad`: dy * (x > 0 ? 1 : 0) in one SIMD pass; TF.js's Relu gradient runs Step, Cast and Multiply. */
-export const RELU_GRAD_KERNEL = 'LopperReluGrad';
+/** `LopperReluGrad` (fused-ops.ts): dy * (x > 0 ? 1 : 0) in one SIMD pass. */
 const reluGradKernel: tf.KernelConfig = {
   kernelName: RELU_GRAD_KERNEL,
   backendName: 'wasm',
@@ -726,14 +714,6 @@ const reluGradKernel: tf.KernelConfig = {
     return out;
   },
 };
-
-/** Relu's gradient through LopperReluGrad (float32, dy of x's shape). */
-function registerReluGradient(): void {
-  overrideGradient('Relu', RELU_GRAD_KERNEL, (g, [x]) =>
-    x.dtype === 'float32' && g.dtype === 'float32' && tf.util.arraysEqual(x.shape, g.shape)
-      ? { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { x, dy: g }) as tf.Tensor }
-      : null);
-}
 
 export const WASM_EXTRA_KERNELS: tf.KernelConfig[] = [conv2DBackpropFilter, depthwiseBackpropFilter, depthwiseBackpropInput];
 

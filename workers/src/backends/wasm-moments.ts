@@ -1,28 +1,15 @@
 /**
- * BatchNorm's batch statistics on the WASM backend as one kernel with one-pass gradient.
+ * BatchNorm's batch statistics on the WASM backend: the kernels behind fused-ops.ts's routes (`LopperMoments`,
+ * `LopperMomentsGrad`, `LopperBatchNormTrainGrad`; see there for what each computes and why).
  *
- * tfjs-layers' BatchNormalization in training calls `tf.moments(x, [0, 1, 2])`: Mean, Sub, Square, Mean forward and,
- * backward, the gradients of each (tiles, a scalar division per element, products, a reduction, an add): about a dozen
- * passes over the activations, ~8 ms of a ~78 ms LeNet-5 step for the first BatchNorm alone. `LopperMoments` computes
- * mean and variance in two SIMD passes (column sums, then centred squares: the same two-pass algorithm as tf.moments),
- * and its gradient is one per-channel affine pass, dx = dmean / N + 2 dvar (x - mean) / N.
- *
- * tfjs-layers reaches `moments` through tfjs-core's CommonJS exports object, which is writable: `installFusedMoments`
- * puts a wrapper there that takes the kernel for float32 reductions over every axis but the last on a backend that has
- * it (wasm with SIMD) and calls TF.js's own moments for everything else.
- *
- * In training, tfjs-layers then normalises x with those statistics (batchNorm{2,3,4}d, also through the exports object).
- * `fusedBatchNorm` recognises x's own statistics and gives the normalisation one gradient, `LopperBatchNormTrainGrad`, that
- * includes the path through mean and variance: two passes instead of FusedBatchNorm's gradient, LopperMomentsGrad and an Add.
+ * In a LeNet-5 step tf.moments' dozen passes over the activations took ~8 ms of ~78 ms for the first BatchNorm alone.
+ * `LopperMoments` computes mean and variance in two SIMD passes (column sums, then centred squares), its gradient is one
+ * per-channel affine pass, and BatchNorm's whole training gradient is one pass of sums and one pass for dx.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { createRequire } from 'node:module';
 import { batchNormGradSums, channelValues, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
-
-export const MOMENTS_KERNEL = 'LopperMoments';
-export const MOMENTS_GRAD_KERNEL = 'LopperMomentsGrad';
-const TAG = Symbol.for('lopper.fusedMoments');
+import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, installMomentsRouting } from './fused-ops.js';
 
 /** Per-channel mean and (biased) variance over every axis but the last: outputs [C] and [C]. */
 const momentsKernel: tf.KernelConfig = {
@@ -63,52 +50,7 @@ const momentsGradKernel: tf.KernelConfig = {
   },
 };
 
-const momentsGradient: tf.GradConfig = {
-  kernelName: MOMENTS_KERNEL,
-  inputsToSave: ['x'],
-  outputsToSave: [true, false],
-  gradFunc: (dys, saved) => {
-    const [dMean, dVariance] = dys as tf.Tensor[];
-    const [x, mean] = saved;
-    return { x: () => tf.engine().runKernel(MOMENTS_GRAD_KERNEL, { x, mean, dMean, dVariance }) as tf.Tensor };
-  },
-};
-
-type Moments = (x: tf.Tensor | tf.TensorLike, axis?: number | number[] | null, keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
-
-/** The batch statistics LopperMoments made, by their mean: what `fusedBatchNorm` needs to know that x's own statistics are used. */
-const statsOf = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor }>();
-
-/** tf.moments through LopperMoments where it applies (float32, rank >= 2, every axis but the last, the backend has the kernel). */
-export function fusedMoments(original: Moments): Moments {
-  const wrapped: Moments = (x, axis = null, keepDims = false) => {
-    if (x instanceof tf.Tensor && x.dtype === 'float32' && x.rank >= 2 && x.size > 0 && tf.getKernel(MOMENTS_KERNEL, tf.getBackend())) {
-      const axes = [...new Set(tf.util.parseAxisParam(axis ?? [], x.shape))].sort((a, b) => a - b);
-      if (axes.length === x.rank - 1 && axes.every((a, i) => a === i)) {
-        const [mean, variance] = tf.engine().runKernel(MOMENTS_KERNEL, { x }, {}) as tf.Tensor[];
-        if (!keepDims) {
-          statsOf.set(mean, { x, variance });
-          return { mean, variance };
-        }
-        const shape = x.shape.map((d, i) => (i < x.rank - 1 ? 1 : d));
-        const out = { mean: tf.reshape(mean, shape), variance: tf.reshape(variance, shape) };
-        tf.dispose([mean, variance]);
-        return out;
-      }
-    }
-    return original(x, axis, keepDims);
-  };
-  return Object.assign(wrapped, { [TAG]: original });
-}
-
-/**
- * `LopperBatchNormTrainGrad`: the whole gradient of BatchNorm in training, y = (x - mean(x)) / sqrt(var(x) + eps) * scale +
- * offset with the batch's own statistics, from one pass of sums (sum dy, sum dy (x - mean)) and one pass for dx:
- * dx = dy * A + x * B + D per channel, with A = scale rs, B = -scale rs^3 sum(dy (x - mean)) / N, D = -scale rs sum(dy) / N - B mean
- * (rs = 1 / sqrt(var + eps)). Through the statistics' own gradient TF.js needs three more passes (FusedBatchNorm's dx,
- * LopperMomentsGrad, and the Add of the two).
- */
-export const BN_TRAIN_GRAD_KERNEL = 'LopperBatchNormTrainGrad';
+/** `LopperBatchNormTrainGrad` (fused-ops.ts): one SIMD pass of sums, one affine pass for dx. */
 const batchNormTrainGradKernel: tf.KernelConfig = {
   kernelName: BN_TRAIN_GRAD_KERNEL,
   backendName: 'wasm',
@@ -136,69 +78,13 @@ const batchNormTrainGradKernel: tf.KernelConfig = {
   },
 };
 
-/** Whether TF.js records gradients now (inside tf.grad / variableGrads, outside a kernel). False if the engine cannot say. */
-function tapeOn(): boolean {
-  const engine = tf.engine() as unknown as { isTapeOn?: () => boolean };
-  return typeof engine.isTapeOn === 'function' && engine.isTapeOn();
-}
-
-type BatchNorm = (x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset?: tf.Tensor, scale?: tf.Tensor, varianceEpsilon?: number) => tf.Tensor;
-
 /**
- * tf.batchNorm{2,3,4}d through one gradient (`LopperBatchNormTrainGrad`) when mean and variance are x's own batch statistics
- * from LopperMoments (tfjs-layers' BatchNormalization in training) and a gradient is being recorded: a custom gradient node
- * with inputs x, scale and offset whose dx includes the path through the statistics, so the statistics' own gradient never
- * runs for it. Their other uses (the moving averages) keep their own tape entries. Everything else calls `original`.
- */
-export function fusedBatchNorm(original: BatchNorm): BatchNorm {
-  const wrapped: BatchNorm = (x, mean, variance, offset, scale, varianceEpsilon = 0.001) => {
-    const stats = mean instanceof tf.Tensor ? statsOf.get(mean) : undefined;
-    const perChannel = (t: unknown): t is tf.Tensor => t instanceof tf.Tensor && t.dtype === 'float32' && t.rank === 1 && t.shape[0] === mean.shape[0];
-    // Scale and offset present, as tfjs-layers trains them (TF.js's own gradient cannot do without them either).
-    const fits = stats !== undefined && stats.x === x && stats.variance === variance && x.dtype === 'float32' && mean.rank === 1
-      && perChannel(scale) && perChannel(offset)
-      && tapeOn() && tf.getKernel(BN_TRAIN_GRAD_KERNEL, tf.getBackend()) !== undefined;
-    if (!fits) return original(x, mean, variance, offset, scale, varianceEpsilon);
-    const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-      const [xx, gamma, beta] = args as tf.Tensor[];
-      (args[3] as tf.GradSaveFunc)([xx, mean, variance, gamma]);
-      return {
-        value: original(xx, mean, variance, beta, gamma, varianceEpsilon),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const [sx, sm, sv, ss] = saved;
-          return tf.engine().runKernel(BN_TRAIN_GRAD_KERNEL, { x: sx, dy, mean: sm, variance: sv, scale: ss }, { varianceEpsilon }) as tf.Tensor[];
-        },
-      };
-    });
-    return op(x, scale!, offset!);
-  };
-  return Object.assign(wrapped, { [TAG]: original });
-}
-
-type CoreExports = { moments: Moments; batchNorm2d: BatchNorm; batchNorm3d: BatchNorm; batchNorm4d: BatchNorm };
-
-/**
- * tfjs-core's CommonJS exports object, the one tfjs-layers calls into. Node (and Jest, and esbuild's bundles in Node mode)
- * hand it over as the namespace's `default`; a runtime require is the fallback, and it only works beside node_modules,
- * which a bundled script (scripts/pack-gpu-bench.sh) does not have.
- */
-function coreExports(): CoreExports {
-  const viaNamespace = (tf as unknown as { default?: { moments?: Moments } }).default;
-  if (viaNamespace && typeof viaNamespace.moments === 'function') return viaNamespace as CoreExports;
-  return createRequire(import.meta.url)('@tensorflow/tfjs-core') as CoreExports;
-}
-
-/**
- * Registers the kernels and their gradient on the WASM backend (when the SIMD module loads) and routes tfjs-core's
- * `moments` and `batchNorm{2,3,4}d` exports (what tfjs-layers calls) through `fusedMoments` and `fusedBatchNorm`.
+ * Registers the kernels on the WASM backend (when the SIMD module loads) and installs fused-ops.ts's routes to them.
  * Idempotent; false when nothing was installed.
  */
 export function installFusedMoments(): boolean {
   if (!simdKernels(tf.findBackend('wasm') as BackendWasm | undefined)) return false;
   for (const k of [momentsKernel, momentsGradKernel, batchNormTrainGradKernel]) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
-  if (!tf.getGradient(MOMENTS_KERNEL)) tf.registerGradient(momentsGradient);
-  const core = coreExports();
-  if (!(TAG in core.moments)) core.moments = fusedMoments(core.moments);
-  for (const name of ['batchNorm2d', 'batchNorm3d', 'batchNorm4d'] as const) if (!(TAG in core[name])) core[name] = fusedBatchNorm(core[name]);
+  installMomentsRouting();
   return true;
 }

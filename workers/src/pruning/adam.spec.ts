@@ -37,6 +37,45 @@ describe('adam (fused Adam update)', () => {
     expect(Array.from(fused[0])).not.toEqual(Array.from(init));
   });
 
+  it('continues bit-identically after its state is restored (setWeights), in a new optimizer or rolled back in the same one', async () => {
+    await tf.setBackend('wasm');
+    const run = async (make: () => tf.AdamOptimizer) => {
+      const w = tf.tidy(() => tf.variable(tf.randomNormal([6, 4], 0, 1, 'float32', 5)));
+      const x = tf.randomNormal([8, 6], 0, 1, 'float32', 6);
+      const loss = () => tf.mean(tf.square(tf.matMul(x, w))) as tf.Scalar;
+      const copies: tf.Tensor[] = [];
+      const copy = (state: { name: string; tensor: tf.Tensor }[]) => state.map(({ name, tensor }) => {
+        copies.push(tensor.clone());
+        return { name, tensor: copies[copies.length - 1] };
+      });
+      const first = make();
+      for (let i = 0; i < 5; i++) first.minimize(loss, false, [w]);
+      const saved = copy(await first.getWeights()); // the optimizer's own variables change (and die with it)
+      const w5 = w.clone();
+      for (let i = 0; i < 3; i++) first.minimize(loss, false, [w]);
+      // rolled back: the same optimizer, its state and the weights as they were after 5 steps (bias corrections from beta^6)
+      await first.setWeights(copy(saved));
+      w.assign(w5);
+      for (let i = 0; i < 4; i++) first.minimize(loss, false, [w]);
+      const rolledBack = Array.from(await w.data());
+      // a new optimizer given the saved state
+      w.assign(w5);
+      const second = make();
+      await second.setWeights(copy(saved));
+      for (let i = 0; i < 4; i++) second.minimize(loss, false, [w]);
+      const restored = Array.from(await w.data());
+      first.dispose();
+      second.dispose();
+      tf.dispose([w, w5, x, ...copies]);
+      return { rolledBack, restored };
+    };
+    const fused = await run(() => adam(0.05));
+    const ref = await run(() => tf.train.adam(0.05));
+    expect(fused.rolledBack).toEqual(ref.rolledBack);
+    expect(fused.restored).toEqual(ref.restored);
+    expect(ref.restored).toEqual(ref.rolledBack);
+  });
+
   it('runs one LopperAdam kernel per variable on wasm (none of the fourteen elementwise kernels)', async () => {
     await tf.setBackend('wasm');
     const w = tf.tidy(() => tf.variable(tf.ones([3, 3])));

@@ -1,8 +1,12 @@
 /**
- * Adam with a fused update: the same optimizer as tf.train.adam (same state, same float32 arithmetic, bit-identical
- * results), but where the backend registers the `LopperAdam` kernel (Lopper's WASM backend) each variable's update is
- * one kernel instead of fourteen. Elsewhere it is tf.train.adam unchanged. Backend-agnostic: it only asks the kernel
- * registry.
+ * Adam with a fused update: the same optimizer as tf.train.adam (same state, same float32 arithmetic), but where the
+ * backend registers the `LopperAdam` kernel each variable's update is one kernel instead of fourteen (Lopper's WASM
+ * backend: one SIMD pass, bit-identical results; WebGPU: three programs, equal within float32 rounding). Elsewhere it is
+ * tf.train.adam unchanged. Backend-agnostic: it only asks the kernel registry.
+ *
+ * The bias corrections need beta1^t and beta2^t on the host. tf.train.adam keeps them in two scalar variables; reading
+ * those every step would stall a GPU's queue, so this class mirrors them in float32 on the host (the same multiplication
+ * the variables get, so the same values) and reads the variables only after `setWeights` restores them.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -20,12 +24,19 @@ interface AdamState {
 }
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
+  /** accBeta1 and accBeta2 as float32 numbers; undefined until first read (and after setWeights). */
+  private accBetas?: [number, number];
+
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
-    if (!tf.getKernel(ADAM_KERNEL, tf.getBackend())) return super.applyGradients(variableGradients);
+    if (!tf.getKernel(ADAM_KERNEL, tf.getBackend())) {
+      this.accBetas = undefined; // the parent updates the variables itself
+      return super.applyGradients(variableGradients);
+    }
     const self = this as unknown as AdamState;
     const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const f = Math.fround;
-    const [acc1, acc2] = [self.accBeta1.dataSync()[0], self.accBeta2.dataSync()[0]];
+    this.accBetas ??= this.iterations === 0 ? [f(self.beta1), f(self.beta2)] : [self.accBeta1.dataSync()[0], self.accBeta2.dataSync()[0]];
+    const [acc1, acc2] = this.accBetas;
     const attrs: AdamKernelAttrs = {
       beta1: f(self.beta1), beta2: f(self.beta2), oneMinusBeta1: f(1 - self.beta1), oneMinusBeta2: f(1 - self.beta2),
       oneMinusAccBeta1: f(1 - acc1), oneMinusAccBeta2: f(1 - acc2), epsilon: f(self.epsilon), negLearningRate: f(-this.learningRate),
@@ -47,7 +58,14 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
       self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
     });
+    // float32 products, as tf.mul computes them (a product of two float32 values is exact in float64; fround rounds once)
+    this.accBetas = [f(acc1 * f(self.beta1)), f(acc2 * f(self.beta2))];
     this.incrementIterations();
+  }
+
+  override async setWeights(weightValues: Parameters<tf.AdamOptimizer["setWeights"]>[0]): Promise<void> {
+    await super.setWeights(weightValues);
+    this.accBetas = undefined;
   }
 }
 

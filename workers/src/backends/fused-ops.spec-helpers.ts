@@ -1,0 +1,62 @@
+/**
+ * Checks shared by the fused kernels' specs (wasm-moments.spec.ts, webgpu.spec.ts): each runs the same computation on a
+ * backend and returns its values, which the spec compares with the cpu backend's.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+
+export type MomentsFn = (x: tf.Tensor, axis?: number | number[] | null, keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
+
+/** ||a - b|| / ||b||. */
+export function relErr(a: Float32Array, b: Float32Array): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-30));
+}
+
+/** mean, variance and the gradient of sum(mean * u) + sum(variance * v) w.r.t. x, on `backend`, with `f` as tf.moments. */
+export async function momentsAndGradient(backend: string, f: MomentsFn, shape: number[], axis: number[] | null, keepDims: boolean): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const before = tf.memory().numTensors;
+  const x = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 11), 2), 3)); // mean 3, std 2: a centred sum matters
+  const out = tf.tidy(() => {
+    const { mean, variance } = f(x, axis, keepDims);
+    const u = tf.randomNormal(mean.shape, 0, 1, 'float32', 12);
+    const v = tf.randomNormal(variance.shape, 0, 1, 'float32', 13);
+    const g = tf.grad((xx: tf.Tensor) => { const m = f(xx, axis, keepDims); return tf.add(tf.sum(tf.mul(m.mean, u)), tf.sum(tf.mul(m.variance, v))); })(x);
+    return [mean, variance, g];
+  });
+  const data = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
+  expect(out[0].shape).toEqual(keepDims ? shape.map((d, i) => (i < shape.length - 1 ? 1 : d)) : [shape[shape.length - 1]]);
+  tf.dispose([x, ...out]);
+  expect(tf.memory().numTensors).toBe(before);
+  return data;
+}
+
+/** Loss, dx, dgamma, dbeta of sum(u * BN(x)) for a tfjs-layers BatchNormalization in training, on `backend`. */
+export async function batchNormLayerGrads(backend: string, shape: number[], center: boolean, scale: boolean): Promise<{ values: Float32Array[]; kernels: string[] }> {
+  await tf.setBackend(backend);
+  const C = shape[shape.length - 1];
+  const bn = tfl.layers.batchNormalization({ inputShape: shape.slice(1), center, scale });
+  const model = tfl.sequential({ layers: [bn] });
+  const params = [...(scale ? [tf.add(tf.randomNormal([C], 0, 1, 'float32', 21), 1)] : []), ...(center ? [tf.randomNormal([C], 0, 1, 'float32', 22)] : [])];
+  bn.setWeights([...params, tf.zeros([C]), tf.ones([C])]);
+  tf.dispose(params);
+  const before = tf.memory().numTensors;
+  const x0 = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 23), 2), 3));
+  const x = tf.variable(x0);
+  x0.dispose();
+  const u = tf.randomNormal(shape, 0, 1, 'float32', 24);
+  let out: { value: tf.Scalar; grads: tf.NamedTensorMap } | undefined;
+  const profile = await tf.profile(() => {
+    out = tf.variableGrads(() => tf.sum(tf.mul(model.apply(x, { training: true }) as tf.Tensor, u)) as tf.Scalar);
+  });
+  const { value, grads } = out!;
+  const trainable = bn.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]);
+  const values = await Promise.all([value, grads[x.name], ...trainable].map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose([value, ...Object.values(grads), x, u]);
+  expect(tf.memory().numTensors).toBe(before);
+  model.dispose();
+  return { values, kernels: profile.kernelNames };
+}
+
