@@ -208,6 +208,7 @@ const batchNormTrainGradKernel: tf.KernelConfig = {
       let b = (-a * rs * dScale[c]) / n;
       let d = (-a * dOffset[c]) / n - b * mean[c];
       setOutputAtIndex(index, dy[index] * a + x[index] * b + d);`;
+    // seven inputs and the output: eight storage buffers, WebGPU's default per-stage limit (TF.js asks for no more)
     const dx = gpu.runWebGPUProgram(
       new ElementwiseProgram('bn_train_dx', ['dy', 'x', 'mean', 'variance', 'scale', 'dScale', 'dOffset'], x.shape, body, 'rows : i32, channels : i32, epsilon : f32,'),
       [dy, x, mean, variance, scale, dScale, dOffset], 'float32', uniforms);
