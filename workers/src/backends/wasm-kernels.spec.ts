@@ -656,6 +656,23 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     await tf.setBackend('cpu');
   });
 
+  it("ReLU gradient at NaN, infinities and signed zeros: exactly TF.js's (a NaN x gives NaN, as Step does)", async () => {
+    const xs = [-2, -0, 0, 1e-30, 3, NaN, -Infinity, Infinity, 0.5, -0.5, NaN, 2, NaN]; // the last in the scalar tail
+    const dys = [1, 2, 3, 4, -5, 6, 7, 8, Infinity, NaN, -1, -0, 1];
+    const grad = async (backend: string) => {
+      await tf.setBackend(backend);
+      const [x, dy] = [tf.tensor1d(xs), tf.tensor1d(dys)];
+      const g = tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy);
+      const values = Array.from(await g.data());
+      tf.dispose([x, dy, g]);
+      return values;
+    };
+    const cpu = await grad('cpu');
+    expect(cpu[5]).toBeNaN();
+    expect(await grad('wasm')).toEqual(cpu);
+    await tf.setBackend('cpu');
+  });
+
   it('the committed kernels.wasm and kernels-fma.wasm are what scripts/build-simd.sh builds from kernels.c, and use no memory of their own', async () => {
     const { spawnSync } = await import('node:child_process');
     const { mkdtempSync, readFileSync, rmSync } = await import('node:fs');

@@ -702,7 +702,7 @@ function registerBatchNormGradient(): void {
   });
 }
 
-/** `LopperReluGrad` (fused-ops.ts): dy * (x > 0 ? 1 : 0) in one SIMD pass. */
+/** `LopperReluGrad` (fused-ops.ts): dy * step(x) in one SIMD pass (step as TF.js's: 1 above zero, 0 at or below, NaN for NaN). */
 const reluGradKernel: tf.KernelConfig = {
   kernelName: RELU_GRAD_KERNEL,
   backendName: 'wasm',

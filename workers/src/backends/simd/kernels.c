@@ -788,11 +788,13 @@ EXPORT(lopper_relu_grad)
 void lopper_relu_grad(const float *x, const float *dy, float *out, int n) {
   const v128_t zero = wasm_f32x4_splat(0.0f), one = wasm_f32x4_splat(1.0f);
   int i = 0;
+  // dy * step(x), step as TF.js's Step: 1 above zero, 0 at or below, NaN for NaN
   for (; i + 4 <= n; i += 4) {
-    const v128_t s = wasm_v128_and(wasm_f32x4_gt(wasm_v128_load(x + i), zero), one);
+    const v128_t xv = wasm_v128_load(x + i);
+    const v128_t s = wasm_v128_or(wasm_v128_and(wasm_f32x4_gt(xv, zero), one), wasm_v128_and(wasm_f32x4_ne(xv, xv), xv));
     wasm_v128_store(out + i, wasm_f32x4_mul(wasm_v128_load(dy + i), s));
   }
-  for (; i < n; i++) out[i] = dy[i] * (x[i] > 0.0f ? 1.0f : 0.0f);
+  for (; i < n; i++) out[i] = dy[i] * (x[i] != x[i] ? x[i] : x[i] > 0.0f ? 1.0f : 0.0f);
 }
 
 /*
