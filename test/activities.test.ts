@@ -30,13 +30,13 @@ beforeAll(async () => {
 });
 afterAll(async () => { await prisma.$disconnect(); });
 
-async function runSweep(spec: SweepSpec) {
+async function runSweep(spec: SweepSpec, activities: LopperActivities = acts) {
   const sweepId = `act-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const grid = expandGrid(sweepId, spec);
   await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
   await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
-  const baseline = (await env.run(acts.trainBaseline, { sweepId, spec, seed: spec.seeds[0] })) as BaselineRef;
-  for (const t of grid) await env.run(acts.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
+  const baseline = (await env.run(activities.trainBaseline, { sweepId, spec, seed: spec.seeds[0] })) as BaselineRef;
+  for (const t of grid) await env.run(activities.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
   return { baseline, trials: await prisma.trial.findMany({ where: { sweepId }, orderBy: { amount: 'asc' } }) };
 }
 
@@ -269,4 +269,31 @@ describe('structured pruning trials remove channels physically', () => {
       model.dispose();
     }
   }, 300_000);
+});
+
+describe('on the webgpu backend (Dawn on llvmpipe)', () => {
+  // TF.js's WebGPU backend cannot read synchronously in Node (its readSync draws through OffscreenCanvas): every value the
+  // pruning code reads on the host must have been fetched with an awaited read first (workers/src/pruning/host.ts). Each
+  // method family below reads weights, masks, importances or metrics on the host.
+  let gpuActs: LopperActivities;
+  beforeAll(async () => {
+    process.env.LOPPER_WEBGPU_FLAGS ??= 'backend=opengles';
+    gpuActs = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('webgpu') });
+  });
+  afterAll(async () => { await initBackend('wasm'); });
+
+  it('runs a baseline and a trial of each method family, recording the backend', async () => {
+    // the MLP for speed (llvmpipe runs the shaders on this machine's CPU); Network Slimming needs BatchNorm: LeNet-5
+    const small = { amounts: [0.5], trainSubset: 128, testSubset: 64, batchSize: 64, baselineEpochs: 1, finetuneEpochs: 1 };
+    const mlp = await runSweep(testSpec({ ...small, model: 'mlp', methods: ['l1-unstructured', 'gradual-lamp-unstructured', 'ln-structured', 'taylor-structured', 'hybrid'] }), gpuActs);
+    const lenet = await runSweep(testSpec({ ...small, model: 'lenet5', methods: ['network-slimming'] }), gpuActs);
+    for (const { baseline, trials } of [mlp, lenet]) {
+      for (const t of trials) {
+        expect({ method: t.method, status: t.status, error: t.error }).toEqual({ method: t.method, status: 'DONE', error: null });
+        expect(t.backend).toBe('webgpu');
+        expect(t.nonzeroParams).toBeLessThan(baseline.totalParams);
+      }
+    }
+    expect(mlp.trials.length + lenet.trials.length).toBe(6);
+  }, 600_000);
 });

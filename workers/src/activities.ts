@@ -17,6 +17,7 @@ import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroPara
 import { buildModel, loadUserModelBytes, prunableWeights, type ModelName } from './pruning/models.js';
 import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/prune.js';
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
+import { weightsToHost } from './pruning/host.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
 import type { WorkerRepository } from './repository.js';
 
@@ -110,6 +111,8 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const { gradual, schedule, options } = gradualTo(model, scope);
       return { model, gradual, prunedLayers: layersOf(model, prunableWeights(model)), config: { gradual: options, schedule, scope } };
     }
+    // The masks and importances below read the weights synchronously: fetch them first (WebGPU cannot read synchronously).
+    await weightsToHost(model);
     if ((UNSTRUCTURED_METHOD_NAMES as readonly string[]).includes(method)) {
       const masks = computeMasks(model, method as UnstructuredMethod, amount, seed);
       const prunedVars = masks.filter((m) => m.mask.includes(0)).map((m) => m.variable);
@@ -131,6 +134,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
         epochs: slimming.sparsityEpochs, batchSize: spec.batchSize, learningRate, seed: seed + 2, onProgress: progress('sparsity'),
         penalty: () => tf.tidy(() => tf.mul(slimming.lambda, tf.addN(gammaVars.map((v) => tf.sum(tf.abs(v.read())))))),
       });
+      await weightsToHost(model); // trained since
       scores = batchNormGammaImportance(model, groups);
     } else if (method === 'l1-structured' || method === 'hybrid') {
       scores = l1FilterImportance(model, groups);
@@ -142,7 +146,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const n = Math.min(spec.structured?.importanceBatches ?? 10, Math.ceil(trainSet.count / spec.batchSize));
       const batches = Array.from({ length: n }, (_, i) => sliceBatch(trainSet, i * spec.batchSize, Math.min(trainSet.count, (i + 1) * spec.batchSize)));
       try {
-        scores = gradientImportance(model, batches, method === 'taylor-structured' ? 'taylor' : 'mean-grad', groups);
+        scores = await gradientImportance(model, batches, method === 'taylor-structured' ? 'taylor' : 'mean-grad', groups);
         if (method === 'taylor-structured') scores = flopsRegularised(scores, channelFlops(model), flopsPenalty);
       } finally {
         tf.dispose(batches.flatMap((b) => [b.x, b.y]));
@@ -233,6 +237,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           distill: ft.distill && teacher ? { teacher, ...ft.distill } : undefined,
         });
         const accuracy = await evaluate(model, test);
+        await weightsToHost(model); // nonzeroParams and effectiveFlops read the weights synchronously
         const nonzero = nonzeroParams(model);
         const size = await serializedSize(model);
         // One serialization gives both the size metrics and the stored artifact.

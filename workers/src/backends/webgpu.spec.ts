@@ -9,6 +9,8 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { initBackend } from './index.js';
 import { buildModel } from '../pruning/models.js';
 import { adam } from '../pruning/adam.js';
+import { computeMasks } from '../pruning/prune.js';
+import { train, type Dataset } from '../pruning/train.js';
 import { fusedMoments } from './fused-ops.js';
 import { batchNormLayerGrads, momentsAndGradient, relErr, type MomentsFn } from './fused-ops.spec-helpers.js';
 import { WEBGPU_KERNELS, countWebGpuPrograms, registerWebGpuKernels, unregisterWebGpuKernels } from './webgpu-kernels.js';
@@ -62,6 +64,38 @@ describe('webgpu backend (Dawn on llvmpipe)', () => {
   it('trains with Adam through the fused kernels and matches tf.train.adam on the cpu backend', async () => {
     const gpu = await trainSteps('webgpu', 'adam', 3);
     expectSameTraining(gpu, await trainSteps('cpu', 'adam', 3));
+  });
+
+  it("runs the worker's fine-tuning loop (masks, per-layer learning rates, distillation, cosine) as the cpu backend does", async () => {
+    const count = 48;
+    const data: Dataset = {
+      images: Float32Array.from({ length: count * 784 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5),
+      labels: Uint8Array.from({ length: count }, (_, i) => (i * 7) % 10), count, shape: [28, 28, 1], classes: 10,
+    };
+    const fineTune = async (backend: string) => {
+      await initBackend(backend);
+      const before = tf.memory().numTensors;
+      const [model, teacher] = [buildModel('mlp', 3), buildModel('mlp', 4)]; // the cpu backend trains an MLP in seconds
+      const masks = computeMasks(model, 'l1-unstructured', 0.6, 3);
+      const loss = await train(model, data, {
+        epochs: 1, batchSize: 16, learningRate: 0.002, seed: 5, masks, cosine: { minLearningRate: 1e-4 },
+        layerLrMultipliers: new Map([['fc1', 0.1], ['fc3', 0.5]]), distill: { teacher, temperature: 4, alpha: 0.5 },
+      });
+      const fc2 = (await model.getLayer('fc2').getWeights()[0].data()) as Float32Array;
+      const fc1 = (await model.getLayer('fc1').getWeights()[0].data()) as Float32Array;
+      const values = await Promise.all(masks.map(({ variable }) => variable.read().data()));
+      const zeros = masks.map(({ mask }, t) => mask.every((m, i) => m !== 0 || values[t][i] === 0));
+      model.dispose();
+      teacher.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      return { loss, fc2, fc1, zeros };
+    };
+    const gpu = await fineTune('webgpu');
+    const cpu = await fineTune('cpu');
+    expect(gpu.zeros.every(Boolean)).toBe(true); // pruned entries stay exactly zero
+    expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-3);
+    expect(relErr(gpu.fc2, cpu.fc2)).toBeLessThan(1e-3);
+    expect(relErr(gpu.fc1, cpu.fc1)).toBeLessThan(1e-3);
   });
 
   it('is not picked automatically on a software rasteriser', async () => {

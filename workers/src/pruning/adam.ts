@@ -5,8 +5,9 @@
  * tf.train.adam unchanged. Backend-agnostic: it only asks the kernel registry.
  *
  * The bias corrections need beta1^t and beta2^t on the host. tf.train.adam keeps them in two scalar variables; reading
- * those every step would stall a GPU's queue, so this class mirrors them in float32 on the host (the same multiplication
- * the variables get, so the same values) and reads the variables only after `setWeights` restores them.
+ * those every step would stall a GPU's queue (and WebGPU cannot read synchronously in Node at all), so this class mirrors
+ * them in float32 on the host (the same multiplication the variables get, so the same values) and reads the variables,
+ * awaited, only after `setWeights` restores them.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -24,19 +25,22 @@ interface AdamState {
 }
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
-  /** accBeta1 and accBeta2 as float32 numbers; undefined until first read (and after setWeights). */
-  private accBetas?: [number, number];
+  /** accBeta1 and accBeta2 as float32 numbers: beta1 and beta2 at first (as the parent's constructor sets them). */
+  private accBetas: [number, number] = [Math.fround((this as unknown as AdamState).beta1), Math.fround((this as unknown as AdamState).beta2)];
 
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer["applyGradients"]>[0]): void {
-    if (!tf.getKernel(ADAM_KERNEL, tf.getBackend())) {
-      this.accBetas = undefined; // the parent updates the variables itself
-      return super.applyGradients(variableGradients);
-    }
     const self = this as unknown as AdamState;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const f = Math.fround;
-    this.accBetas ??= this.iterations === 0 ? [f(self.beta1), f(self.beta2)] : [self.accBeta1.dataSync()[0], self.accBeta2.dataSync()[0]];
     const [acc1, acc2] = this.accBetas;
+    // float32 products, as tf.mul computes them on the variables (a product of two float32 values is exact in float64;
+    // fround rounds it once)
+    const next: [number, number] = [f(acc1 * f(self.beta1)), f(acc2 * f(self.beta2))];
+    if (!tf.getKernel(ADAM_KERNEL, tf.getBackend())) {
+      super.applyGradients(variableGradients); // which multiplies the variables likewise
+      this.accBetas = next;
+      return;
+    }
+    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
     const attrs: AdamKernelAttrs = {
       beta1: f(self.beta1), beta2: f(self.beta2), oneMinusBeta1: f(1 - self.beta1), oneMinusBeta2: f(1 - self.beta2),
       oneMinusAccBeta1: f(1 - acc1), oneMinusAccBeta2: f(1 - acc2), epsilon: f(self.epsilon), negLearningRate: f(-this.learningRate),
@@ -58,14 +62,15 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       self.accBeta1.assign(tf.mul(self.accBeta1, self.beta1));
       self.accBeta2.assign(tf.mul(self.accBeta2, self.beta2));
     });
-    // float32 products, as tf.mul computes them (a product of two float32 values is exact in float64; fround rounds once)
-    this.accBetas = [f(acc1 * f(self.beta1)), f(acc2 * f(self.beta2))];
+    this.accBetas = next;
     this.incrementIterations();
   }
 
+  /** Restores the state (the parent sets accBeta to beta^(iterations + 1)); the mirror is read back with awaited reads. */
   override async setWeights(weightValues: Parameters<tf.AdamOptimizer["setWeights"]>[0]): Promise<void> {
     await super.setWeights(weightValues);
-    this.accBetas = undefined;
+    const self = this as unknown as AdamState;
+    this.accBetas = [(await self.accBeta1.data())[0], (await self.accBeta2.data())[0]];
   }
 }
 

@@ -75,8 +75,8 @@ describe('gradient-sensitive importance', () => {
     const x = tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', 1);
     const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10);
     const before = tf.memory().numTensors;
-    const taylor = gradientImportance(model, [{ x, y }], 'taylor');
-    const meanGrad = gradientImportance(model, [{ x, y }], 'mean-grad');
+    const taylor = await gradientImportance(model, [{ x, y }], 'taylor');
+    const meanGrad = await gradientImportance(model, [{ x, y }], 'mean-grad');
     expect(tf.memory().numTensors).toBe(before);
     const t1 = taylor.get('fc1')!;
     expect(t1[5]).toBe(0);
@@ -107,8 +107,8 @@ describe('gradient-sensitive importance', () => {
     const groups = channelGroups(model);
     const l1 = l1FilterImportance(model, groups);
     const gamma = batchNormGammaImportance(model, groups);
-    const taylor = gradientImportance(model, [{ x, y }], 'taylor', groups);
-    const meanGrad = gradientImportance(model, [{ x, y }], 'mean-grad', groups);
+    const taylor = await gradientImportance(model, [{ x, y }], 'taylor', groups);
+    const meanGrad = await gradientImportance(model, [{ x, y }], 'mean-grad', groups);
     expect(tf.memory().numTensors).toBe(before);
     expect([...taylor.keys()]).toEqual(['stem', 'res1_a', 'res2_a', 'res2_b']);
     for (const s of [l1, gamma, taylor, meanGrad]) expect(s.get('stem')!.length).toBe(16);

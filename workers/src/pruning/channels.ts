@@ -83,14 +83,14 @@ export function batchNormGammaImportance(model: tfl.LayersModel, groups = channe
  * Taylor is computed as the gradient of the loss w.r.t. a per-channel gate of 1 multiplied into the
  * activation: dL/dg_c = sum(a_c * dL/da_c).
  */
-export function gradientImportance(
+export async function gradientImportance(
   model: tfl.LayersModel, batches: { x: tf.Tensor; y: tf.Tensor }[], criterion: 'taylor' | 'mean-grad', groups = channelGroups(model),
-): ChannelScores {
+): Promise<ChannelScores> {
   const taps = groups.flatMap((g) => activationLayers(model, g));
   const tapIndex = new Map(taps.map((t, i) => [t.layer, i]));
   const acc = taps.map((t) => new Float64Array((model.getLayer(t.layer).outputShape as number[]).at(-1)!));
   for (const { x, y } of batches) {
-    tf.tidy(() => {
+    const perTap = tf.tidy(() => {
       const captured: tf.Tensor[] = [];
       // Taylor: a per-channel gate of 1 multiplied in (dL/dg_c = sum a_c dL/da_c);
       // mean-grad: a zero offset added (dL/doffset = dL/da).
@@ -105,12 +105,12 @@ export function gradientImportance(
         });
         return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
       };
-      tf.grads(loss)(params).forEach((gr, i) => {
-        // Taylor: the gate gradient is a sum over batch and positions, so divide by their count for the mean.
-        const v = taylor ? tf.div(gr, captured[i].size / acc[i].length).dataSync() : tf.mean(tf.abs(gr), Array.from({ length: gr.rank - 1 }, (_, k) => k)).dataSync();
-        for (let c = 0; c < v.length; c++) acc[i][c] += v[c];
-      });
+      // Taylor: the gate gradient is a sum over batch and positions, so divide by their count for the mean.
+      return tf.grads(loss)(params).map((gr, i) => (taylor ? tf.div(gr, captured[i].size / acc[i].length) : tf.mean(tf.abs(gr), Array.from({ length: gr.rank - 1 }, (_, k) => k))));
     });
+    const values = await Promise.all(perTap.map((t) => t.data())); // awaited: no synchronous read (WebGPU cannot)
+    tf.dispose(perTap);
+    values.forEach((v, i) => { for (let c = 0; c < v.length; c++) acc[i][c] += v[c]; });
   }
   const out: ChannelScores = new Map();
   for (const g of groups) {

@@ -28,11 +28,11 @@ export class GradualPruner {
     return this.vars.map((variable, i) => ({ variable, mask: this.current[i] ?? new Float32Array(variable.read().size).fill(1) }));
   }
 
-  /** Applies the schedule at `step`; true when the masks changed. */
-  update(step: number): boolean {
+  /** Applies the schedule at `step`; true when the masks changed. Async: it reads the weights (awaited, on every backend). */
+  async update(step: number): Promise<boolean> {
     const s = targetSparsity(this.schedule, step);
     if (s === null) return false;
-    const values = this.vars.map((v) => v.read().dataSync() as Float32Array);
+    const values = (await Promise.all(this.vars.map((v) => v.read().data()))) as Float32Array[];
     let changed = false;
     if (this.scope !== 'per-layer') {
       // One threshold over all tensors: on |w| ('global'), or on per-layer LAMP scores ('lamp').

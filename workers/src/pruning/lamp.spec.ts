@@ -40,10 +40,10 @@ describe('LAMP scores', () => {
     await tf.setBackend('cpu');
     const model = buildModel('lenet5', 5);
     const pruner = new GradualPruner(model, { kind: 'polynomial', initial: 0, final: 0.9, begin: 0, end: 4, frequency: 2 }, 'lamp');
-    expect(pruner.update(0)).toBe(false); // sparsity 0 at the first step: nothing to prune
-    expect(pruner.update(2)).toBe(true);
+    expect(await pruner.update(0)).toBe(false); // sparsity 0 at the first step: nothing to prune
+    expect(await pruner.update(2)).toBe(true);
     const first = pruner.masks()!.map((m) => m.mask.slice());
-    expect(pruner.update(4)).toBe(true);
+    expect(await pruner.update(4)).toBe(true);
     const last = pruner.masks()!.map((m) => m.mask);
     first.forEach((m, t) => expect(m.some((v, i) => v === 0 && last[t][i] !== 0)).toBe(false));
     const total = last.reduce((n, m) => n + m.length, 0);

@@ -77,9 +77,9 @@ describe('no public function of the pruning library leaks tensors', () => {
   });
 
   it('GradualPruner.update and masks', async () => {
-    await noLeak('mlp', (m) => {
+    await noLeak('mlp', async (m) => {
       const g = new GradualPruner(m, { kind: 'polynomial', initial: 0, final: 0.8, begin: 0, end: 10, frequency: 2 }, 'global');
-      for (let s = 0; s <= 10; s++) g.update(s);
+      for (let s = 0; s <= 10; s++) await g.update(s);
       expect(g.masks()?.length).toBeGreaterThan(0);
     });
   });
@@ -107,11 +107,11 @@ describe('no public function of the pruning library leaks tensors', () => {
   });
 
   it.each(['lenet5', 'resnet-small'] as const)('analyseChannels / channelGroups / importance criteria / keepPlan / removeChannels / maskChannelsInPlace / runWithTaps (%s)', async (name) => {
-    await noLeak(name, (m) => {
+    await noLeak(name, async (m) => {
       analyseChannels(m);
       const groups = channelGroups(m);
       const batch = sliceBatch(data, 0, 4);
-      const scores = [l1FilterImportance(m, groups), batchNormGammaImportance(m, groups), gradientImportance(m, [batch], 'taylor', groups), gradientImportance(m, [batch], 'mean-grad', groups)];
+      const scores = [l1FilterImportance(m, groups), batchNormGammaImportance(m, groups), await gradientImportance(m, [batch], 'taylor', groups), await gradientImportance(m, [batch], 'mean-grad', groups)];
       const plan = keepPlan(scores[2], 0.4, { scope: 'global', minKeepFraction: 0.1 });
       const small = removeChannels(m, plan);
       maskChannelsInPlace(m, plan);

@@ -73,8 +73,8 @@ describe('gradual pruning during training', () => {
     const pruner = new GradualPruner(model, { kind: 'polynomial', initial: 0.2, final: 0.8, begin: 0, end: 8, frequency: 4 }, 'global');
     const seen: Float32Array[] = [];
     const origUpdate = pruner.update.bind(pruner);
-    pruner.update = (step: number) => {
-      const changed = origUpdate(step);
+    pruner.update = async (step: number) => {
+      const changed = await origUpdate(step);
       if (changed) seen.push(...pruner.masks()!.map((m) => m.mask));
       return changed;
     };

@@ -16,7 +16,7 @@ export interface TrainOptions {
   /** Masks enforced after every optimizer step: pruned entries stay exactly zero. */
   masks?: MaskSet;
   /** Gradual pruning: called after every optimizer step (global step count from 0); new masks apply at once. */
-  gradual?: { update(step: number): boolean; masks(): MaskSet | undefined };
+  gradual?: { update(step: number): Promise<boolean>; masks(): MaskSet | undefined };
   /** Cosine annealing of the learning rate, per step, from learningRate to minLearningRate over the run. */
   cosine?: { minLearningRate: number };
   /**
@@ -103,7 +103,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
         }
         tf.dispose([x, y]);
         teacherLogits?.dispose();
-        if (opts.gradual?.update(step)) {
+        if (opts.gradual && (await opts.gradual.update(step))) {
           tf.dispose(maskTensors.map((m) => m.t));
           maskTensors = toTensors(opts.gradual.masks());
         }
