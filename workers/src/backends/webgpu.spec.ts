@@ -10,6 +10,8 @@ import { initBackend } from './index.js';
 import { buildModel } from '../pruning/models.js';
 import { adam } from '../pruning/adam.js';
 import { computeMasks } from '../pruning/prune.js';
+import { weightsToHost } from '../pruning/host.js';
+import { nonzeroParams } from '../pruning/metrics.js';
 import { train, type Dataset } from '../pruning/train.js';
 import { fusedMoments } from './fused-ops.js';
 import { batchNormLayerGrads, momentsAndGradient, relErr, type MomentsFn } from './fused-ops.spec-helpers.js';
@@ -96,6 +98,22 @@ describe('webgpu backend (Dawn on llvmpipe)', () => {
     expect(Math.abs(gpu.loss - cpu.loss) / cpu.loss).toBeLessThan(1e-3);
     expect(relErr(gpu.fc2, cpu.fc2)).toBeLessThan(1e-3);
     expect(relErr(gpu.fc1, cpu.fc1)).toBeLessThan(1e-3);
+  });
+
+  it('reads weights the GPU made only after weightsToHost, and says so otherwise', async () => {
+    await initBackend('webgpu');
+    const model = buildModel('mlp', 6);
+    const { x, y } = batch();
+    const opt = adam(0.01);
+    opt.minimize(() => tf.losses.softmaxCrossEntropy(y, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar); // weights now GPU-made
+    expect(() => computeMasks(model, 'l1-unstructured', 0.5, 1)).toThrow(/cannot read fc1\/kernel.* synchronously on the webgpu backend.*weightsToHost/);
+    await weightsToHost(model);
+    const masks = computeMasks(model, 'l1-unstructured', 0.5, 1);
+    expect(masks.length).toBeGreaterThan(0);
+    expect(nonzeroParams(model)).toBeGreaterThan(0);
+    tf.dispose([x, y]);
+    opt.dispose();
+    model.dispose();
   });
 
   it('is not picked automatically on a software rasteriser', async () => {

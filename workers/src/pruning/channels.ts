@@ -11,6 +11,7 @@ import { channelNorms, type NormOrder } from './structured.js';
 import { activationLayers, analyseChannels, runWithTaps, type GroupMember } from './graph.js';
 import { outputPositions } from './metrics.js';
 import { channelGroups, type ChannelGroup, type KeepPlan } from './surgery.js';
+import { hostValues } from './host.js';
 
 export type ChannelScores = Map<string, Float64Array>;
 
@@ -33,7 +34,7 @@ export function lnFilterImportance(model: tfl.LayersModel, n: NormOrder, groups 
   for (const g of groups) {
     out.set(g.producer, groupScores(g, g.producers, (layer) => {
       const kernel = model.getLayer(layer).getWeights()[0];
-      return channelNorms(kernel.dataSync(), kernel.shape, kernel.rank - 1, n);
+      return channelNorms(hostValues(kernel, 'a kernel'), kernel.shape, kernel.rank - 1, n);
     }));
   }
   return out;
@@ -69,7 +70,7 @@ export function batchNormGammaImportance(model: tfl.LayersModel, groups = channe
     const acts = activationLayers(model, g);
     const bare = g.producers.filter((p, i) => acts[i].layer === p.layer).map((p) => p.layer);
     if (bare.length) throw new Error(`network slimming needs BatchNorm after ${bare.join(', ')}; this model has none there`);
-    out.set(g.producer, groupScores(g, acts, (layer) => Float64Array.from(model.getLayer(layer).getWeights()[0].dataSync(), Math.abs)));
+    out.set(g.producer, groupScores(g, acts, (layer) => Float64Array.from(hostValues(model.getLayer(layer).getWeights()[0], `${layer}'s gamma`), Math.abs)));
   }
   return out;
 }

@@ -20,3 +20,16 @@ export async function toHost(tensors: readonly tf.Tensor[]): Promise<void> {
 export async function weightsToHost(model: tfl.LayersModel): Promise<void> {
   await toHost(model.weights.map((w) => w.read()));
 }
+
+/**
+ * `t.dataSync()` for the library's synchronous readers, with the remedy in the error where the backend cannot read
+ * synchronously (WebGPU in Node, before `toHost` / `weightsToHost`).
+ */
+export function hostValues(t: tf.Tensor, what = 'a tensor'): Float32Array {
+  try {
+    return t.dataSync() as Float32Array;
+  } catch (e) {
+    throw new Error(`cannot read ${what} synchronously on the ${tf.getBackend()} backend (${(e as Error).message}): `
+      + 'await weightsToHost(model) or toHost(tensors) (workers/src/pruning/host.ts) before calling this');
+  }
+}

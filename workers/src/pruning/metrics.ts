@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { gzipModelBytes, serializeModelRaw } from './serialize.js';
 import { countNonzero } from './masks.js';
+import { hostValues } from './host.js';
 
 /** Trainable parameters (weights, biases, BatchNorm gamma/beta; not the BatchNorm moving statistics). */
 export function totalParams(model: tfl.LayersModel): number {
@@ -10,7 +11,7 @@ export function totalParams(model: tfl.LayersModel): number {
 }
 
 export function nonzeroParams(model: tfl.LayersModel): number {
-  return model.trainableWeights.reduce((n, w) => n + countNonzero(w.read().dataSync()), 0);
+  return model.trainableWeights.reduce((n, w) => n + countNonzero(hostValues(w.read(), w.name)), 0);
 }
 
 /** 1 - nonzero / baseline params. */
@@ -47,7 +48,7 @@ function layerFlops(model: tfl.LayersModel, skipZeros: boolean): number {
     if (cls !== 'Dense' && cls !== 'Conv2D' && cls !== 'DepthwiseConv2D') continue;
     const positions = outputPositions(layer);
     for (const w of layer.getWeights()) {
-      const n = skipZeros ? countNonzero(w.dataSync()) : w.size;
+      const n = skipZeros ? countNonzero(hostValues(w, `${layer.name}'s weights`)) : w.size;
       const isKernel = w.rank > 1;
       total += (isKernel ? 2 * n : n) * positions;
     }

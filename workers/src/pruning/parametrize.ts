@@ -9,6 +9,7 @@ import type { Amount } from './amount.js';
 import { globalUnstructured, identityMask, l1Unstructured, randomUnstructured, type Mask } from './masks.js';
 import type { MaskSet } from './prune.js';
 import { lnStructured, randomStructured, type ChannelAxis, type Layout, type NormOrder } from './structured.js';
+import { hostValues } from './host.js';
 
 export class PruningRegistry {
   private readonly masks = new Map<tfl.LayerVariable, Mask>();
@@ -68,7 +69,7 @@ export class PruningRegistry {
   }
 
   private values(v: tfl.LayerVariable): Float32Array {
-    return v.read().dataSync() as Float32Array;
+    return hostValues(v.read(), v.name);
   }
 
   private set(v: tfl.LayerVariable, mask: Mask): void {

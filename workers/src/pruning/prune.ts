@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { globalUnstructured, l1Unstructured, randomUnstructured, type Mask } from './masks.js';
 import { lampScores } from './lamp.js';
 import { prunableWeights } from './models.js';
+import { hostValues } from './host.js';
 
 export const UNSTRUCTURED_METHODS = ['l1-unstructured', 'global-l1-unstructured', 'random-unstructured', 'lamp-unstructured'] as const;
 export type UnstructuredMethod = (typeof UNSTRUCTURED_METHODS)[number];
@@ -12,7 +13,7 @@ export type MaskSet = { variable: tfl.LayerVariable; mask: Mask }[];
 /** Computes masks for every prunable weight of `model` (does not change the model). */
 export function computeMasks(model: tfl.LayersModel, method: UnstructuredMethod, amount: number, seed: number): MaskSet {
   const vars = prunableWeights(model);
-  const values = vars.map((v) => v.read().dataSync() as Float32Array);
+  const values = vars.map((v) => hostValues(v.read(), v.name));
   switch (method) {
     case 'l1-unstructured':
       return vars.map((variable, i) => ({ variable, mask: l1Unstructured(values[i], amount) }));
