@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import '@tensorflow/tfjs-backend-cpu';
 import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
+import { relErr } from './fused-ops.spec-helpers.js';
 
 type Case = [string, number[], number[], number, 'same' | 'valid', boolean];
 const cases: Case[] = [
@@ -31,12 +32,6 @@ async function grads(c: Case, withX: boolean): Promise<{ values: Float32Array[];
   });
   tf.dispose([x, f, b]);
   return { values, kernels: profile.kernelNames };
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 describe('lazy fused conv2d gradient', () => {

@@ -4,6 +4,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { configureSimd, simdVariant, type SimdFmaSetting } from './simd.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { relErr } from './fused-ops.spec-helpers.js';
 
 // Jest runs this file twice: in the `unit` project with the fused multiply-add build (auto: relaxed SIMD, which this
 // Node's engine takes), and in `unit-simd128` with LOPPER_WASM_FMA=off (test/simd128.setup.mjs).
@@ -12,12 +13,6 @@ const FMA_SETTING = (process.env.LOPPER_WASM_FMA || 'auto') as SimdFmaSetting;
 async function on<T>(backend: string, f: () => T): Promise<T> {
   await tf.setBackend(backend);
   return f();
-}
-
-function relErr(a: Float32Array, b: Float32Array): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i] - b[i]) ** 2; den += b[i] ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-30));
 }
 
 beforeAll(async () => {
