@@ -4,6 +4,11 @@
 // Mesa reads EGL_PLATFORM from the real environment (a test's process.env is a copy): the WebGPU test runs Dawn
 // on llvmpipe through surfaceless EGL.
 process.env.EGL_PLATFORM ??= 'surfaceless';
+// The same for libtensorflow (tfjs-node, where scripts/install-tfjs-node.sh installed it): one thread and no INFO lines,
+// as a worker process sets them before loading it (workers/src/backends/index.ts).
+process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+process.env.TF_NUM_INTEROP_THREADS ??= '1';
+process.env.TF_CPP_MIN_LOG_LEVEL ??= '1';
 const swc = ['@swc/jest', {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },

@@ -57,5 +57,5 @@ echo "== 2. WebGPU and wasm against PyTorch on one CPU thread (3 paired rounds o
 timeout 240 "${BENCH[@]}" --steps="$STEPS" --rounds=3 --backends=webgpu,cuda,wasm --torch-device=cpu
 echo "== 3. Per-kernel profile of a LeNet-5 training step on WebGPU (host time per kernel call), with Lopper's WebGPU kernels, then TF.js's alone"
 timeout 120 "${PROFILE[@]}" --backend=webgpu --model=lenet5 --steps=10 2>&1 | grep -v '^\s*at \|^$' | head -20
-timeout 120 "${PROFILE[@]}" --backend=webgpu --model=lenet5 --steps=10 --stock-webgpu 2>&1 | grep -v '^\s*at \|^$' | head -12
+timeout 120 "${PROFILE[@]}" --backend=webgpu --model=lenet5 --steps=10 --stock 2>&1 | grep -v '^\s*at \|^$' | head -12
 exit 0

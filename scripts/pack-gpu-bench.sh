@@ -25,8 +25,9 @@ rm -rf "$OUT"
 mkdir -p "$OUT/node_modules/webgpu/dist/linux-x64"
 
 # One ES module. --ignore-annotations: TF.js marks its backend registrations side-effect free, which would drop them.
-# webgpu stays external (it loads dawn.node from beside its own index.js); tfjs-node(-gpu) are optional and cannot be
-# installed from npm, so they stay external and the bundle reports them unavailable. The banner gives the bundled
+# webgpu stays external (it loads dawn.node from beside its own index.js); tfjs-node(-gpu) are optional native packages
+# (libtensorflow: hundreds of MB, over what may travel to the GPU machine), so they stay external and the bundle reports
+# them unavailable. The banner gives the bundled
 # CommonJS code (the TF.js WASM loader) require, __filename and __dirname, so the .wasm files are found beside bench.mjs.
 BANNER="import { createRequire as __lopperRequire } from 'node:module'; import { fileURLToPath as __lopperPath } from 'node:url'; \
 import { dirname as __lopperDir } from 'node:path'; const require = __lopperRequire(import.meta.url); \

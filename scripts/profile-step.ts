@@ -3,11 +3,12 @@
  * training step (every registered kernel of the backend is wrapped with a timer), sorted by total time.
  * `--infer` profiles one inference pass instead; `--shapes` splits each kernel by its input shapes; `--prune=0.5` profiles
  * the model with that fraction of every layer's channels removed (L1 norm; see train-step.ts). On webgpu it also counts the
- * GPU programs dispatched per step, and `--stock-webgpu` unregisters Lopper's WebGPU kernels (webgpu-kernels.ts) first,
- * for an A/B of the same step with TF.js's own kernels alone.
+ * GPU programs dispatched per step. `--stock` (webgpu, tensorflow) unregisters Lopper's kernels for that backend first
+ * (webgpu-kernels.ts, tensorflow-kernels.ts), for an A/B of the same step with TF.js's own kernels alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../workers/src/backends/index.js';
+import { unregisterTensorflowKernels } from '../workers/src/backends/tensorflow-kernels.js';
 import { countWebGpuPrograms, unregisterWebGpuKernels } from '../workers/src/backends/webgpu-kernels.js';
 import type { ModelName } from '../workers/src/pruning/models.js';
 import { syntheticTrainStep } from './train-step.js';
@@ -20,9 +21,11 @@ const prune = Number(args.get('prune') ?? 0);
 if (!(BATCH >= 1) || !(prune >= 0 && prune < 1)) throw new Error('--batch must be a positive integer and --prune a fraction in [0, 1)');
 const detail = args.has('shapes');
 const info = await initBackend(args.get('backend') ?? 'wasm');
-const stockWebGpu = args.has('stock-webgpu');
-if (stockWebGpu && info.backend !== 'webgpu') throw new Error('--stock-webgpu applies to --backend=webgpu only');
-if (stockWebGpu) unregisterWebGpuKernels();
+if (args.has('stock')) { // before the timers wrap the backend's kernels
+  if (info.backend === 'webgpu') unregisterWebGpuKernels();
+  else if (info.backend === 'tensorflow' || info.backend === 'cuda') unregisterTensorflowKernels();
+  else throw new Error('--stock applies to --backend=webgpu, tensorflow or cuda (the WASM kernels are part of that backend; see bench:kernels)');
+}
 const times = new Map<string, { ms: number; calls: number }>();
 for (const k of tf.getKernelsForBackend(info.backend)) {
   const f = k.kernelFunc;
@@ -47,7 +50,7 @@ const timed = async () => { for (let i = 0; i < steps; i++) await step(); };
 const programs = info.backend === 'webgpu' ? await countWebGpuPrograms(timed) : (await timed(), undefined);
 const total = (performance.now() - t0) / steps;
 const rows = [...times].sort((a, b) => b[1].ms - a[1].ms);
-const kernels = info.backend === 'webgpu' ? (stockWebGpu ? ", TF.js's own kernels only" : ", with Lopper's WebGPU kernels") : '';
+const kernels = ['webgpu', 'tensorflow', 'cuda'].includes(info.backend) ? (args.has('stock') ? ", TF.js's own kernels only" : ", with Lopper's kernels") : '';
 console.log(`${model}${prune ? ` (${prune} of each layer's channels removed)` : ''} on ${info.backend}${kernels}, batch ${BATCH}: ${total.toFixed(1)} ms/step = ${(BATCH / total * 1000).toFixed(0)} img/s`);
 if (programs !== undefined) console.log(`GPU programs dispatched: ${(programs / steps).toFixed(0)} per ${infer ? 'pass' : 'step'}`);
 let sum = 0;

@@ -1,13 +1,15 @@
 /**
  * The worker's activities against the real Postgres: baselines, unstructured and structured trials
  * (physical channel removal), on small Fashion-MNIST subsets.
+ *
+ * @jest-environment ./test/native-realm-environment.mjs
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import * as tf from '@tensorflow/tfjs-core';
 import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
 import { createActivities } from '../workers/src/activities.js';
 import { PostgresArtifactStore } from '../workers/src/artifacts.js';
-import { initBackend } from '../workers/src/backends/index.js';
+import { initBackend, optionalBindingProblem } from '../workers/src/backends/index.js';
 import { WorkerRepository } from '../workers/src/repository.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import { randomGroupSeed } from '../workers/src/pruning/channels.js';
@@ -271,10 +273,26 @@ describe('structured pruning trials remove channels physically', () => {
   }, 300_000);
 });
 
+/** A baseline and a trial of each method family through `activities`, on the MLP and (Network Slimming) LeNet-5. */
+async function runEachFamily(activities: LopperActivities, backend: string): Promise<void> {
+  // the MLP for speed; Network Slimming needs BatchNorm: LeNet-5
+  const small = { amounts: [0.5], trainSubset: 128, testSubset: 64, batchSize: 64, baselineEpochs: 1, finetuneEpochs: 1 };
+  const mlp = await runSweep(testSpec({ ...small, model: 'mlp', methods: ['l1-unstructured', 'gradual-lamp-unstructured', 'ln-structured', 'taylor-structured', 'hybrid'] }), activities);
+  const lenet = await runSweep(testSpec({ ...small, model: 'lenet5', methods: ['network-slimming'] }), activities);
+  for (const { baseline, trials } of [mlp, lenet]) {
+    for (const t of trials) {
+      expect({ method: t.method, status: t.status, error: t.error }).toEqual({ method: t.method, status: 'DONE', error: null });
+      expect(t.backend).toBe(backend);
+      expect(t.nonzeroParams).toBeLessThan(baseline.totalParams);
+    }
+  }
+  expect(mlp.trials.length + lenet.trials.length).toBe(6);
+}
+
 describe('on the webgpu backend (Dawn on llvmpipe)', () => {
   // TF.js's WebGPU backend cannot read synchronously in Node (its readSync draws through OffscreenCanvas): every value the
   // pruning code reads on the host must have been fetched with an awaited read first (workers/src/pruning/host.ts). Each
-  // method family below reads weights, masks, importances or metrics on the host.
+  // method family reads weights, masks, importances or metrics on the host.
   let gpuActs: LopperActivities;
   beforeAll(async () => {
     process.env.LOPPER_WEBGPU_FLAGS ??= 'backend=opengles';
@@ -283,17 +301,22 @@ describe('on the webgpu backend (Dawn on llvmpipe)', () => {
   afterAll(async () => { await initBackend('wasm'); });
 
   it('runs a baseline and a trial of each method family, recording the backend', async () => {
-    // the MLP for speed (llvmpipe runs the shaders on this machine's CPU); Network Slimming needs BatchNorm: LeNet-5
-    const small = { amounts: [0.5], trainSubset: 128, testSubset: 64, batchSize: 64, baselineEpochs: 1, finetuneEpochs: 1 };
-    const mlp = await runSweep(testSpec({ ...small, model: 'mlp', methods: ['l1-unstructured', 'gradual-lamp-unstructured', 'ln-structured', 'taylor-structured', 'hybrid'] }), gpuActs);
-    const lenet = await runSweep(testSpec({ ...small, model: 'lenet5', methods: ['network-slimming'] }), gpuActs);
-    for (const { baseline, trials } of [mlp, lenet]) {
-      for (const t of trials) {
-        expect({ method: t.method, status: t.status, error: t.error }).toEqual({ method: t.method, status: 'DONE', error: null });
-        expect(t.backend).toBe('webgpu');
-        expect(t.nonzeroParams).toBeLessThan(baseline.totalParams);
-      }
-    }
-    expect(mlp.trials.length + lenet.trials.length).toBe(6);
+    await runEachFamily(gpuActs, 'webgpu');
   }, 600_000);
 });
+
+// The optional tensorflow backend (tfjs-node), where scripts/install-tfjs-node.sh installed it; CI installs without it
+// (workers/src/backends/tensorflow.spec.ts checks what asking for it then says).
+if (optionalBindingProblem('@tensorflow/tfjs-node') === null) {
+  describe('on the tensorflow backend (tfjs-node, installed here)', () => {
+    let tfActs: LopperActivities;
+    beforeAll(async () => {
+      tfActs = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('tensorflow') });
+    });
+    afterAll(async () => { await initBackend('wasm'); });
+
+    it('runs a baseline and a trial of each method family, recording the backend', async () => {
+      await runEachFamily(tfActs, 'tensorflow');
+    }, 600_000);
+  });
+}

@@ -60,3 +60,16 @@ export async function batchNormLayerGrads(backend: string, shape: number[], cent
   return { values, kernels: profile.kernelNames };
 }
 
+
+/** Relu's gradient on `backend` for x and dy that hold NaN, infinities and signed zeros, and the kernels it ran. */
+export async function reluGradOn(backend: string): Promise<{ values: number[]; kernels: string[] }> {
+  const xs = [-2, -0, 0, 1e-30, 3, NaN, -Infinity, Infinity, 0.5, -0.5, -1, -0];
+  const dys = [1, 2, 3, 4, -5, 6, 7, 8, Infinity, NaN, -3, -4];
+  await tf.setBackend(backend);
+  const [x, dy] = [tf.tensor2d(xs, [2, 6]), tf.tensor2d(dys, [2, 6])];
+  let g: tf.Tensor | undefined;
+  const profile = await tf.profile(() => { g = tf.grad((t: tf.Tensor) => tf.relu(t))(x, dy); });
+  const values = Array.from(await g!.data());
+  tf.dispose([x, dy, g!]);
+  return { values, kernels: profile.kernelNames };
+}

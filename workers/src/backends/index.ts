@@ -11,12 +11,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
+import { dirname, join } from 'node:path';
 import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
 import { configureSimd, simdFmaSetting, simdKernels, type SimdFmaSetting } from './simd.js';
 import { useHeadlessNvidiaVulkan } from './vulkan-headless.js';
 import { registerWasmKernels } from './wasm-kernels.js';
+import { registerTensorflowKernels } from './tensorflow-kernels.js';
 import { registerWebGpuKernels } from './webgpu-kernels.js';
 
 export const BACKEND_NAMES = ['cuda', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
@@ -40,13 +43,37 @@ export function missingTrainingKernels(backend: string): string[] {
 const require = createRequire(import.meta.url);
 const SOFTWARE_GPU = /llvmpipe|lavapipe|swiftshader|softpipe|software/i;
 
-/** Loads an optional native binding (tfjs-node / tfjs-node-gpu); false when absent or when its libtensorflow was never downloaded. */
-function loadOptional(pkg: string): boolean {
+/**
+ * Why an optional native binding (tfjs-node / tfjs-node-gpu) cannot load, or null when it loads. npm leaves these packages
+ * out where their install script cannot download libtensorflow (outside the registry); `scripts/install-tfjs-node.sh`
+ * installs tfjs-node from registries only.
+ */
+export function optionalBindingProblem(pkg: '@tensorflow/tfjs-node' | '@tensorflow/tfjs-node-gpu'): string | null {
+  const install = pkg === '@tensorflow/tfjs-node'
+    ? 'bash scripts/install-tfjs-node.sh installs it from registries only'
+    : 'scripts/install-tfjs-node.sh installs the CPU package, @tensorflow/tfjs-node, only';
+  let dir: string;
+  try {
+    dir = dirname(require.resolve(`${pkg}/package.json`));
+  } catch {
+    return `${pkg} is not installed (an optional dependency: its install script downloads libtensorflow from outside npm; ${install})`;
+  }
+  // Its addon (lib/napi-v*/tfjs_binding.node) is what the install script builds or downloads: without it, loading the
+  // package would register its kernels and then fail.
+  const lib = join(dir, 'lib');
+  if (!existsSync(lib) || !readdirSync(lib).some((d) => existsSync(join(lib, d, 'tfjs_binding.node')))) {
+    return `${pkg} is installed without its addon and libtensorflow (its install script did not run or could not download them; ${install})`;
+  }
+  // TensorFlow's threads: one per worker process, as the other CPU backends run (deploy starts one process per core); a
+  // caller's own TF_NUM_*_THREADS win. Read when tfjs-node creates its TensorFlow context, at load.
+  process.env.TF_NUM_INTRAOP_THREADS ??= '1';
+  process.env.TF_NUM_INTEROP_THREADS ??= '1';
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '1'; // TensorFlow's INFO lines (oneDNN, CPU features) on stderr
   try {
     require(pkg);
-    return true;
-  } catch {
-    return false;
+    return null;
+  } catch (e) {
+    return `${pkg} is installed but does not load (${(e as Error).message.split('\n')[0]}; ${install})`;
   }
 }
 
@@ -89,11 +116,15 @@ async function tryBackend(name: BackendName, explicit: boolean, fma: SimdFmaSett
   const cpu = cpus()[0]?.model?.trim() ?? 'cpu';
   if (name === 'cuda' || name === 'tensorflow') {
     const pkg = name === 'cuda' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
-    if (!loadOptional(pkg)) return `${pkg} is not installed with its libtensorflow (optional dependency; its install script downloads libtensorflow from outside npm)`;
+    const problem = optionalBindingProblem(pkg);
+    if (problem) return problem;
     if (!(await tf.setBackend('tensorflow'))) return `${pkg} loaded but its backend did not start`;
-    const onGpu = (tf.backend() as unknown as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+    const native = tf.backend() as unknown as { isUsingGpuDevice?: boolean; binding?: { TF_Version?: string } };
+    const onGpu = native.isUsingGpuDevice === true;
     if (name === 'cuda' && !onGpu) return `${pkg} found no CUDA device`;
-    return { backend: name, device: onGpu ? 'CUDA GPU (tfjs-node-gpu)' : `${cpu} (libtensorflow)` };
+    registerTensorflowKernels();
+    const lib = `libtensorflow ${native.binding?.TF_Version ?? ''}`.trim();
+    return { backend: name, device: onGpu ? `CUDA GPU (tfjs-node-gpu, ${lib})` : `${cpu} (${lib}, ${process.env.TF_NUM_INTRAOP_THREADS} thread(s))` };
   }
   if (name === 'webgpu') {
     const adapter = await setUpWebGpu();
