@@ -78,4 +78,6 @@ const got = Array.from(tf.tensor2d([[1, 2], [3, 4]]).matMul(tf.tensor2d([[5], [6
 if (tf.getBackend() !== 'tensorflow' || got.join() !== '17,39') throw new Error('tfjs-node check failed: ' + tf.getBackend() + ' ' + got);
 console.log('@tensorflow/tfjs-node ' + tf.version['tfjs-node'] + ' on libtensorflow ' + tf.backend().binding.TF_Version + ': ok');
 "
-echo "LOPPER_BACKEND=tensorflow now starts (and automatic selection prefers it to wasm: see docs/results.md for its speed)."
+echo "LOPPER_BACKEND=tensorflow now starts, and automatic selection prefers it to wasm. Lopper's WASM kernels trained faster"
+echo "than libtensorflow on the machine docs/results.md describes (npm run bench:backends compares them here);"
+echo "LOPPER_BACKEND=wasm keeps wasm. npm ci removes tfjs-node again."
