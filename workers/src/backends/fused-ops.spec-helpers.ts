@@ -4,6 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { fusedMoments } from './fused-ops.js';
 
 export type MomentsFn = (x: tf.Tensor, axis?: number | number[] | null, keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
 
@@ -72,4 +73,43 @@ export async function reluGradOn(backend: string): Promise<{ values: number[]; k
   const values = Array.from(await g!.data());
   tf.dispose([x, dy, g!]);
   return { values, kernels: profile.kernelNames };
+}
+
+/** Shapes for the fused statistics: [name, x's shape, axes, keepDims]. */
+export const MOMENTS_CASES: [string, number[], number[], boolean][] = [
+  ['BatchNorm of a conv layer', [16, 7, 7, 6], [0, 1, 2], false],
+  ['keepDims', [8, 5, 5, 16], [0, 1, 2], true],
+  ['more rows than a workgroup has threads', [600, 7], [0], false],
+  ['one row', [1, 12], [0], false],
+];
+
+/** LopperMoments and LopperMomentsGrad on `backend` (through fusedMoments) within 1e-5 of TF.js's moments on the cpu backend. */
+export async function expectFusedMomentsLikeCpu(backend: string, shape: number[], axis: number[], keepDims: boolean): Promise<void> {
+  const original = tf.moments as unknown as MomentsFn;
+  const fused = fusedMoments(original as Parameters<typeof fusedMoments>[0]) as MomentsFn;
+  const cpu = await momentsAndGradient('cpu', original, shape, axis, keepDims);
+  const got = await momentsAndGradient(backend, fused, shape, axis, keepDims);
+  got.forEach((g, i) => expect(relErr(g, cpu[i])).toBeLessThan(1e-5));
+  await tf.setBackend(backend);
+  const x = tf.randomNormal(shape);
+  const profile = await tf.profile(() => tf.dispose(tf.grad((xx: tf.Tensor) => tf.sum(fused(xx, axis, keepDims).variance))(x)));
+  expect(profile.kernelNames).toEqual(expect.arrayContaining(['LopperMoments', 'LopperMomentsGrad']));
+  x.dispose();
+}
+
+/** Shapes for BatchNorm's training gradient: [name, x's shape]. */
+export const BATCH_NORM_CASES: [string, number[]][] = [
+  ['conv BatchNorm', [16, 7, 7, 6]],
+  ['dense BatchNorm', [300, 84]],
+  ['rank 3', [6, 9, 3]],
+];
+
+/** A BatchNormalization layer's loss, dx, dgamma, dbeta on `backend` within 1e-5 of the cpu backend's, through LopperBatchNormTrainGrad. */
+export async function expectBatchNormTrainGradLikeCpu(backend: string, shape: number[]): Promise<void> {
+  const cpu = await batchNormLayerGrads('cpu', shape, true, true);
+  const got = await batchNormLayerGrads(backend, shape, true, true);
+  expect(got.values.length).toBe(4);
+  got.values.forEach((g, i) => expect(relErr(g, cpu.values[i])).toBeLessThan(1e-5));
+  expect(got.kernels).toContain('LopperBatchNormTrainGrad');
+  expect(got.kernels).not.toContain('LopperMomentsGrad');
 }

@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import { initBackend, missingTrainingKernels, optionalBindingProblem } from './index.js';
-import { reluGradOn } from './fused-ops.spec-helpers.js';
+import { BATCH_NORM_CASES, MOMENTS_CASES, expectBatchNormTrainGradLikeCpu, expectFusedMomentsLikeCpu, reluGradOn } from './fused-ops.spec-helpers.js';
 import { registerTensorflowKernels, unregisterTensorflowKernels } from './tensorflow-kernels.js';
 import { expectSameFineTuning, expectSameTraining, fineTuneOn, trainSteps } from './backend-training.spec-helpers.js';
 
@@ -33,6 +33,14 @@ describe('tensorflow backend (optional @tensorflow/tfjs-node)', () => {
       const auto = await initBackend();
       expect(auto.backend).toBe('tensorflow'); // before webgpu and wasm, as the selection order says
       expect(auto.skipped).toEqual([expect.stringMatching(/^cuda: @tensorflow\/tfjs-node-gpu/)]);
+    });
+
+    it.each(MOMENTS_CASES)('LopperMoments and LopperMomentsGrad: within 1e-5 relative error of the cpu backend, values and gradient (%s)', async (_, shape, axis, keepDims) => {
+      await expectFusedMomentsLikeCpu('tensorflow', shape, axis, keepDims);
+    });
+
+    it.each(BATCH_NORM_CASES)('LopperBatchNormTrainGrad: loss, dx, dgamma, dbeta within 1e-5 relative error of the cpu backend (%s)', async (_, shape) => {
+      await expectBatchNormTrainGradLikeCpu('tensorflow', shape);
     });
 
     it("LopperReluGrad (TensorFlow's ReluGrad, NaN kept) equals TF.js's Relu gradient on the cpu backend exactly", async () => {

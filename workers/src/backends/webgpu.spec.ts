@@ -12,15 +12,11 @@ import { adam } from '../pruning/adam.js';
 import { computeMasks } from '../pruning/prune.js';
 import { weightsToHost } from '../pruning/host.js';
 import { nonzeroParams } from '../pruning/metrics.js';
-import { fusedMoments } from './fused-ops.js';
-import { batchNormLayerGrads, momentsAndGradient, relErr, reluGradOn, type MomentsFn } from './fused-ops.spec-helpers.js';
+import { BATCH_NORM_CASES, MOMENTS_CASES, expectBatchNormTrainGradLikeCpu, expectFusedMomentsLikeCpu, relErr, reluGradOn } from './fused-ops.spec-helpers.js';
 import { batch, expectSameFineTuning, expectSameTraining, fineTuneOn, trainSteps } from './backend-training.spec-helpers.js';
 import { WEBGPU_KERNELS, countWebGpuPrograms, registerWebGpuKernels, unregisterWebGpuKernels } from './webgpu-kernels.js';
 
 process.env.LOPPER_WEBGPU_FLAGS ??= 'backend=opengles';
-
-const original = tf.moments as unknown as MomentsFn;
-const moments = fusedMoments(original as Parameters<typeof fusedMoments>[0]) as MomentsFn;
 
 describe('webgpu backend (Dawn on llvmpipe)', () => {
   it('starts when asked for explicitly, names its adapter, and a short training run matches the cpu backend', async () => {
@@ -74,33 +70,12 @@ describe("Lopper's WebGPU kernels (llvmpipe), each against the cpu backend", () 
   });
   afterAll(async () => { await tf.setBackend('cpu'); });
 
-  it.each([
-    ['BatchNorm of a conv layer', [16, 7, 7, 6], [0, 1, 2], false],
-    ['keepDims', [8, 5, 5, 16], [0, 1, 2], true],
-    ['more rows than a workgroup has threads', [600, 7], [0], false],
-    ['one row', [1, 12], [0], false],
-  ] as [string, number[], number[], boolean][])('LopperMoments and LopperMomentsGrad: within 1e-5 relative error, values and gradient (%s)', async (_, shape, axis, keepDims) => {
-    const cpu = await momentsAndGradient('cpu', original, shape, axis, keepDims);
-    const gpu = await momentsAndGradient('webgpu', moments, shape, axis, keepDims);
-    gpu.forEach((g, i) => expect(relErr(g, cpu[i])).toBeLessThan(1e-5));
-    await tf.setBackend('webgpu');
-    const x = tf.randomNormal(shape);
-    const profile = await tf.profile(() => tf.dispose(tf.grad((xx: tf.Tensor) => tf.sum(moments(xx, axis, keepDims).variance))(x)));
-    expect(profile.kernelNames).toEqual(expect.arrayContaining(['LopperMoments', 'LopperMomentsGrad']));
-    x.dispose();
+  it.each(MOMENTS_CASES)('LopperMoments and LopperMomentsGrad: within 1e-5 relative error, values and gradient (%s)', async (_, shape, axis, keepDims) => {
+    await expectFusedMomentsLikeCpu('webgpu', shape, axis, keepDims);
   });
 
-  it.each([
-    ['conv BatchNorm', [16, 7, 7, 6]],
-    ['dense BatchNorm', [300, 84]],
-    ['rank 3', [6, 9, 3]],
-  ] as [string, number[]][])('LopperBatchNormTrainGrad: loss, dx, dgamma, dbeta within 1e-5 relative error (%s)', async (_, shape) => {
-    const cpu = await batchNormLayerGrads('cpu', shape, true, true);
-    const gpu = await batchNormLayerGrads('webgpu', shape, true, true);
-    expect(gpu.values.length).toBe(4);
-    gpu.values.forEach((g, i) => expect(relErr(g, cpu.values[i])).toBeLessThan(1e-5));
-    expect(gpu.kernels).toContain('LopperBatchNormTrainGrad');
-    expect(gpu.kernels).not.toContain('LopperMomentsGrad');
+  it.each(BATCH_NORM_CASES)('LopperBatchNormTrainGrad: loss, dx, dgamma, dbeta within 1e-5 relative error (%s)', async (_, shape) => {
+    await expectBatchNormTrainGradLikeCpu('webgpu', shape);
   });
 
   it("LopperReluGrad equals TF.js's Relu gradient exactly, NaN, zeros and negatives included", async () => {
