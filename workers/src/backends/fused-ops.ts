@@ -30,6 +30,10 @@ export const MOMENTS_GRAD_KERNEL = 'LopperMomentsGrad';
 export const BN_TRAIN_GRAD_KERNEL = 'LopperBatchNormTrainGrad';
 /** Inputs x, dy; output dy * (x > 0), Relu's gradient in one pass. */
 export const RELU_GRAD_KERNEL = 'LopperReluGrad';
+/** Throws, naming the kernel, the backend and the input, unless every given input is float32 (Lopper's fused kernels are float32 only). */
+export function float32Only(kernel: string, inputs: Record<string, tf.TensorInfo | undefined>): void {
+  for (const [name, t] of Object.entries(inputs)) if (t && t.dtype !== 'float32') throw new Error(`${kernel} on ${tf.getBackend()} takes float32 tensors; ${name} is ${t.dtype}`);
+}
 const TAG = Symbol.for('lopper.fusedMoments');
 const GRADIENT_TAG = Symbol.for('lopper.gradient');
 

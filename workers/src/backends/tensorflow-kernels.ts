@@ -8,7 +8,7 @@
  * Registered at worker start on that backend (`registerTensorflowKernels`); the routes in fused-ops.ts reach them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, installMomentsRouting, registerReluGradient } from './fused-ops.js';
+import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, float32Only, installMomentsRouting, registerReluGradient } from './fused-ops.js';
 
 /** The slice of tfjs-node's NodeJSKernelBackend these kernels call. */
 interface NativeBackend {
@@ -32,10 +32,6 @@ function nativeOps(backend: unknown) {
 
 /** Rows of x as [rows, C]: the count each per-channel statistic is over. */
 const rowsOf = (x: tf.TensorInfo) => x.shape.slice(0, -1).reduce((a, d) => a * d, 1);
-
-function float32Only(kernel: string, inputs: Record<string, tf.TensorInfo>): void {
-  for (const [name, t] of Object.entries(inputs)) if (t.dtype !== 'float32') throw new Error(`${kernel}: ${name} must be float32, got ${t.dtype}`);
-}
 
 /** Per-channel mean and variance over every axis but the last, two passes as tf.moments: Mean, SquaredDifference, Mean. */
 const moments: tf.KernelConfig = {

@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, installMomentsRouting, registerReluGradient } from './fused-ops.js';
+import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, float32Only, installMomentsRouting, registerReluGradient } from './fused-ops.js';
 
 type Uniform = { type: 'float32' | 'int32'; data: number[] };
 const f32 = (...data: number[]): Uniform => ({ type: 'float32', data });
@@ -99,10 +99,6 @@ class ChannelSumProgram implements WebGPUProgram {
         }
       }`;
   }
-}
-
-function float32Only(kernel: string, inputs: Record<string, tf.TensorInfo | undefined>): void {
-  for (const [name, t] of Object.entries(inputs)) if (t && t.dtype !== 'float32') throw new Error(`${kernel} on webgpu takes float32 tensors; ${name} is ${t.dtype}`);
 }
 
 /** Threads per channel-sum workgroup: 256 where the device allows it (128 is all that WebGPU's compatibility mode promises). */
