@@ -159,3 +159,18 @@ export function installMomentsRouting(): void {
   if (!(TAG in core.moments)) core.moments = fusedMoments(core.moments);
   for (const name of ['batchNorm2d', 'batchNorm3d', 'batchNorm4d'] as const) if (!(TAG in core[name])) core[name] = fusedBatchNorm(core[name]);
 }
+
+/**
+ * Registers a backend's Lopper kernels (those not registered yet) and installs the routes that reach them: Relu's
+ * gradient override and the moments / batchNorm routing. What the WebGPU and tensorflow backends do at start. Idempotent.
+ */
+export function registerFusedKernels(kernels: readonly tf.KernelConfig[]): void {
+  for (const k of kernels) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
+  registerReluGradient();
+  installMomentsRouting();
+}
+
+/** Unregisters them; the routes stay and fall back to TF.js's own ops (A/B measurements and tests). */
+export function unregisterFusedKernels(kernels: readonly tf.KernelConfig[]): void {
+  for (const k of kernels) if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+}

@@ -9,7 +9,7 @@
  * Registered at worker start on that backend (`registerTensorflowKernels`); the routes in fused-ops.ts reach them.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, float32Only, installMomentsRouting, registerReluGradient } from './fused-ops.js';
+import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, float32Only, registerFusedKernels, unregisterFusedKernels } from './fused-ops.js';
 
 /** The slice of tfjs-node's NodeJSKernelBackend these kernels call. */
 interface NativeBackend {
@@ -112,12 +112,10 @@ export const TENSORFLOW_KERNELS: tf.KernelConfig[] = [moments, momentsGrad, batc
 
 /** Registers Lopper's kernels for the `tensorflow` backend (tfjs-node or tfjs-node-gpu). Idempotent. */
 export function registerTensorflowKernels(): void {
-  for (const k of TENSORFLOW_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  registerReluGradient();
-  installMomentsRouting();
+  registerFusedKernels(TENSORFLOW_KERNELS);
 }
 
 /** Unregisters them: TF.js's own ops again (benchmarks compare both). */
 export function unregisterTensorflowKernels(): void {
-  for (const k of TENSORFLOW_KERNELS) if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+  unregisterFusedKernels(TENSORFLOW_KERNELS);
 }

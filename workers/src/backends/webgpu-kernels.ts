@@ -23,7 +23,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackend, WebGPUProgram } from '@tensorflow/tfjs-backend-webgpu';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, float32Only, installMomentsRouting, registerReluGradient } from './fused-ops.js';
+import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, RELU_GRAD_KERNEL, float32Only, registerFusedKernels, unregisterFusedKernels } from './fused-ops.js';
 
 type Uniform = { type: 'float32' | 'int32'; data: number[] };
 const f32 = (...data: number[]): Uniform => ({ type: 'float32', data });
@@ -230,14 +230,12 @@ export const WEBGPU_KERNELS: tf.KernelConfig[] = [adamKernel, momentsKernel, mom
 
 /** Registers the kernels on the WebGPU backend and installs fused-ops.ts's routes to them. Idempotent. */
 export function registerWebGpuKernels(): void {
-  for (const k of WEBGPU_KERNELS) if (!tf.getKernel(k.kernelName, k.backendName)) tf.registerKernel(k);
-  registerReluGradient();
-  installMomentsRouting();
+  registerFusedKernels(WEBGPU_KERNELS);
 }
 
 /** Unregisters them (the routes stay and fall back to TF.js's own ops): for A/B measurements and tests. */
 export function unregisterWebGpuKernels(): void {
-  for (const k of WEBGPU_KERNELS) if (tf.getKernel(k.kernelName, k.backendName)) tf.unregisterKernel(k.kernelName, k.backendName);
+  unregisterFusedKernels(WEBGPU_KERNELS);
 }
 
 /**
