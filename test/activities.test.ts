@@ -21,6 +21,7 @@ import { createHash } from 'node:crypto';
 import { USER_MODEL_KIND, userModelUri } from '../workflows/src/spec.js';
 import { readSpecFile } from '../apps/cli/src/commands.js';
 import { parseSweepSpec } from '../apps/api/src/sweeps/sweeps.dto.js';
+import { heldMemory } from '../workers/src/backends/memory.spec-helpers.js';
 
 let prisma: PrismaClient;
 let acts: LopperActivities;
@@ -133,7 +134,7 @@ describe('user models', () => {
     five.dispose();
     const sha = createHash('sha256').update(bytes).digest('hex');
     await prisma.artifact.upsert({ where: { uri: userModelUri(`um-${sha}`) }, create: { uri: userModelUri(`um-${sha}`), kind: USER_MODEL_KIND, bytes: new Uint8Array(bytes), sizeBytes: bytes.length, sha256: sha }, update: {} });
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     for (const [userModel, message] of [
       [`um-${sha}`, `userModel um-${sha}: user model outputs [null,5], the data have 10 classes ([null,10])`],
       [`um-${'0'.repeat(64)}`, `userModel: no uploaded model um-${'0'.repeat(64)}`],
@@ -142,7 +143,7 @@ describe('user models', () => {
       const err = await env.run(acts.trainBaseline, { sweepId: 'none', spec, seed: 1 }).catch((e: unknown) => e);
       expect(err).toMatchObject({ message, type: 'InvalidConfig', nonRetryable: true });
     }
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
   });
 });
 
@@ -168,7 +169,7 @@ describe('knowledge distillation', () => {
 
 describe('structured pruning trials remove channels physically', () => {
   it('l1-structured on the MLP: half of each hidden layer removed, the model really smaller', async () => {
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const { baseline, trials } = await runSweep(testSpec({ methods: ['l1-structured'], amounts: [0.5], trainSubset: 512, testSubset: 256 }));
     const [t] = trials;
     expect(t.status).toBe('DONE');
@@ -180,7 +181,7 @@ describe('structured pruning trials remove channels physically', () => {
     expect(t.latencyMs).toBeGreaterThan(0);
     expect(t.baselineLatencyMs).toBeGreaterThan(0);
     expect(t.sizeBytes).toBeGreaterThan(t.gzipBytes!);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
   }, 300_000);
 
   it('taylor-structured and gradient-structured on LeNet-5: gradient importance, physical removal', async () => {

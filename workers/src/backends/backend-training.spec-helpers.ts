@@ -9,6 +9,7 @@ import { adam } from '../pruning/adam.js';
 import { computeMasks } from '../pruning/prune.js';
 import { train, type Dataset } from '../pruning/train.js';
 import { relErr } from './fused-ops.spec-helpers.js';
+import { heldMemory } from './memory.spec-helpers.js';
 
 /** One batch of 16 images and one-hot labels. */
 export const batch = (): { x: tf.Tensor; y: tf.Tensor } => ({
@@ -21,7 +22,7 @@ export interface TrainRun { losses: number[]; weights: Float32Array; info: Backe
 /** LeNet-5 (with BatchNorm) trained for `steps` steps of `optimizer` on one batch: losses and conv2's kernel. */
 export async function trainSteps(backend: string, optimizer: 'sgd' | 'adam', steps = 4): Promise<TrainRun> {
   const info = await initBackend(backend);
-  const before = tf.memory().numTensors;
+  const before = heldMemory();
   const model = buildModel('lenet5', 1);
   const { x, y } = batch();
   const opt = optimizer === 'sgd' ? tf.train.sgd(0.05) : adam(0.002);
@@ -35,7 +36,7 @@ export async function trainSteps(backend: string, optimizer: 'sgd' | 'adam', ste
   tf.dispose([x, y]);
   opt.dispose();
   model.dispose();
-  expect(tf.memory().numTensors).toBe(before);
+  expect(heldMemory()).toEqual(before);
   return { losses, weights, info };
 }
 
@@ -56,7 +57,7 @@ export async function fineTuneOn(backend: string): Promise<FineTuneRun> {
     labels: Uint8Array.from({ length: count }, (_, i) => (i * 7) % 10), count, shape: [28, 28, 1], classes: 10,
   };
   await initBackend(backend);
-  const before = tf.memory().numTensors;
+  const before = heldMemory();
   const [model, teacher] = [buildModel('mlp', 3), buildModel('mlp', 4)]; // the cpu backend trains an MLP in seconds
   const masks = computeMasks(model, 'l1-unstructured', 0.6, 3);
   const loss = await train(model, data, {
@@ -69,7 +70,7 @@ export async function fineTuneOn(backend: string): Promise<FineTuneRun> {
   const zeros = masks.map(({ mask }, t) => mask.every((m, i) => m !== 0 || values[t][i] === 0));
   model.dispose();
   teacher.dispose();
-  expect(tf.memory().numTensors).toBe(before);
+  expect(heldMemory()).toEqual(before);
   return { loss, fc2, fc1, zeros };
 }
 

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { fusedMoments } from './fused-ops.js';
+import { heldMemory } from './memory.spec-helpers.js';
 
 export type MomentsFn = (x: tf.Tensor, axis?: number | number[] | null, keepDims?: boolean) => { mean: tf.Tensor; variance: tf.Tensor };
 
@@ -18,7 +19,7 @@ export function relErr(a: Float32Array, b: Float32Array): number {
 /** mean, variance and the gradient of sum(mean * u) + sum(variance * v) w.r.t. x, on `backend`, with `f` as tf.moments. */
 export async function momentsAndGradient(backend: string, f: MomentsFn, shape: number[], axis: number[] | null, keepDims: boolean): Promise<Float32Array[]> {
   await tf.setBackend(backend);
-  const before = tf.memory().numTensors;
+  const before = heldMemory();
   const x = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 11), 2), 3)); // mean 3, std 2: a centred sum matters
   const out = tf.tidy(() => {
     const { mean, variance } = f(x, axis, keepDims);
@@ -30,7 +31,7 @@ export async function momentsAndGradient(backend: string, f: MomentsFn, shape: n
   const data = await Promise.all(out.map(async (t) => (await t.data()) as Float32Array));
   expect(out[0].shape).toEqual(keepDims ? shape.map((d, i) => (i < shape.length - 1 ? 1 : d)) : [shape[shape.length - 1]]);
   tf.dispose([x, ...out]);
-  expect(tf.memory().numTensors).toBe(before);
+  expect(heldMemory()).toEqual(before);
   return data;
 }
 
@@ -41,9 +42,10 @@ export async function batchNormLayerGrads(backend: string, shape: number[], cent
   const bn = tfl.layers.batchNormalization({ inputShape: shape.slice(1), center, scale });
   const model = tfl.sequential({ layers: [bn] });
   const params = [...(scale ? [tf.add(tf.randomNormal([C], 0, 1, 'float32', 21), 1)] : []), ...(center ? [tf.randomNormal([C], 0, 1, 'float32', 22)] : [])];
-  bn.setWeights([...params, tf.zeros([C]), tf.ones([C])]);
-  tf.dispose(params);
-  const before = tf.memory().numTensors;
+  const initial = [...params, tf.zeros([C]), tf.ones([C])]; // gamma, beta, moving mean, moving variance
+  bn.setWeights(initial);
+  tf.dispose(initial);
+  const before = heldMemory();
   const x0 = tf.tidy(() => tf.add(tf.mul(tf.randomNormal(shape, 0, 1, 'float32', 23), 2), 3));
   const x = tf.variable(x0);
   x0.dispose();
@@ -56,7 +58,7 @@ export async function batchNormLayerGrads(backend: string, shape: number[], cent
   const trainable = bn.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]);
   const values = await Promise.all([value, grads[x.name], ...trainable].map(async (t) => (await t.data()) as Float32Array));
   tf.dispose([value, ...Object.values(grads), x, u]);
-  expect(tf.memory().numTensors).toBe(before);
+  expect(heldMemory()).toEqual(before);
   model.dispose();
   return { values, kernels: profile.kernelNames };
 }

@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { configureSimd, simdVariant, type SimdFmaSetting } from './simd.js';
 import { registerWasmKernels } from './wasm-kernels.js';
 import { relErr } from './fused-ops.spec-helpers.js';
+import { heldMemory, lessHeld } from './memory.spec-helpers.js';
 
 // Jest runs this file twice: in the `unit` project with the fused multiply-add build (auto: relaxed SIMD, which this
 // Node's engine takes), and in `unit-simd128` with LOPPER_WASM_FMA=off (test/simd128.setup.mjs).
@@ -80,12 +81,12 @@ describe('WASM Conv2DBackpropFilter', () => {
     const run = async () => {
       const a = ta ? tf.transpose(tf.tensor3d(av, [3, 7, 5]), [0, 2, 1]) : tf.tensor3d(av, [3, 7, 5]);
       const b = tb ? tf.transpose(tf.tensor3d(bv, [3, 5, 6]), [0, 2, 1]) : tf.tensor3d(bv, [3, 5, 6]);
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const c = tf.matMul(a, b, ta, tb);
       expect(c.shape).toEqual([3, 7, 6]);
       const data = (await c.data()) as Float32Array;
       tf.dispose([a, b, c]);
-      expect(tf.memory().numTensors).toBe(before - 2);
+      expect(heldMemory()).toEqual(lessHeld(before, 2));
       return data;
     };
     const cpu = await (await on('cpu', run));
@@ -100,11 +101,11 @@ describe('WASM Conv2DBackpropFilter', () => {
     const grad = async () => {
       const x = tf.tensor4d(xv, xShape as [number, number, number, number]);
       const f = tf.tensor4d(fv, fShape as [number, number, number, number]);
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const g = tf.grad((xx: tf.Tensor) => tf.sum(tf.square(tf.conv2d(xx as tf.Tensor4D, f, stride, pad))))(x);
       const data = (await g.data()) as Float32Array;
       g.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expect(heldMemory()).toEqual(before);
       tf.dispose([x, f]);
       return data;
     };
@@ -174,11 +175,11 @@ describe('WASM Conv2DBackpropFilter', () => {
     const run = async () => {
       const x = tf.tensor4d(xv, [...xShape] as [number, number, number, number]);
       const f = tf.tensor4d(fv, [...fShape] as [number, number, number, number]);
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const [gx, gf] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.depthwiseConv2d(a as tf.Tensor4D, b as tf.Tensor4D, stride, pad))))([x, f]);
       const d = [...(await gx.data()), ...(await gf.data())];
       tf.dispose([gx, gf]);
-      expect(tf.memory().numTensors).toBe(before);
+      expect(heldMemory()).toEqual(before);
       tf.dispose([x, f]);
       return Float32Array.from(d);
     };
@@ -190,7 +191,7 @@ describe('WASM Conv2DBackpropFilter', () => {
 
   it('lets a conv net train on WASM without leaking tensors', async () => {
     await tf.setBackend('wasm');
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const x = tf.randomNormal([8, 10, 10, 1]) as tf.Tensor4D;
     const w0 = tf.randomNormal([3, 3, 1, 4]);
     const w = tf.variable(w0 as tf.Tensor4D);
@@ -202,7 +203,7 @@ describe('WASM Conv2DBackpropFilter', () => {
     expect(loss1).toBeLessThan(loss0);
     tf.dispose([x, w]);
     opt.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
   });
 });
 
@@ -212,12 +213,12 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     const data = inputs.map(([shape, seed]) => [shape, tf.randomNormal(shape, 0, 1, 'float32', seed).dataSync()] as const);
     const run = async () => {
       const ts = data.map(([shape, v]) => tf.tensor(v, shape));
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const out = tf.tidy(() => f(...ts));
       const d = (await out.data()) as Float32Array;
       const shape = String(out.shape);
       out.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expect(heldMemory()).toEqual(before);
       tf.dispose(ts);
       return { d, shape };
     };
@@ -311,14 +312,14 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     const v = tf.randomNormal([...shape], 0, 1, 'float32', 17).dataSync();
     const run = async () => {
       const x = tf.tensor(v, [...shape]);
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const y = tf.slice(x, [...begin], [...size]);
       const d = Array.from(await y.data());
       const yShape = y.shape;
       y.dispose();
       const xAfter = Array.from(await x.data());
       x.dispose();
-      expect(tf.memory().numTensors).toBe(before - 1);
+      expect(heldMemory()).toEqual(lessHeld(before, 1));
       return { d, yShape, xAfter };
     };
     const cpu = await on('cpu', run);
@@ -453,7 +454,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
   it('a net of two 3x3 convolutions trains on WASM (Winograd forward and input gradients) as on the cpu backend', async () => {
     const data = [[2, 8, 7, 8], [3, 3, 8, 16], [16], [3, 3, 16, 12], [2, 8, 7, 12]].map((shape, i) => [shape, tf.randomNormal(shape, 0, 0.5, 'float32', 30 + i).dataSync()] as const);
     const train = async () => {
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const [x, w1, b1, w2, target] = data.map(([shape, v]) => tf.tensor(v, shape));
       const vars = [tf.variable(w1), tf.variable(b1), tf.variable(w2)];
       const opt = tf.train.sgd(0.05);
@@ -470,7 +471,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
       const weights = await Promise.all(vars.map((v) => v.data()));
       tf.dispose([x, w1, b1, w2, target, ...vars]);
       opt.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      expect(heldMemory()).toEqual(before);
       return { losses, weights: weights as Float32Array[] };
     };
     const cpu = await on('cpu', train);
@@ -591,7 +592,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
 
   it('Identity and same-dtype Cast share the buffer: a clone outlives its source and keeps its values', async () => {
     await tf.setBackend('wasm');
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const x = tf.tensor([1, 2, 3, 4], [2, 2]);
     const y = tf.clone(x);
     const z = tf.cast(x, 'float32');
@@ -602,7 +603,7 @@ describe('WASM SIMD kernels (simd/kernels.c)', () => {
     expect(i.dtype).toBe('int32');
     expect(Array.from(await i.data())).toEqual([1, 2, 3, 4]);
     tf.dispose([y, z, i]);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     await tf.setBackend('cpu');
   });
 

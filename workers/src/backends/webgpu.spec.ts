@@ -15,6 +15,7 @@ import { nonzeroParams } from '../pruning/metrics.js';
 import { BATCH_NORM_CASES, MOMENTS_CASES, expectBatchNormTrainGradLikeCpu, expectFusedMomentsLikeCpu, relErr, reluGradOn } from './fused-ops.spec-helpers.js';
 import { batch, expectSameFineTuning, expectSameTraining, fineTuneOn, trainSteps } from './backend-training.spec-helpers.js';
 import { WEBGPU_KERNELS, countWebGpuPrograms, registerWebGpuKernels, unregisterWebGpuKernels } from './webgpu-kernels.js';
+import { heldMemory } from './memory.spec-helpers.js';
 
 process.env.LOPPER_WEBGPU_FLAGS ??= 'backend=opengles';
 
@@ -89,7 +90,7 @@ describe("Lopper's WebGPU kernels (llvmpipe), each against the cpu backend", () 
   it('LopperAdam: 10 steps within 1e-5 of tf.train.adam on the cpu backend, three programs per variable, no leaks', async () => {
     const train = async (backend: string, make: () => tf.Optimizer) => {
       await tf.setBackend(backend);
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const w = tf.tidy(() => [tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', 1)), tf.variable(tf.randomNormal([5], 0, 1, 'float32', 2))]);
       const x = tf.randomNormal([16, 7], 0, 1, 'float32', 3);
       const y = tf.randomNormal([16, 5], 0, 1, 'float32', 4);
@@ -105,7 +106,7 @@ describe("Lopper's WebGPU kernels (llvmpipe), each against the cpu backend", () 
       const out = await Promise.all(w.map(async (v) => (await v.data()) as Float32Array));
       opt.dispose();
       tf.dispose([...w, x, y]);
-      expect(tf.memory().numTensors).toBe(before);
+      expect(heldMemory()).toEqual(before);
       return { out, programs };
     };
     const cpu = await train('cpu', () => tf.train.adam(0.01));

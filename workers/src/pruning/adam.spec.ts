@@ -4,10 +4,11 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerWasmKernels } from '../backends/wasm-kernels.js';
 import { adam } from './adam.js';
+import { heldMemory } from '../backends/memory.spec-helpers.js';
 
 /** Trains a small quadratic model for `steps` Adam steps with the given optimizer; returns the final weights. */
 async function train(make: (lr: number) => tf.Optimizer, steps: number): Promise<Float32Array[]> {
-  const before = tf.memory().numTensors;
+  const before = heldMemory();
   const w = tf.tidy(() => [tf.variable(tf.randomNormal([7, 5], 0, 1, 'float32', 1)), tf.variable(tf.randomNormal([5], 0, 1, 'float32', 2))]);
   const x = tf.randomNormal([16, 7], 0, 1, 'float32', 3);
   const y = tf.randomNormal([16, 5], 0, 1, 'float32', 4);
@@ -16,7 +17,7 @@ async function train(make: (lr: number) => tf.Optimizer, steps: number): Promise
   const out = w.map((v) => v.dataSync().slice() as Float32Array);
   opt.dispose();
   tf.dispose([...w, x, y]);
-  expect(tf.memory().numTensors).toBe(before);
+  expect(heldMemory()).toEqual(before);
   return out;
 }
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { keepPlan } from './channels.js';
+import { heldMemory } from '../backends/memory.spec-helpers.js';
 
 const scores = new Map([
   ['a', Float64Array.from([0.1, 0.9, 0.5, 0.05])],
@@ -39,7 +40,7 @@ describe('ln-structured and random-structured channel criteria', () => {
     const { lnStructured, randomStructured, aliveChannels } = await import('./structured.js');
     const model = buildModel('lenet5', 5);
     const groups = channelGroups(model);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const kernelOf = (layer: string) => { const k = model.getLayer(layer).getWeights()[0]; return { data: k.dataSync(), shape: k.shape, layout: (k.rank === 4 ? 'conv2d' : 'dense') as 'conv2d' | 'dense' }; };
     for (const n of [1, 2, 3, Infinity, -Infinity, 'fro'] as const) {
       const plan = keepPlan(lnFilterImportance(model, n, groups), 0.5, { scope: 'per-layer' });
@@ -56,7 +57,7 @@ describe('ln-structured and random-structured channel criteria', () => {
       expect(random.get(g.producer)).toEqual(aliveChannels(mask, k.shape, k.shape.length - 1));
     });
     expect(keepPlan(randomChannelImportance(groups, 10), 0.5, { scope: 'per-layer' })).not.toEqual(random);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     model.dispose();
   });
 });
@@ -74,10 +75,10 @@ describe('gradient-sensitive importance', () => {
     model.getLayer('fc1').setWeights([k2, tf.zerosLike(b)]);
     const x = tf.randomNormal([16, 28, 28, 1], 0, 1, 'float32', 1);
     const y = tf.oneHot(tf.tensor1d(Array.from({ length: 16 }, (_, i) => i % 10), 'int32'), 10);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const taylor = await gradientImportance(model, [{ x, y }], 'taylor');
     const meanGrad = await gradientImportance(model, [{ x, y }], 'mean-grad');
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     const t1 = taylor.get('fc1')!;
     expect(t1[5]).toBe(0);
     expect(Math.sqrt(t1.reduce((a, v) => a + v * v, 0))).toBeCloseTo(1, 6);
@@ -103,13 +104,13 @@ describe('gradient-sensitive importance', () => {
     const model = buildModel('resnet-small', 2);
     const x = tf.randomNormal([8, 28, 28, 1], 0, 1, 'float32', 4);
     const y = tf.oneHot(tf.tensor1d(Array.from({ length: 8 }, (_, i) => i % 10), 'int32'), 10);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const groups = channelGroups(model);
     const l1 = l1FilterImportance(model, groups);
     const gamma = batchNormGammaImportance(model, groups);
     const taylor = await gradientImportance(model, [{ x, y }], 'taylor', groups);
     const meanGrad = await gradientImportance(model, [{ x, y }], 'mean-grad', groups);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     expect([...taylor.keys()]).toEqual(['stem', 'res1_a', 'res2_a', 'res2_b']);
     for (const s of [l1, gamma, taylor, meanGrad]) expect(s.get('stem')!.length).toBe(16);
     // The stem group's L1 score is the stem filter's norm plus res1_b's filter norm.
@@ -153,9 +154,9 @@ describe('FLOPs per channel and the FLOPs-regularised ranking (Molchanov et al. 
     const out = tfl.layers.dense({ units: 3, name: 'out' }).apply(tfl.layers.flatten({ name: 'flat' }).apply(sum) as import('@tensorflow/tfjs-layers').SymbolicTensor) as import('@tensorflow/tfjs-layers').SymbolicTensor;
     const graph = tfl.model({ inputs: input, outputs: out });
     for (const model of [buildModel('lenet5', 1), buildModel('resnet-small', 1), graph]) {
-      const before = tf.memory().numTensors;
+      const before = heldMemory();
       const cost = channelFlops(model);
-      expect(tf.memory().numTensors).toBe(before);
+      expect(heldMemory()).toEqual(before);
       const groups = channelGroups(model);
       expect([...cost.keys()]).toEqual(groups.map((g) => g.producer));
       for (const g of groups) {

@@ -7,12 +7,13 @@ import { buildModel, loadUserModel, MODEL_NAMES, prunableWeights } from './model
 import { totalParams } from './metrics.js';
 import { maskChannelsInPlace, removeChannels, channelGroups } from './surgery.js';
 import { deserializeModel, serializeModel } from './serialize.js';
+import { heldMemory } from '../backends/memory.spec-helpers.js';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
 describe('model zoo', () => {
   it.each(MODEL_NAMES)('%s maps a batch of images to 10 logits and leaks nothing', (name) => {
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const m = buildModel(name, 1);
     const x = tf.zeros([2, 28, 28, 1]);
     const y = m.predict(x) as tf.Tensor;
@@ -20,7 +21,7 @@ describe('model zoo', () => {
     expect(prunableWeights(m).length).toBeGreaterThan(2);
     tf.dispose([x, y]);
     m.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
   });
 
   it('has the expected sizes', () => {
@@ -69,7 +70,7 @@ describe('model zoo', () => {
     const { packModel, unpackModel } = await import('./model-format.js');
     const { loadUserModelBytes } = await import('./models.js');
     const tfl = await import('@tensorflow/tfjs-layers');
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const pack = serializeModel; // Lopper's stored format, what POST /models stores
     const user = tfl.sequential({ layers: [
       tfl.layers.conv2d({ inputShape: [28, 28, 1], filters: 4, kernelSize: 3, activation: 'relu', name: 'c1' }),
@@ -97,6 +98,6 @@ describe('model zoo', () => {
     const rgb = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [32, 32, 3] }), tfl.layers.dense({ units: 10 })] });
     await expect(loadUserModelBytes(await pack(rgb))).rejects.toThrow('user model takes [null,32,32,3], the data are [null,28,28,1]');
     [user, five, rgb].forEach((m) => m.dispose());
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
   });
 });

@@ -5,6 +5,7 @@ import { buildModel } from './models.js';
 import { channelGroups, maskChannelsInPlace, removeChannels, type KeepPlan } from './surgery.js';
 import { totalParams } from './metrics.js';
 import { deserializeModel, serializeModel } from './serialize.js';
+import { heldMemory } from '../backends/memory.spec-helpers.js';
 
 beforeAll(async () => { await tf.setBackend('cpu'); });
 
@@ -38,7 +39,7 @@ describe('channel surgery', () => {
     const plan: KeepPlan = name === 'lenet5'
       ? new Map([['conv1', [0, 2, 5]], ['conv2', [1, 3, 4, 8, 9, 15]], ['fc1', Array.from({ length: 40 }, (_, i) => i * 3)], ['fc2', [0, 1, 2, 50, 83]]])
       : new Map([['fc1', Array.from({ length: 100 }, (_, i) => i * 3)], ['fc2', Array.from({ length: 30 }, (_, i) => i)]]);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const small = removeChannels(model, plan);
     const masked = await deserializeModel(await serializeModel(model));
     maskChannelsInPlace(masked, plan);
@@ -51,7 +52,7 @@ describe('channel surgery', () => {
     tf.dispose([x, a, b]);
     small.dispose();
     masked.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     model.dispose();
   });
 
@@ -90,7 +91,7 @@ describe('channel surgery', () => {
     const gb = groups.find((x) => x.producers.some((p) => p.layer === 'b'))!;
     expect(gb.producers.map((p) => p.layer).sort()).toEqual(['b', 'c']);
     expect(g.producers.find((p) => p.layer === 'c')!.channels[1]).toEqual([2, 3]); // a's channel 1 -> dw 2, 3 -> c 2, 3
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const plan: KeepPlan = new Map([[g.producer, [0, 2, 5]], [gb.producer, [1, 3]]]);
     const small = removeChannels(model, plan);
     const masked = await deserializeModel(await serializeModel(model));
@@ -106,7 +107,7 @@ describe('channel surgery', () => {
     tf.dispose([x, p, q]);
     small.dispose();
     masked.dispose();
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     model.dispose();
   });
 

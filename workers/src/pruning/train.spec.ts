@@ -5,6 +5,7 @@ import { computeMasks } from './prune.js';
 import { evaluate, train, type Dataset } from './train.js';
 import { nonzeroParams, totalParams, flops, effectiveFlops } from './metrics.js';
 import { deserializeModel, serializeModel } from './serialize.js';
+import { heldMemory } from '../backends/memory.spec-helpers.js';
 
 function toyData(n: number, seed: number): Dataset {
   let s = seed;
@@ -21,7 +22,7 @@ beforeAll(async () => { expect(await tf.setBackend('wasm')).toBe(true); });
 describe('masked training', () => {
   it('keeps pruned entries exactly zero through many optimizer steps, and leaks no tensors', async () => {
     const model = buildModel('mlp', 3);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const masks = computeMasks(model, 'l1-unstructured', 0.7, 3);
     await train(model, toyData(256, 1), { epochs: 3, batchSize: 32, learningRate: 1e-2, seed: 1, masks });
     for (const { variable, mask } of masks) {
@@ -35,7 +36,7 @@ describe('masked training', () => {
     expect(zeroKernel).toBe(masks.reduce((n, m) => n + m.mask.filter((x) => x === 0).length, 0));
     expect(nonzeroParams(model)).toBeLessThanOrEqual(totalParams(model) - zeroKernel);
     expect(kernels).toBe(784 * 300 + 300 * 100 + 100 * 10);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     model.dispose();
   });
 
@@ -69,7 +70,7 @@ describe('gradual pruning during training', () => {
   it('raises sparsity at the scheduled steps to exactly round(target x size), never un-pruning', async () => {
     const { GradualPruner } = await import('./gradual.js');
     const model = buildModel('mlp', 4);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const pruner = new GradualPruner(model, { kind: 'polynomial', initial: 0.2, final: 0.8, begin: 0, end: 8, frequency: 4 }, 'global');
     const seen: Float32Array[] = [];
     const origUpdate = pruner.update.bind(pruner);
@@ -91,7 +92,7 @@ describe('gradual pruning during training', () => {
         expect(prev.some((m, i) => m === 0 && next[i] !== 0)).toBe(false);
       }
     }
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     model.dispose();
   });
 });
@@ -129,7 +130,7 @@ describe('knowledge distillation', () => {
 describe('per-layer learning rates', () => {
   it('moves layers with a smaller multiplier proportionally less (Adam step ~ lr), and leaks nothing', async () => {
     const model = buildModel('mlp', 11);
-    const before = tf.memory().numTensors;
+    const before = heldMemory();
     const w0 = model.layers.map((l) => l.getWeights().map((w) => w.dataSync().slice()));
     await train(model, toyData(64, 4), { epochs: 1, batchSize: 64, learningRate: 1e-3, seed: 1, layerLrMultipliers: new Map([['fc1', 0.1]]) });
     const delta = (name: string) => {
@@ -140,7 +141,7 @@ describe('per-layer learning rates', () => {
     // One Adam step moves each weight by about lr: 1e-4 for fc1, 1e-3 for fc2.
     expect(delta('fc1')).toBeLessThan(1.5e-4);
     expect(delta('fc2')).toBeGreaterThan(5e-4);
-    expect(tf.memory().numTensors).toBe(before);
+    expect(heldMemory()).toEqual(before);
     model.dispose();
   });
 });
