@@ -63,6 +63,35 @@ describe('gradual pruning and fine-tuning options', () => {
   }, 300_000);
 });
 
+describe('baselines kept in memory between trials', () => {
+  /** Activities over a store that counts the baseline reads; trials alternate between two seeds' baselines. */
+  async function baselineReads(baselineCacheBytes?: number): Promise<number> {
+    const store = new PostgresArtifactStore(prisma);
+    let reads = 0;
+    const counting = { put: store.put.bind(store), get: (uri: string) => { reads++; return store.get(uri); } };
+    const a = createActivities({ repo: new WorkerRepository(prisma), artifacts: counting, backend: await initBackend('wasm'), baselineCacheBytes, storePrunedModels: false });
+    const spec = testSpec({ seeds: [1, 2], methods: ['l1-unstructured'], amounts: [0.3, 0.6], trainSubset: 128, testSubset: 64, baselineEpochs: 1, finetuneEpochs: 1 });
+    const sweepId = `act-lru-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+    const grid = expandGrid(sweepId, spec);
+    await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
+    await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
+    const baselines = new Map<number, BaselineRef>();
+    for (const seed of spec.seeds) baselines.set(seed, (await env.run(a.trainBaseline, { sweepId, spec, seed })) as BaselineRef);
+    const readsAfterBaselines = reads;
+    const bySeed = [...grid].sort((x, y) => x.amount - y.amount || x.seed - y.seed); // seed 1, 2, 1, 2
+    expect(bySeed.map((t) => t.seed)).toEqual([1, 2, 1, 2]);
+    for (const t of bySeed) await env.run(a.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline: baselines.get(t.seed)! });
+    const trials = await prisma.trial.findMany({ where: { sweepId } });
+    expect(trials.map((t) => t.status)).toEqual(['DONE', 'DONE', 'DONE', 'DONE']);
+    return reads - readsAfterBaselines;
+  }
+
+  it('reads each baseline from the artifact store at most once while they fit, and again after the cache let it go', async () => {
+    expect(await baselineReads()).toBeLessThanOrEqual(2); // 0 when this run trained them, 2 when an earlier run had
+    expect(await baselineReads(0)).toBe(4); // only the newest stays: every switch of seed reads the store
+  }, 300_000);
+});
+
 describe('sweep-configured schedules and the torch structured criteria', () => {
   it('gradual-l1-unstructured on the tutorial\'s linear step: +increment per update between begin and end, up to the amount', async () => {
     // 640 images at batch 64: 10 fine-tuning steps; end = floor(0.5 x 10) = 5; ceil(0.5 / 0.2) = 3 updates, one per step.

@@ -11,6 +11,7 @@ import { channelGroups, removeChannels } from './pruning/surgery.js';
 import { GradualPruner } from './pruning/gradual.js';
 import { scheduleForSteps, validateSchedule, type Schedule } from './pruning/schedules.js';
 import type { ArtifactStore } from './artifacts.js';
+import { ByteLru } from './byte-lru.js';
 import type { BackendInfo } from './backends/index.js';
 import { loadSplit, subset } from './data/fashion-mnist.js';
 import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroParams, serializedSize, totalParams } from './pruning/metrics.js';
@@ -29,7 +30,11 @@ export interface ActivityDeps {
   loadData?: (spec: SweepSpec, seed: number) => { train: Dataset; test: Dataset };
   /** Store pruned models as artifacts (default true). */
   storePrunedModels?: boolean;
+  /** Bytes of serialized baselines kept in memory between trials (default 256 MiB; least recently used go first). */
+  baselineCacheBytes?: number;
 }
+
+export const DEFAULT_BASELINE_CACHE_BYTES = 256 * 2 ** 20;
 
 /** Bump when training code changes in a way that invalidates cached baselines. */
 export const BASELINE_VERSION = 1;
@@ -67,7 +72,7 @@ function layersOf(model: tfl.LayersModel, vars: tfl.LayerVariable[]): Set<string
 export function createActivities(deps: ActivityDeps): LopperActivities {
   const { repo, artifacts, backend } = deps;
   const loadData = deps.loadData ?? defaultLoadData;
-  const baselineBytes = new Map<string, Uint8Array>();
+  const baselineBytes = new ByteLru<Uint8Array>(deps.baselineCacheBytes ?? DEFAULT_BASELINE_CACHE_BYTES);
 
   async function loadBaseline(key: string): Promise<Uint8Array> {
     let bytes = baselineBytes.get(key);
