@@ -92,6 +92,33 @@ describe('baselines kept in memory between trials', () => {
   }, 300_000);
 });
 
+describe('heartbeats', () => {
+  it('come after every training batch and in every phase of a trial, from a timer between batches of evaluation and measurement', async () => {
+    const a = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('wasm'), heartbeatIntervalMs: 1, storePrunedModels: false });
+    const beats: Record<string, unknown>[] = [];
+    const mock = new MockActivityEnvironment();
+    mock.on('heartbeat', (d: Record<string, unknown>) => beats.push(d));
+    // A baseline no earlier run trained (a learning rate of its own), so that its training runs here too.
+    const spec = testSpec({ methods: ['network-slimming'], model: 'lenet5', amounts: [0.3], trainSubset: 256, testSubset: 1200, batchSize: 64, baselineEpochs: 1, finetuneEpochs: 1, learningRate: 1e-3 + Math.random() * 1e-6 });
+    const sweepId = `act-hb-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+    const [t] = expandGrid(sweepId, spec);
+    await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: 1 } });
+    await prisma.trial.create({ data: { id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} } });
+    const baseline = (await mock.run(a.trainBaseline, { sweepId, spec, seed: 1 })) as BaselineRef;
+    const baselineBeats = beats.splice(0);
+    await mock.run(a.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
+    const batchesOf = (phase: string, from: Record<string, unknown>[]) => new Set(from.filter((b) => b.phase === phase).map((b) => `${b.epoch}:${b.batch}`));
+    expect([...batchesOf('baseline', baselineBeats)]).toEqual(['0:1', '0:2', '0:3', '0:4']); // 256 / 64: every batch, not every fifth
+    expect([...batchesOf('sparsity', beats)]).toEqual(['0:1', '0:2', '0:3', '0:4']);
+    expect([...batchesOf('finetune', beats)]).toEqual(['0:1', '0:2', '0:3', '0:4']);
+    const phases = beats.map((b) => b.phase).filter((p, i, all) => p !== all[i - 1]);
+    expect(phases).toEqual(['load', 'measure baseline latency', 'prune', 'sparsity', 'prune', 'finetune', 'evaluate', 'measure', 'store']);
+    // Evaluation (3 batches of 500) and the latency passes leave the event loop free between batches: the timer beats there.
+    expect(beats.filter((b) => b.phase === 'evaluate').length).toBeGreaterThan(1);
+    expect(beats.filter((b) => b.phase === 'measure baseline latency').length).toBeGreaterThan(1);
+  }, 300_000);
+});
+
 describe('sweep-configured schedules and the torch structured criteria', () => {
   it('gradual-l1-unstructured on the tutorial\'s linear step: +increment per update between begin and end, up to the amount', async () => {
     // 640 images at batch 64: 10 fine-tuning steps; end = floor(0.5 x 10) = 5; ceil(0.5 / 0.2) = 3 updates, one per step.

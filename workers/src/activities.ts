@@ -32,6 +32,8 @@ export interface ActivityDeps {
   storePrunedModels?: boolean;
   /** Bytes of serialized baselines kept in memory between trials (default 256 MiB; least recently used go first). */
   baselineCacheBytes?: number;
+  /** Milliseconds between timer heartbeats (default HEARTBEAT_INTERVAL_MS). */
+  heartbeatIntervalMs?: number;
 }
 
 export const DEFAULT_BASELINE_CACHE_BYTES = 256 * 2 ** 20;
@@ -56,12 +58,40 @@ export function baselineKey(spec: SweepSpec, seed: number): string {
   return createHash('sha256').update(JSON.stringify(baselineConfig(spec, seed))).digest('hex').slice(0, 32);
 }
 
-function progress(phase: string) {
+/** Milliseconds between timer heartbeats while an activity computes (default of `ActivityDeps.heartbeatIntervalMs`). */
+export const HEARTBEAT_INTERVAL_MS = 5_000;
+
+interface Liveness {
+  /** Says what the activity does now (evaluation, pruning, measurement), with a heartbeat. */
+  phase(phase: string): void;
+  /** A training loop's progress callback: a heartbeat after every batch, and cancellation checked. */
+  progress(phase: string): (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
+}
+
+/**
+ * Runs `f` with heartbeats: after every training batch, and from a timer whenever the event loop is free (between
+ * evaluation batches, around importance, surgery and measurement), each with the phase and the latest progress. A
+ * training step blocks the loop for its duration; no other pause does, so a slow backend does not miss the workflow's
+ * heartbeat timeout as long as one step fits in it. The SDK throttles what reaches the server.
+ */
+async function withLiveness<T>(intervalMs: number, f: (live: Liveness) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  return (p: { epoch: number; batch: number; batches: number; loss: number }) => {
-    if (p.batch === p.batches || p.batch % 5 === 0) ctx.heartbeat({ phase, ...p });
-    if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
-  };
+  let details: Record<string, unknown> = { phase: 'start' };
+  const timer = setInterval(() => ctx.heartbeat(details), intervalMs);
+  try {
+    return await f({
+      phase(phase) { details = { phase }; ctx.heartbeat(details); },
+      progress(phase) {
+        return (p) => {
+          details = { phase, ...p };
+          ctx.heartbeat(details);
+          if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+        };
+      },
+    });
+  } finally {
+    clearInterval(timer);
+  }
 }
 
 /** Names of the layers that own any of `vars`. */
@@ -72,6 +102,7 @@ function layersOf(model: tfl.LayersModel, vars: tfl.LayerVariable[]): Set<string
 export function createActivities(deps: ActivityDeps): LopperActivities {
   const { repo, artifacts, backend } = deps;
   const loadData = deps.loadData ?? defaultLoadData;
+  const heartbeatMs = deps.heartbeatIntervalMs ?? HEARTBEAT_INTERVAL_MS;
   const baselineBytes = new ByteLru<Uint8Array>(deps.baselineCacheBytes ?? DEFAULT_BASELINE_CACHE_BYTES);
 
   async function loadBaseline(key: string): Promise<Uint8Array> {
@@ -98,7 +129,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   }
 
   /** Applies the trial's method: masks (unstructured) or a physically smaller model (structured). */
-  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; prunedLayers: Set<string>; config: object }> {
+  async function prune(model: tfl.LayersModel, input: RunTrialInput, trainSet: Dataset, learningRate: number, live: Liveness): Promise<{ model: tfl.LayersModel; masks?: MaskSet; gradual?: GradualPruner; prunedLayers: Set<string>; config: object }> {
     const { method, amount, seed, spec } = input;
     const gradualTo = (m: tfl.LayersModel, scope: 'global' | 'lamp' = 'global') => {
       // The sweep's schedule (default: AGP, polynomial decay with power 3, from 0 to `amount` over the first 70% of
@@ -136,9 +167,10 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       if (bnLayers.some((l) => l.getClassName() !== 'BatchNormalization')) throw ApplicationFailure.nonRetryable(`network-slimming: model ${spec.model} lacks BatchNorm after a hidden layer`, 'InvalidConfig');
       const gammaVars = bnLayers.map((l) => l.trainableWeights[0]);
       await train(model, trainSet, {
-        epochs: slimming.sparsityEpochs, batchSize: spec.batchSize, learningRate, seed: seed + 2, onProgress: progress('sparsity'),
+        epochs: slimming.sparsityEpochs, batchSize: spec.batchSize, learningRate, seed: seed + 2, onProgress: live.progress('sparsity'),
         penalty: () => tf.tidy(() => tf.mul(slimming.lambda, tf.addN(gammaVars.map((v) => tf.sum(tf.abs(v.read())))))),
       });
+      live.phase('prune');
       await weightsToHost(model); // trained since
       scores = batchNormGammaImportance(model, groups);
     } else if (method === 'l1-structured' || method === 'hybrid') {
@@ -190,22 +222,27 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const key = baselineKey(spec, seed);
       let row = await repo.findBaseline(key);
       if (!row) {
-        const started = Date.now();
-        const { train: trainSet, test } = loadData(spec, seed);
-        const { model, notes } = await baselineModel(spec, seed);
-        try {
-          await train(model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: progress('baseline') });
-          const accuracy = await evaluate(model, test);
-          const bytes = await serializeModel(model);
-          const artifactUri = await artifacts.put('baseline', bytes);
-          baselineBytes.set(key, bytes);
-          row = await repo.saveBaseline({
-            key, model: spec.model, dataset: spec.dataset, seed, config: { ...baselineConfig(spec, seed), ...(notes.length ? { notes } : {}) }, accuracy,
-            totalParams: totalParams(model), flops: flops(model), artifactUri, durationMs: Date.now() - started, backend: backend.backend,
-          });
-        } finally {
-          model.dispose();
-        }
+        row = await withLiveness(heartbeatMs, async (live) => {
+          const started = Date.now();
+          live.phase('load');
+          const { train: trainSet, test } = loadData(spec, seed);
+          const { model, notes } = await baselineModel(spec, seed);
+          try {
+            await train(model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: live.progress('baseline') });
+            live.phase('evaluate');
+            const accuracy = await evaluate(model, test);
+            live.phase('store');
+            const bytes = await serializeModel(model);
+            const artifactUri = await artifacts.put('baseline', bytes);
+            baselineBytes.set(key, bytes);
+            return await repo.saveBaseline({
+              key, model: spec.model, dataset: spec.dataset, seed, config: { ...baselineConfig(spec, seed), ...(notes.length ? { notes } : {}) }, accuracy,
+              totalParams: totalParams(model), flops: flops(model), artifactUri, durationMs: Date.now() - started, backend: backend.backend,
+            });
+          } finally {
+            model.dispose();
+          }
+        });
       }
       await repo.linkBaseline(sweepId, seed, key, row.totalParams);
       return { seed, key, accuracy: row.accuracy, totalParams: row.totalParams };
@@ -220,48 +257,56 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       if (trial.status === 'DONE') return { trialId, accuracy: NaN, compressionRate: NaN, skipped: true };
       await repo.startTrial(trialId);
 
-      const started = Date.now();
-      const { train: trainSet, test } = loadData(spec, seed);
-      const bytes = await loadBaseline(baseline.key);
-      const baselineModel = await deserializeModel(bytes);
-      const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
-      // The teacher is an untouched copy of the baseline: pruning (and slimming's sparsity training) change `model` in place.
-      const teacher = ft.distill ? await deserializeModel(bytes) : undefined;
-      let model = baselineModel;
-      try {
-        const baselineLatencyMs = await inferenceLatencyMs(baselineModel);
-        const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
-        const pruned = await prune(model, input, trainSet, finetuneLearningRate);
-        model = pruned.model;
-        const unpruned = model.layers.filter((l) => l.trainableWeights.length && !pruned.prunedLayers.has(l.name)).map((l) => l.name);
-        await train(model, trainSet, {
-          epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, onProgress: progress('finetune'),
-          masks: pruned.masks, gradual: pruned.gradual,
-          layerLrMultipliers: ft.unprunedLrMultiplier !== 1 ? new Map(unpruned.map((n) => [n, ft.unprunedLrMultiplier])) : undefined,
-          cosine: ft.lrSchedule === 'cosine' ? { minLearningRate: ft.minLearningRate } : undefined,
-          distill: ft.distill && teacher ? { teacher, ...ft.distill } : undefined,
-        });
-        const accuracy = await evaluate(model, test);
-        await weightsToHost(model); // nonzeroParams and effectiveFlops read the weights synchronously
-        const nonzero = nonzeroParams(model);
-        const size = await serializedSize(model);
-        // One serialization gives both the size metrics and the stored artifact.
-        const artifactUri = deps.storePrunedModels === false ? null : await artifacts.put('pruned', size.gzipped);
-        const result = {
-          accuracy, baselineAccuracy: baseline.accuracy, accuracyDrop: baseline.accuracy - accuracy,
-          totalParams: totalParams(model), nonzeroParams: nonzero, baselineParams: baseline.totalParams,
-          compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
-          latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
-          durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-          config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
-        };
-        await repo.completeTrial(trialId, result);
-        return { trialId, accuracy, compressionRate: result.compressionRate, skipped: false };
-      } finally {
-        if (model !== baselineModel) model.dispose();
-        baselineModel.dispose();
-        teacher?.dispose();
-      }
+      return withLiveness(heartbeatMs, async (live) => {
+        const started = Date.now();
+        live.phase('load');
+        const { train: trainSet, test } = loadData(spec, seed);
+        const bytes = await loadBaseline(baseline.key);
+        const baselineModel = await deserializeModel(bytes);
+        const ft: FinetuneOptions = { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null, ...(spec.finetune as Partial<FinetuneOptions> | undefined) };
+        // The teacher is an untouched copy of the baseline: pruning (and slimming's sparsity training) change `model` in place.
+        const teacher = ft.distill ? await deserializeModel(bytes) : undefined;
+        let model = baselineModel;
+        try {
+          live.phase('measure baseline latency');
+          const baselineLatencyMs = await inferenceLatencyMs(baselineModel);
+          const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
+          live.phase('prune');
+          const pruned = await prune(model, input, trainSet, finetuneLearningRate, live);
+          model = pruned.model;
+          const unpruned = model.layers.filter((l) => l.trainableWeights.length && !pruned.prunedLayers.has(l.name)).map((l) => l.name);
+          await train(model, trainSet, {
+            epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, onProgress: live.progress('finetune'),
+            masks: pruned.masks, gradual: pruned.gradual,
+            layerLrMultipliers: ft.unprunedLrMultiplier !== 1 ? new Map(unpruned.map((n) => [n, ft.unprunedLrMultiplier])) : undefined,
+            cosine: ft.lrSchedule === 'cosine' ? { minLearningRate: ft.minLearningRate } : undefined,
+            distill: ft.distill && teacher ? { teacher, ...ft.distill } : undefined,
+          });
+          live.phase('evaluate');
+          const accuracy = await evaluate(model, test);
+          live.phase('measure');
+          await weightsToHost(model); // nonzeroParams and effectiveFlops read the weights synchronously
+          const nonzero = nonzeroParams(model);
+          const size = await serializedSize(model);
+          // One serialization gives both the size metrics and the stored artifact.
+          const artifactUri = deps.storePrunedModels === false ? null : await artifacts.put('pruned', size.gzipped);
+          const result = {
+            accuracy, baselineAccuracy: baseline.accuracy, accuracyDrop: baseline.accuracy - accuracy,
+            totalParams: totalParams(model), nonzeroParams: nonzero, baselineParams: baseline.totalParams,
+            compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
+            latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
+            durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
+            config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
+          };
+          live.phase('store');
+          await repo.completeTrial(trialId, result);
+          return { trialId, accuracy, compressionRate: result.compressionRate, skipped: false };
+        } finally {
+          if (model !== baselineModel) model.dispose();
+          baselineModel.dispose();
+          teacher?.dispose();
+        }
+      });
     },
 
     async markTrialFailed({ trialId, error }) {

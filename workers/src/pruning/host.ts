@@ -33,3 +33,12 @@ export function hostValues(t: tf.Tensor, what = 'a tensor'): Float32Array {
       + 'await weightsToHost(model) or toHost(tensors) (workers/src/pruning/host.ts) before calling this');
   }
 }
+
+/**
+ * Lets timers and I/O run (the worker's heartbeats, cancellation): an awaited read on a CPU backend resolves as a
+ * microtask, so a loop of them never leaves the event loop free. The long loops (training, evaluation, latency
+ * measurement) call this once per batch.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { gzipModelBytes, serializeModelRaw } from './serialize.js';
 import { countNonzero } from './masks.js';
-import { hostValues } from './host.js';
+import { hostValues, yieldToEventLoop } from './host.js';
 
 /** Trainable parameters (weights, biases, BatchNorm gamma/beta; not the BatchNorm moving statistics). */
 export function totalParams(model: tfl.LayersModel): number {
@@ -69,6 +69,7 @@ export async function inferenceLatencyMs(model: tfl.LayersModel, opts: { batch?:
       await y.data();
       y.dispose();
       if (i >= warmup) times.push(performance.now() - t0);
+      await yieldToEventLoop(); // outside the timed pass
     }
   } finally {
     x.dispose();

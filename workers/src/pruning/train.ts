@@ -2,6 +2,7 @@
 import { adam } from './adam.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
+import { yieldToEventLoop } from './host.js';
 import { seededPermutation } from './rng.js';
 import type { MaskSet } from './prune.js';
 import { cosineLearningRate } from './schedules.js';
@@ -113,7 +114,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
         lossT.dispose();
         sum += loss;
         opts.onProgress?.({ epoch, batch: b + 1, batches, loss });
-        await new Promise((r) => setImmediate(r)); // let heartbeats and cancellation run
+        await yieldToEventLoop(); // let heartbeats and cancellation run
       }
       lastEpochLoss = sum / batches;
     }
@@ -145,6 +146,7 @@ export async function evaluate(model: tfl.LayersModel, data: Dataset, batchSize 
     const hits = tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(model.predict(x, { batchSize: x.shape[0] }) as tf.Tensor, 1), tf.argMax(y, 1)), 'int32')));
     correct += (await hits.data())[0];
     tf.dispose([x, y, hits]);
+    await yieldToEventLoop();
   }
   return correct / data.count;
 }
