@@ -70,9 +70,10 @@ interface Liveness {
 
 /**
  * Runs `f` with heartbeats: after every training batch, and from a timer whenever the event loop is free (between
- * evaluation batches, around importance, surgery and measurement), each with the phase and the latest progress. A
- * training step blocks the loop for its duration; no other pause does, so a slow backend does not miss the workflow's
- * heartbeat timeout as long as one step fits in it. The SDK throttles what reaches the server.
+ * evaluation batches, around importance, surgery and measurement), each with the phase and the latest progress. What
+ * blocks the loop is one unit of work at a time (a training step, an evaluation batch, one synchronous mask or surgery
+ * computation), so a slow backend keeps within the workflow's heartbeat timeout as long as each unit does. The SDK
+ * throttles what reaches the server.
  */
 async function withLiveness<T>(intervalMs: number, f: (live: Liveness) => Promise<T>): Promise<T> {
   const ctx = Context.current();
