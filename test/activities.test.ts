@@ -33,11 +33,17 @@ beforeAll(async () => {
 });
 afterAll(async () => { await prisma.$disconnect(); });
 
-async function runSweep(spec: SweepSpec, activities: LopperActivities = acts) {
-  const sweepId = `act-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+/** The rows the API would write for `spec`: the sweep and one PENDING trial per grid point. */
+async function createSweepRows(spec: SweepSpec, prefix = 'act') {
+  const sweepId = `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
   const grid = expandGrid(sweepId, spec);
   await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
   await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
+  return { sweepId, grid };
+}
+
+async function runSweep(spec: SweepSpec, activities: LopperActivities = acts) {
+  const { sweepId, grid } = await createSweepRows(spec);
   const baseline = (await env.run(activities.trainBaseline, { sweepId, spec, seed: spec.seeds[0] })) as BaselineRef;
   for (const t of grid) await env.run(activities.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
   return { baseline, trials: await prisma.trial.findMany({ where: { sweepId }, orderBy: { amount: 'asc' } }) };
@@ -71,10 +77,7 @@ describe('baselines kept in memory between trials', () => {
     const counting = { put: store.put.bind(store), get: (uri: string) => { reads++; return store.get(uri); } };
     const a = createActivities({ repo: new WorkerRepository(prisma), artifacts: counting, backend: await initBackend('wasm'), baselineCacheBytes, storePrunedModels: false });
     const spec = testSpec({ seeds: [1, 2], methods: ['l1-unstructured'], amounts: [0.3, 0.6], trainSubset: 128, testSubset: 64, baselineEpochs: 1, finetuneEpochs: 1 });
-    const sweepId = `act-lru-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-    const grid = expandGrid(sweepId, spec);
-    await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
-    await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
+    const { sweepId, grid } = await createSweepRows(spec, 'act-lru');
     const baselines = new Map<number, BaselineRef>();
     for (const seed of spec.seeds) baselines.set(seed, (await env.run(a.trainBaseline, { sweepId, spec, seed })) as BaselineRef);
     const readsAfterBaselines = reads;
@@ -100,10 +103,7 @@ describe('heartbeats', () => {
     mock.on('heartbeat', (d: Record<string, unknown>) => beats.push(d));
     // A baseline no earlier run trained (a learning rate of its own), so that its training runs here too.
     const spec = testSpec({ methods: ['network-slimming'], model: 'lenet5', amounts: [0.3], trainSubset: 256, testSubset: 1200, batchSize: 64, baselineEpochs: 1, finetuneEpochs: 1, learningRate: 1e-3 + Math.random() * 1e-6 });
-    const sweepId = `act-hb-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-    const [t] = expandGrid(sweepId, spec);
-    await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: 1 } });
-    await prisma.trial.create({ data: { id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} } });
+    const { sweepId, grid: [t] } = await createSweepRows(spec, 'act-hb');
     const baseline = (await mock.run(a.trainBaseline, { sweepId, spec, seed: 1 })) as BaselineRef;
     const baselineBeats = beats.splice(0);
     await mock.run(a.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline });
