@@ -14,7 +14,7 @@ import { WorkerRepository } from '../workers/src/repository.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import { randomGroupSeed } from '../workers/src/pruning/channels.js';
 import { aliveChannels, lnStructured, randomStructured } from '../workers/src/pruning/structured.js';
-import { expandGrid, type SweepSpec } from '../workflows/src/spec.js';
+import { OPTION_READERS, expandGrid, type SweepSpec } from '../workflows/src/spec.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
 import { createHash } from 'node:crypto';
@@ -177,6 +177,22 @@ describe('every method of the tutorial example', () => {
       expect([t.method, t.status, t.error]).toEqual([t.method, 'DONE', null]);
       expect(t.compressionRate).toBeGreaterThan(0.3);
       expect((t.config as { finetune: object }).finetune).toEqual(example.finetune);
+      // Each option the API lets through for this method (OPTION_READERS) is what the trial used and recorded.
+      const cfg = t.config as Record<string, unknown>;
+      const recorded: Record<string, [string, unknown]> = {
+        slimming: ['slimming', example.slimming],
+        'structured.minKeepFraction': ['minKeepFraction', example.structured.minKeepFraction],
+        'structured.importanceBatches': ['importanceBatches', Math.min(example.structured.importanceBatches, Math.ceil(256 / 64))],
+        'structured.hybridChannelFraction': ['channelAmount', example.structured.hybridChannelFraction],
+        'structured.norm': ['norm', example.structured.norm],
+        'structured.flopsPenalty': ['flopsPenalty', example.structured.flopsPenalty],
+        gradual: ['gradual', example.gradual],
+      };
+      expect(Object.keys(recorded).sort()).toEqual(Object.keys(OPTION_READERS).sort());
+      for (const [option, readers] of Object.entries(OPTION_READERS)) {
+        const [key, value] = recorded[option];
+        expect([option, cfg[key]]).toEqual([option, readers.includes(t.method) ? value : undefined]);
+      }
     }
   }, 600_000);
 });

@@ -162,6 +162,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     const flopsPenalty = spec.structured?.flopsPenalty ?? 0;
     const groups = channelGroups(model);
     let scores;
+    let importanceBatches: number | undefined;
     if (method === 'network-slimming') {
       // Sparsity training: L1 penalty on every BatchNorm gamma, then one global |gamma| threshold.
       const bnLayers = groups.flatMap((g) => activationLayers(model, g)).map((m) => model.getLayer(m.layer));
@@ -181,7 +182,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     } else if (method === 'random-structured') {
       scores = randomChannelImportance(groups, seed);
     } else if (method === 'taylor-structured' || method === 'gradient-structured') {
-      const n = Math.min(spec.structured?.importanceBatches ?? 10, Math.ceil(trainSet.count / spec.batchSize));
+      const n = (importanceBatches = Math.min(spec.structured?.importanceBatches ?? 10, Math.ceil(trainSet.count / spec.batchSize)));
       const batches = Array.from({ length: n }, (_, i) => sliceBatch(trainSet, i * spec.batchSize, Math.min(trainSet.count, (i + 1) * spec.batchSize)));
       try {
         scores = await gradientImportance(model, batches, method === 'taylor-structured' ? 'taylor' : 'mean-grad', groups);
@@ -206,6 +207,8 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       prunedLayers: new Set(changed.flatMap((g) => [...g.producers.map((p) => p.layer), ...g.batchNorms.map((b) => b.layer), ...g.consumers])),
       config: {
         ...(method === 'network-slimming' ? { slimming } : {}), ...(method === 'ln-structured' ? { norm } : {}), ...(method === 'taylor-structured' ? { flopsPenalty } : {}),
+        // The batches the importance was accumulated over: the sweep's importanceBatches, or all the training set has.
+        ...(importanceBatches !== undefined ? { importanceBatches } : {}),
         ...(hybrid ? { channelAmount, gradual: hybrid.options, schedule: hybrid.schedule } : {}), scope, minKeepFraction,
         channels: Object.fromEntries(groups.map((g) => [g.producer, `${plan.get(g.producer)!.length}/${g.channels}`])),
         // Which channels of each group's producer stayed (indices into the baseline's channels).

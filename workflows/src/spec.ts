@@ -17,6 +17,19 @@ export const STRUCTURED_METHOD_NAMES = ['l1-structured', 'ln-structured', 'rando
 /** Methods that prune during fine-tuning on a schedule (`gradual` options); they need finetuneEpochs >= 1. */
 export const SCHEDULED_METHOD_NAMES: readonly string[] = ['gradual-l1-unstructured', 'gradual-lamp-unstructured', 'hybrid'];
 export const METHODS = [...UNSTRUCTURED_METHOD_NAMES, ...STRUCTURED_METHOD_NAMES] as const;
+/**
+ * Which methods read each method option of a sweep (the worker's activities record exactly these in each trial's config).
+ * The API refuses an option that no method of the sweep reads, rather than ignore it.
+ */
+export const OPTION_READERS: Readonly<Record<string, readonly string[]>> = {
+  slimming: ['network-slimming'],
+  'structured.minKeepFraction': STRUCTURED_METHOD_NAMES,
+  'structured.importanceBatches': ['taylor-structured', 'gradient-structured'],
+  'structured.hybridChannelFraction': ['hybrid'],
+  'structured.norm': ['ln-structured'],
+  'structured.flopsPenalty': ['taylor-structured'],
+  gradual: SCHEDULED_METHOD_NAMES,
+};
 /** Models with BatchNorm after every hidden conv/dense layer (needed by network-slimming). */
 export const BATCHNORM_MODELS: readonly string[] = ['lenet5', 'vgg-small', 'resnet-small'];
 

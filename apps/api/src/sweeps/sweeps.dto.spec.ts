@@ -39,12 +39,12 @@ describe('parseSweepSpec', () => {
     const spec = parseSweepSpec({ ...ok, methods: ['ln-structured', 'random-structured', 'gradual-l1-unstructured'] }, 10);
     expect(spec.structured.norm).toBe(2);
     expect(spec.gradual).toEqual({ schedule: 'polynomial', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.1 });
-    for (const norm of [1, 3, 'inf', '-inf', 'fro']) expect(parseSweepSpec({ ...ok, structured: { norm } }, 10).structured.norm).toBe(norm);
+    for (const norm of [1, 3, 'inf', '-inf', 'fro']) expect(parseSweepSpec({ ...ok, methods: ['ln-structured'], structured: { norm } }, 10).structured.norm).toBe(norm);
     for (const norm of [0, -1, 'max', null]) expect(fields({ ...ok, structured: { norm } })).toEqual(['structured.norm']);
     expect(spec.structured.flopsPenalty).toBe(0);
     expect(parseSweepSpec({ ...ok, methods: ['taylor-structured'], structured: { flopsPenalty: 0.25 } }, 10).structured).toMatchObject({ flopsPenalty: 0.25, norm: 2, minKeepFraction: 0.1 });
     for (const flopsPenalty of [-0.1, 11, '0.2', null]) expect(fields({ ...ok, structured: { flopsPenalty } })).toEqual(['structured.flopsPenalty']);
-    expect(parseSweepSpec({ ...ok, gradual: { schedule: 'linear-step', increment: 0.05 } }, 10).gradual).toEqual({ schedule: 'linear-step', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.05 });
+    expect(parseSweepSpec({ ...ok, methods: ['gradual-l1-unstructured'], gradual: { schedule: 'linear-step', increment: 0.05 } }, 10).gradual).toEqual({ schedule: 'linear-step', begin: 0, end: 0.7, updates: 10, power: 3, increment: 0.05 });
     expect(fields({ ...ok, gradual: { schedule: 'cubic' } })).toEqual(['gradual.schedule']);
     expect(fields({ ...ok, gradual: { begin: 0.5, end: 0.5 } })).toEqual(['gradual.end']);
     expect(fields({ ...ok, gradual: { updates: 0, power: 0, increment: 1, end: 1.5 } })).toEqual(['gradual.end', 'gradual.updates', 'gradual.power', 'gradual.increment']);
@@ -52,6 +52,29 @@ describe('parseSweepSpec', () => {
     // Scheduled methods prune during fine-tuning: they need at least one epoch of it.
     expect(fields({ ...ok, methods: ['l1-unstructured', 'hybrid'], finetuneEpochs: 0 })).toEqual(['finetuneEpochs']);
     expect(parseSweepSpec({ ...ok, finetuneEpochs: 0 }, 10).finetuneEpochs).toBe(0);
+  });
+  it('refuses an option that no method of the sweep reads, naming it and what reads it', () => {
+    const errors = (body: unknown) => {
+      try { parseSweepSpec(body, 100); } catch (e) { return (e as ValidationError).errors; }
+      throw new Error('expected a ValidationError');
+    };
+    // flopsPenalty is Taylor's: with magnitude methods only it would change nothing.
+    expect(errors({ ...ok, methods: ['l1-structured', 'network-slimming'], model: 'lenet5', structured: { flopsPenalty: 0.3 } })).toEqual([
+      { field: 'structured.flopsPenalty', message: 'is read by taylor-structured only, and methods (l1-structured, network-slimming) include none of them: remove it or add such a method' },
+    ]);
+    expect(fields({ ...ok, slimming: { lambda: 1e-3 }, gradual: { power: 2 }, structured: { norm: 1, minKeepFraction: 0.2, importanceBatches: 4, hybridChannelFraction: 0.3 } }))
+      .toEqual(['slimming', 'structured.minKeepFraction', 'structured.importanceBatches', 'structured.hybridChannelFraction', 'structured.norm', 'gradual']);
+    expect(errors({ ...ok, structured: { minKeepFraction: 0.2 } })[0].message).toMatch(/^is read by the structured methods only/);
+    // One reader in the sweep is enough, and each option has one.
+    const all = { ...ok, model: 'lenet5', methods: ['l1-unstructured', 'network-slimming', 'ln-structured', 'taylor-structured', 'hybrid'] };
+    const given = { slimming: { lambda: 1e-3 }, gradual: { power: 2 }, structured: { norm: 1, minKeepFraction: 0.2, importanceBatches: 4, hybridChannelFraction: 0.3, flopsPenalty: 0.1 } };
+    expect(parseSweepSpec({ ...all, ...given }, 100)).toMatchObject(given);
+    expect(fields({ ...all, methods: ['gradient-structured'], structured: { importanceBatches: 4, flopsPenalty: 0.1 } })).toEqual(['structured.flopsPenalty']);
+    // Defaults are not "given": a bare sweep of any one method passes.
+    for (const m of ['l1-unstructured', 'random-unstructured', 'l1-structured', 'gradient-structured']) expect(parseSweepSpec({ ...ok, methods: [m] }, 10).methods).toEqual([m]);
+    // Fine-tuning options without fine-tuning.
+    expect(fields({ ...ok, finetuneEpochs: 0, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 })).toEqual(['finetune', 'finetuneLearningRate']);
+    expect(parseSweepSpec({ ...ok, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 }, 10).finetuneLearningRate).toBe(1e-4);
   });
   it('takes a user model by the id POST /models returned, with baselineEpochs 0 allowed for it only', () => {
     const id = `um-${'a'.repeat(64)}`;

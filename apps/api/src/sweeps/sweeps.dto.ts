@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, SCHEDULED_METHOD_NAMES, USER_MODEL, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, USER_MODEL, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -106,11 +106,38 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   if (scheduled.length && spec.finetuneEpochs < 1) {
     throw new ValidationError([{ field: 'finetuneEpochs', message: `${scheduled.join(', ')} prune during fine-tuning: finetuneEpochs must be >= 1` }]);
   }
+  const unread = unreadOptions(body as Record<string, unknown>, spec);
+  if (unread.length) throw new ValidationError(unread);
   const n = gridSize(spec);
   if (n > maxTrials) {
     throw new ValidationError([{ field: 'methods x amounts x seeds', message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);
   }
   return spec;
+}
+
+/**
+ * Options the request gives that nothing in the sweep would read: a method option (OPTION_READERS) none of its methods
+ * takes, or fine-tuning options with finetuneEpochs 0. Refused, so that no setting is silently ignored.
+ */
+function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field: string; message: string }[] {
+  const methods = [...new Set(spec.methods)];
+  const given = (path: string) => {
+    const [head, key] = path.split('.');
+    const v = body[head];
+    return key === undefined ? v !== undefined : v !== null && typeof v === 'object' && (v as Record<string, unknown>)[key] !== undefined;
+  };
+  const out: { field: string; message: string }[] = [];
+  for (const [path, readers] of Object.entries(OPTION_READERS)) {
+    if (!given(path) || methods.some((m) => readers.includes(m))) continue;
+    const by = readers.length > 3 ? 'the structured methods' : readers.join(', ');
+    out.push({ field: path, message: `is read by ${by} only, and methods (${methods.join(', ')}) include none of them: remove it or add such a method` });
+  }
+  if (spec.finetuneEpochs === 0) {
+    for (const path of ['finetune', 'finetuneLearningRate']) {
+      if (given(path)) out.push({ field: path, message: 'applies to fine-tuning, and finetuneEpochs is 0: remove it or fine-tune' });
+    }
+  }
+  return out;
 }
 
 export interface SweepCounts { pending: number; running: number; done: number; failed: number }
