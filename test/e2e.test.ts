@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readModelUpload } from '../apps/cli/src/commands.js';
+import { readModelUpload, trials as printTrials } from '../apps/cli/src/commands.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 
@@ -104,6 +104,26 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
   it('trains a real baseline (accuracy above 0.7 on the subset)', () => {
     expect(sweep.baselineAccuracy).toBeGreaterThan(0.7);
     expect(sweep.baselineParams).toBe(MLP_TOTAL);
+  });
+
+  it('filters and pages the trial listing, and refuses a bad query parameter by name', async () => {
+    const key = (t: TrialView) => `${t.method}/${t.amount}`;
+    expect((await api.trials(sweepId, { method: 'global-l1-unstructured' })).map(key)).toEqual(['global-l1-unstructured/0.5', 'global-l1-unstructured/0.9']);
+    expect(await api.trials(sweepId, { status: 'FAILED' })).toEqual([]);
+    expect((await api.trials(sweepId, { status: 'DONE' })).map(key)).toEqual(trials.map(key));
+    // Pages in the listing's fixed order (seed, method, amount) add up to the whole listing.
+    const pages = [await api.trials(sweepId, { limit: 3 }), await api.trials(sweepId, { limit: 3, offset: 3 }), await api.trials(sweepId, { offset: 4 })];
+    expect(pages.map((p) => p.length)).toEqual([3, 1, 0]);
+    expect(pages.flat().map(key)).toEqual(trials.map(key));
+    for (const [qs, field] of [['status=done', 'status'], ['limit=0', 'limit'], ['limit=x', 'limit'], ['offset=-2', 'offset'], ['sort=accuracy', 'sort']]) {
+      const res = await fetch(`${api.baseUrl}/sweeps/${sweepId}/trials?${qs}`);
+      expect([qs, res.status]).toEqual([qs, 400]);
+      expect(((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual([field]);
+    }
+    // The CLI's table of them.
+    const out: string[] = [];
+    await printTrials(api, sweepId, { method: 'l1-unstructured' }, (line) => out.push(line));
+    expect(out.join('\n').split('\n').slice(2).map((l) => l.split(/\s+/).slice(0, 4).join(' '))).toEqual(['l1-unstructured 0.5 7 DONE', 'l1-unstructured 0.9 7 DONE']);
   });
 
   it("prunes exactly the amount's share of the weights (PyTorch counts; biases are not pruned)", async () => {
@@ -206,6 +226,11 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       const e = await rejected(body);
       expect(e.status).toBe(400);
       expect(e.body.errors?.map((x) => x.field)).toContain(field);
+    }
+    // List limits are checked too, not clamped.
+    for (const path of ['/sweeps?limit=0', '/sweeps?limit=many', '/models?limit=501']) {
+      const res = await fetch(`${api.baseUrl}${path}`);
+      expect([path, res.status, ((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)]).toEqual([path, 400, ['limit']]);
     }
     expect(await prisma.sweep.count()).toBe(sweeps);
     expect(await prisma.trial.count()).toBe(trialRows);

@@ -1,8 +1,7 @@
 /** Maps domain errors to HTTP: ValidationError and malformed JSON -> 400, NotFound -> 404. */
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { ValidationError } from './sweeps/sweeps.dto.js';
-import { NotFound } from './errors.js';
+import { NotFound, ValidationError } from './errors.js';
 
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {

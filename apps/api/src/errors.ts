@@ -1,4 +1,11 @@
-/** Domain errors the API maps to HTTP statuses (errors.filter.ts); ValidationError (400) lives with the DTOs. */
+/** Domain errors the API maps to HTTP statuses (errors.filter.ts). */
+
+/** Bad input: 400, naming each bad field. */
+export class ValidationError extends Error {
+  constructor(readonly errors: { field: string; message: string }[]) {
+    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
+  }
+}
 
 /** An id that names nothing: 404. */
 export class NotFound extends Error {}

@@ -1,7 +1,8 @@
 /** The OpenAPI 3.1 document served at /docs, built from the DTO schemas. */
 import { z } from 'zod';
 import { UploadModelSchema } from './models/models.dto.js';
-import { CreateSweepSchema } from './sweeps/sweeps.dto.js';
+import { CreateSweepSchema, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
+import { METHODS } from '../../../workflows/src/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -16,10 +17,22 @@ export function openApiDocument(): object {
     paths: {
       '/sweeps': {
         post: { summary: 'Submit a sweep', requestBody: { required: true, ...json(ref('CreateSweep')) }, responses: { 201: { description: 'Created', ...json({ type: 'object', properties: { id: { type: 'string' }, totalTrials: { type: 'integer' } } }) }, 400: errors[400] } },
-        get: { summary: 'List sweeps (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }, { name: 'tag', in: 'query', schema: { type: 'string' } }], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
+        get: { summary: 'List sweeps (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }, { name: 'tag', in: 'query', schema: { type: 'string' } }], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
       },
       '/sweeps/{id}': { get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } } },
-      '/sweeps/{id}/trials': { get: { summary: 'Every trial with its metrics', parameters: [idParam], responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 404: errors[404] } } },
+      '/sweeps/{id}/trials': {
+        get: {
+          summary: 'The trials with their metrics, ordered by seed, method, amount; optionally filtered and paged',
+          parameters: [
+            idParam,
+            { name: 'status', in: 'query', schema: { enum: [...TRIAL_STATUSES] } },
+            { name: 'method', in: 'query', schema: { enum: [...METHODS] } },
+            { name: 'limit', in: 'query', description: 'at most this many (default: all)', schema: { type: 'integer', minimum: 1 } },
+            { name: 'offset', in: 'query', description: 'skip this many first', schema: { type: 'integer', minimum: 0, default: 0 } },
+          ],
+          responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 400: errors[400], 404: errors[404] },
+        },
+      },
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
       '/models': {
         post: {
@@ -27,7 +40,7 @@ export function openApiDocument(): object {
           requestBody: { required: true, ...json(ref('UploadModel')) },
           responses: { 201: { description: 'Stored (content-addressed: the same upload gives the same id)', ...json(ref('UserModel')) }, 400: errors[400], 413: { description: 'Body over 80 MB', ...json(ref('Error')) } },
         },
-        get: { summary: 'List uploaded models (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer' } }], responses: { 200: { description: 'Models', ...json({ type: 'array', items: ref('UserModel') }) } } },
+        get: { summary: 'List uploaded models (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: { description: 'Models', ...json({ type: 'array', items: ref('UserModel') }) } } },
       },
       '/models/{id}': { get: { summary: 'One uploaded model', parameters: [idParam], responses: { 200: { description: 'Model', ...json(ref('UserModel')) }, 404: { description: 'Unknown model', ...json(ref('Error')) } } } },
       '/sweeps/{id}/cancel': { post: { summary: 'Cancel a running sweep', parameters: [idParam], responses: { 200: { description: 'Cancellation result' }, 404: errors[404] } } },

@@ -1,6 +1,24 @@
-/** Query-string parsing shared by the controllers. */
+/** Query-string parsing shared by the controllers: a bad value is a 400 naming the parameter, never silently replaced. */
+import { ValidationError } from './errors.js';
 
-/** A list endpoint's `limit`: an integer in [1, 500], 50 when absent or not a number. */
+/** An optional integer query parameter in [min, max]; `fallback` when absent. */
+export function intParam(field: string, raw: string | undefined, min: number, max: number, fallback: number): number;
+export function intParam(field: string, raw: string | undefined, min: number, max: number): number | undefined;
+export function intParam(field: string, raw: string | undefined, min: number, max: number, fallback?: number): number | undefined {
+  if (raw === undefined) return fallback;
+  const n = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new ValidationError([{ field, message: `must be an integer in [${min}, ${max}] (got "${raw}")` }]);
+  return n;
+}
+
+/** A list endpoint's `limit`: an integer in [1, 500], 50 when absent. */
 export function pageLimit(raw: string | undefined): number {
-  return raw === undefined ? 50 : Math.min(500, Math.max(1, Number.parseInt(raw, 10) || 50));
+  return intParam('limit', raw, 1, 500, 50);
+}
+
+/** An optional query parameter that must be one of `allowed`. */
+export function enumParam<T extends string>(field: string, raw: string | undefined, allowed: readonly T[]): T | undefined {
+  if (raw === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ValidationError([{ field, message: `must be one of ${allowed.join(', ')} (got "${raw}")` }]);
+  return raw as T;
 }

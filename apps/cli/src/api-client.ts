@@ -34,7 +34,11 @@ export class LopperApi {
   model(id: string) { return this.call<UserModelView>('GET', `/models/${encodeURIComponent(id)}`); }
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
   sweeps() { return this.call<SweepView[]>('GET', '/sweeps'); }
-  trials(id: string) { return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials`); }
+  /** The sweep's trials (seed, method, amount order); `query` filters by status or method and pages with limit/offset. */
+  trials(id: string, query: { status?: string; method?: string; limit?: number; offset?: number } = {}) {
+    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
+    return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials${qs ? `?${qs}` : ''}`);
+  }
   pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
   cancel(id: string) { return this.call<{ cancelled: boolean; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/cancel`); }
 }

@@ -1,5 +1,5 @@
-import { paretoTable, progressLine, table } from './format.js';
-import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
+import { paretoTable, progressLine, table, trialsTable } from './format.js';
+import type { SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 const sweep = (over: Partial<SweepView>): SweepView => ({
   id: 's', name: 'n', model: 'mlp', dataset: 'fashion-mnist', status: 'RUNNING', tags: [], totalTrials: 4,
@@ -21,5 +21,22 @@ describe('CLI formatting', () => {
     expect(out).toContain('80.00%');
     expect(out).toContain('49.00%');
     expect(paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [] })).toBe('(no finished trials yet)');
+  });
+  it('prints trials: metrics of finished ones, the first line of a failed one\'s error, dashes for what is not measured yet', () => {
+    const base: TrialView = {
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1,
+      compressionRate: 0.744, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2.1, speedup: 2.1, sizeBytes: 70_758, gzipBytes: 1,
+      durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
+    };
+    const lines = trialsTable([
+      base,
+      { ...base, method: 'hybrid', status: 'FAILED', error: 'gradual: end must be > begin\n  at stack', accuracy: null, accuracyDrop: null, compressionRate: null, speedup: null, sizeBytes: null },
+      { ...base, method: 'taylor-structured', status: 'PENDING', accuracy: null, accuracyDrop: null, compressionRate: null, speedup: null, sizeBytes: null, backend: null },
+    ]).split('\n');
+    expect(lines[0].split(/\s{2,}/)).toEqual(['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend']);
+    expect(lines[2].split(/\s+/)).toEqual(['l1-structured', '0.5', '1', 'DONE', '88.34%', '0.51', '74.40%', '2.10x', '69.1', 'KiB', 'wasm']);
+    expect(lines[3]).toMatch(/^hybrid\s+0\.5\s+1\s+FAILED\s+error: gradual: end must be > begin\s*$/);
+    expect(lines[4].split(/\s+/)).toEqual(['taylor-structured', '0.5', '1', 'PENDING', '-', '-', '-', '-', '-', '-']);
+    expect(trialsTable([])).toBe('(no trials match)');
   });
 });

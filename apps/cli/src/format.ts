@@ -1,5 +1,5 @@
 /** Terminal output: tables and the progress bar. Pure functions of their inputs. */
-import type { ParetoView, SweepView } from '../../api/src/sweeps/sweeps.dto.js';
+import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -16,6 +16,22 @@ export function paretoTable(p: ParetoView): string {
     ['method', 'amount', 'seed', 'accuracy', 'compression'],
     p.front.map((t) => [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)]),
   );
+}
+
+/** One row per trial: its grid point, status and measured metrics; a failed trial's error in place of the metrics. */
+export function trialsTable(trials: TrialView[]): string {
+  if (!trials.length) return '(no trials match)';
+  const opt = (x: number | null, f: (x: number) => string) => (x === null ? '-' : f(x));
+  const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  const rows = trials.map((t) => {
+    const grid = [t.method, t.amount, t.seed, t.status];
+    if (t.status === 'FAILED') return [...grid, `error: ${(t.error ?? 'unknown').split('\n')[0].slice(0, 100)}`, '', '', '', '', ''];
+    return [
+      ...grid, opt(t.accuracy, pct), opt(t.accuracyDrop, (d) => `${(100 * d).toFixed(2)}`), opt(t.compressionRate, pct),
+      opt(t.speedup, (x) => `${x.toFixed(2)}x`), opt(t.sizeBytes, kib), t.backend ?? '-',
+    ];
+  });
+  return table(['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], rows);
 }
 
 export function progressLine(s: SweepView, width = 30): string {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { readModelUpload } from '../../../cli/src/commands.js';
 import { saveUserModel } from '../../../../test/helpers/user-model.js';
 import { unpackModel, packModel } from '../../../../workers/src/pruning/model-format.js';
-import { ValidationError } from '../sweeps/sweeps.dto.js';
+import type { ValidationError } from '../errors.js';
 import { parseUserModelUpload, topologyInputShape } from './models.dto.js';
 
 const fields = (body: unknown) => {

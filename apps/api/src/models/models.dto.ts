@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ModelHeader, WeightSpec } from '../../../../workers/src/pruning/model-format.js';
-import { ValidationError } from '../sweeps/sweeps.dto.js';
+import { ValidationError } from '../errors.js';
 
 /** The input every dataset Lopper trains on feeds (Fashion-MNIST: 28 x 28 grey images). */
 export const USER_MODEL_INPUT = [28, 28, 1] as const;

@@ -2,6 +2,7 @@
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { SweepsService } from './sweeps.service.js';
 import { pageLimit } from '../query.js';
+import { parseTrialQuery } from './sweeps.dto.js';
 
 @Controller('sweeps')
 export class SweepsController {
@@ -24,8 +25,8 @@ export class SweepsController {
   }
 
   @Get(':id/trials')
-  trials(@Param('id') id: string) {
-    return this.sweeps.trials(id);
+  trials(@Param('id') id: string, @Query() query: Record<string, unknown>) {
+    return this.sweeps.trials(id, parseTrialQuery(query));
   }
 
   @Get(':id/pareto')

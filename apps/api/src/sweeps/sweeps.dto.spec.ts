@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSpecFile } from '../../../cli/src/commands.js';
-import { parseSweepSpec, ValidationError } from './sweeps.dto.js';
+import type { ValidationError } from '../errors.js';
+import { parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
 const fields = (body: unknown, cap = 100) => {
@@ -95,5 +96,26 @@ describe('parseSweepSpec', () => {
   it('accepts amount 0 and rejects 1 (the API takes fractions in [0, 1))', () => {
     expect(parseSweepSpec({ ...ok, amounts: [0] }, 10).amounts).toEqual([0]);
     expect(fields({ ...ok, amounts: [1] })).toEqual(['amounts.0']);
+  });
+});
+
+describe('parseTrialQuery', () => {
+  const errors = (q: Record<string, unknown>) => {
+    try { parseTrialQuery(q); } catch (e) { return (e as ValidationError).errors; }
+    throw new Error('expected a ValidationError');
+  };
+  it('takes the filters and the page, all optional', () => {
+    expect(parseTrialQuery({})).toEqual({ status: undefined, method: undefined, limit: undefined, offset: 0 });
+    expect(parseTrialQuery({ status: 'FAILED', method: 'hybrid', limit: '20', offset: '40' })).toEqual({ status: 'FAILED', method: 'hybrid', limit: 20, offset: 40 });
+  });
+  it('names each bad or unknown parameter', () => {
+    expect(errors({ status: 'done' })).toEqual([{ field: 'status', message: 'must be one of PENDING, RUNNING, DONE, FAILED (got "done")' }]);
+    expect(errors({ method: 'magic' })[0].field).toBe('method');
+    expect(errors({ limit: '0' })[0]).toEqual({ field: 'limit', message: 'must be an integer in [1, 1000000] (got "0")' });
+    expect(errors({ offset: '-1' })[0].field).toBe('offset');
+    expect(errors({ page: '2', sort: 'accuracy' })).toEqual([
+      { field: 'page', message: 'unknown query parameter (status, method, limit, offset)' },
+      { field: 'sort', message: 'unknown query parameter (status, method, limit, offset)' },
+    ]);
   });
 });

@@ -1,6 +1,8 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, USER_MODEL, gridSize, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { ValidationError } from '../errors.js';
+import { enumParam, intParam } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -72,11 +74,6 @@ export const CreateSweepSchema = z
 
 export type CreateSweepDto = z.input<typeof CreateSweepSchema>;
 
-export class ValidationError extends Error {
-  constructor(readonly errors: { field: string; message: string }[]) {
-    super(errors.map((e) => `${e.field}: ${e.message}`).join('; '));
-  }
-}
 
 /** Validates a request body into a full SweepSpec, or throws ValidationError naming each bad field. */
 export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
@@ -138,6 +135,31 @@ function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field:
     }
   }
   return out;
+}
+
+export const TRIAL_STATUSES = ['PENDING', 'RUNNING', 'DONE', 'FAILED'] as const;
+
+/** GET /sweeps/:id/trials: optional filters and a page (in the listing's fixed order: seed, method, amount). */
+export interface TrialQuery {
+  status?: (typeof TRIAL_STATUSES)[number];
+  method?: MethodName;
+  /** Trials to return at most; all when absent. */
+  limit?: number;
+  /** Trials to skip first. */
+  offset: number;
+}
+
+/** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
+export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
+  const unknown = Object.keys(q).filter((k) => !['status', 'method', 'limit', 'offset'].includes(k));
+  if (unknown.length) throw new ValidationError(unknown.map((field) => ({ field, message: 'unknown query parameter (status, method, limit, offset)' })));
+  const one = (k: string) => (q[k] === undefined ? undefined : String(q[k]));
+  return {
+    status: enumParam('status', one('status'), TRIAL_STATUSES),
+    method: enumParam('method', one('method'), METHODS),
+    limit: intParam('limit', one('limit'), 1, 1_000_000),
+    offset: intParam('offset', one('offset'), 0, 1_000_000, 0),
+  };
 }
 
 export interface SweepCounts { pending: number; running: number; done: number; failed: number }

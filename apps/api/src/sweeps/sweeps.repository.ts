@@ -2,6 +2,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../../../../prisma/src/client.js';
 import { expandGrid, type SweepSpec } from '../../../../workflows/src/spec.js';
+import type { TrialQuery } from './sweeps.dto.js';
 
 export const PRISMA = Symbol('PRISMA');
 
@@ -48,8 +49,14 @@ export class SweepsRepository {
     return out;
   }
 
-  async trials(sweepId: string) {
-    return this.prisma.trial.findMany({ where: { sweepId }, orderBy: [{ seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }] });
+  /** The sweep's trials in a fixed order (seed, method, amount, id), optionally filtered and paged. */
+  async trials(sweepId: string, q: TrialQuery = { offset: 0 }) {
+    return this.prisma.trial.findMany({
+      where: { sweepId, ...(q.status ? { status: q.status } : {}), ...(q.method ? { method: q.method } : {}) },
+      orderBy: [{ seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }, { id: 'asc' }],
+      skip: q.offset,
+      ...(q.limit !== undefined ? { take: q.limit } : {}),
+    });
   }
 
   async markCancelled(id: string): Promise<void> {

@@ -7,7 +7,8 @@ import { NotFound } from '../errors.js';
 import { paretoFront } from '../pareto.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
-import { parseSweepSpec, ValidationError, type ParetoPoint, type ParetoView, type SweepView, type TrialView } from './sweeps.dto.js';
+import { ValidationError } from '../errors.js';
+import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
@@ -54,9 +55,9 @@ export class SweepsService {
     return rows.map((r) => this.view(r, counts.get(r.id) ?? {}));
   }
 
-  async trials(id: string): Promise<TrialView[]> {
+  async trials(id: string, q?: TrialQuery): Promise<TrialView[]> {
     if (!(await this.repo.find(id))) throw new NotFound(`sweep ${id} not found`);
-    return (await this.repo.trials(id)).map(trialView);
+    return (await this.repo.trials(id, q)).map(trialView);
   }
 
   async pareto(id: string): Promise<ParetoView> {
