@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { ValidationError } from '../errors.js';
 import { enumParam, intParam } from '../query.js';
 
@@ -74,7 +74,6 @@ export const CreateSweepSchema = z
 
 export type CreateSweepDto = z.input<typeof CreateSweepSchema>;
 
-
 /** Validates a request body into a full SweepSpec, or throws ValidationError naming each bad field. */
 export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -126,7 +125,7 @@ function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field:
   const out: { field: string; message: string }[] = [];
   for (const [path, readers] of Object.entries(OPTION_READERS)) {
     if (!given(path) || methods.some((m) => readers.includes(m))) continue;
-    const by = readers.length > 3 ? 'the structured methods' : readers.join(', ');
+    const by = readers === STRUCTURED_METHOD_NAMES ? 'the structured methods' : readers.join(', ');
     out.push({ field: path, message: `is read by ${by} only, and methods (${methods.join(', ')}) include none of them: remove it or add such a method` });
   }
   if (spec.finetuneEpochs === 0) {
