@@ -15,13 +15,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { countNonzero } from '../workers/src/pruning/masks.js';
 import { nonzeroParams } from '../workers/src/pruning/metrics.js';
-import { prunableWeights } from '../workers/src/pruning/models.js';
+import { loadUserModel, prunableWeights } from '../workers/src/pruning/models.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readModelUpload, trials as printTrials } from '../apps/cli/src/commands.js';
+import { downloadTrialModel, readModelUpload, trials as printTrials } from '../apps/cli/src/commands.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 
@@ -151,6 +151,49 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
   });
 
+  it("serves a trial and its model as TF.js files that load, hold the trial's weights and upload back", async () => {
+    await tf.setBackend('cpu');
+    const t = trials.find((x) => x.method === 'l1-unstructured' && x.amount === 0.9)!;
+    expect(await api.trial(t.id)).toEqual(t);
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-e2e-dl-'));
+    const out: string[] = [];
+    const paths = await downloadTrialModel(api, t.id, join(dir, 'm'), {}, (l) => out.push(l));
+    expect(paths).toEqual([join(dir, 'm', 'weights.bin'), join(dir, 'm', 'model.json')]);
+    expect(out).toEqual([`wrote ${paths[1]} and ${4 * MLP_TOTAL} bytes of weights (l1-unstructured 0.9 seed 7 (${sweepId}); it outputs logits)`]);
+    const model = await loadUserModel(paths[1]);
+    expect(model.countParams()).toBe(t.totalParams);
+    expect(nonzeroParams(model)).toBe(t.nonzeroParams); // the zeros of the masks are in the file
+    const meta = (JSON.parse(readFileSync(paths[1], 'utf8')) as { userDefinedMetadata: { lopper: object } }).userDefinedMetadata.lopper;
+    expect(meta).toEqual({ trialId: t.id, sweepId, method: 'l1-unstructured', amount: 0.9, seed: 7, outputs: 'logits' });
+    // The same function as the stored model the worker measured.
+    const row = await prisma.trial.findUniqueOrThrow({ where: { id: t.id } });
+    const stored = await deserializeModel(await new PostgresArtifactStore(prisma).get(row.artifactUri!));
+    const x = tf.randomUniform([8, 28, 28, 1], 0, 1, 'float32', 5);
+    expect(tf.tidy(() => (model.predict(x) as tf.Tensor).arraySync())).toEqual(tf.tidy(() => (stored.predict(x) as tf.Tensor).arraySync()));
+    tf.dispose([x]);
+    model.dispose();
+    stored.dispose();
+    // Files already there are kept unless forced.
+    await expect(downloadTrialModel(api, t.id, join(dir, 'm'), {}, () => {})).rejects.toThrow(`${paths[0]}, ${paths[1]} already exist(s)`);
+    expect((await downloadTrialModel(api, t.id, join(dir, 'm'), { force: true }, () => {})).length).toBe(2);
+    // What Lopper hands out, it takes back: prune the pruned model further in a later sweep.
+    const back = await api.uploadModel(readModelUpload(paths[1], 'pruned-again'));
+    expect([back.params, back.inputShape]).toEqual([MLP_TOTAL, [null, 28, 28, 1]]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 404 for an unknown trial and 409 for the model of a trial that is not DONE', async () => {
+    const missing = await api.trialModel(`${sweepId}:magic:0.5:7`).catch((e: unknown) => e);
+    expect([(missing as ApiError).status, (missing as ApiError).body.message]).toEqual([404, `trial ${sweepId}:magic:0.5:7 not found`]);
+    expect(((await api.trial('nope').catch((e: unknown) => e)) as ApiError).status).toBe(404);
+    const id = 'sw-e2e-not-done';
+    await prisma.sweep.create({ data: { id, name: 'not done', model: 'mlp', dataset: 'fashion-mnist', spec: grid, tags: [], totalTrials: 1 } });
+    await prisma.trial.create({ data: { id: `${id}:l1-unstructured:0.5:1`, sweepId: id, method: 'l1-unstructured', amount: 0.5, seed: 1, config: {}, status: 'RUNNING' } });
+    const busy = await api.trialModel(`${id}:l1-unstructured:0.5:1`).catch((e: unknown) => e);
+    expect([(busy as ApiError).status, (busy as ApiError).body.message]).toEqual([409, `trial ${id}:l1-unstructured:0.5:1 is RUNNING: its model is stored when the trial is DONE`]);
+    await prisma.sweep.delete({ where: { id } });
+  });
+
   it('returns exactly the nondominated trials as the Pareto front', async () => {
     const p: ParetoView = await api.pareto(sweepId);
     const beats = (a: TrialView, b: TrialView) => a.accuracy! >= b.accuracy! && a.compressionRate! >= b.compressionRate! && (a.accuracy! > b.accuracy! || a.compressionRate! > b.compressionRate!);
@@ -243,7 +286,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/models', '/models/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/trials/{id}', '/trials/{id}/model', '/models', '/models/{id}']));
   });
 });
 
@@ -288,6 +331,12 @@ describe("a sweep over a user's own uploaded model", () => {
     expect(t.status).toBe('DONE');
     expect((t.config as { channels: object }).channels).toEqual({ d1: '32/64', d2: '16/32' });
     expect(t.totalParams).toBeLessThan(uploaded.params);
+    // The user gets the smaller model back: channels gone from the file, not zeroed.
+    const dl = await downloadTrialModel(api, t.id, join(dir, 'pruned'), {}, () => {});
+    const small = await loadUserModel(dl[1]);
+    expect(small.countParams()).toBe(t.totalParams);
+    expect(small.layers.map((l) => (l.getWeights()[0]?.shape ?? []).join('x'))).toEqual(['', '784x32', '32x16', '16x10']);
+    small.dispose();
     const baseline = await prisma.baseline.findUniqueOrThrow({ where: { key: (t.config as { baselineKey: string }).baselineKey } });
     expect((baseline.config as { notes: string[]; userModel: string }).notes).toEqual(['the softmax of output layer "out" is dropped: Lopper trains on logits']);
     expect((baseline.config as { userModel: string }).userModel).toBe(uploaded.id);

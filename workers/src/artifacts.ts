@@ -51,9 +51,22 @@ export class DirectoryArtifactStore implements ArtifactStore {
   }
 
   async get(uri: string): Promise<Uint8Array> {
-    if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
-    return readFileSync(uri.slice('file:'.length));
+    return readFileArtifact(uri);
   }
+}
+
+function readFileArtifact(uri: string): Uint8Array {
+  if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
+  const path = uri.slice('file:'.length);
+  if (!existsSync(path)) throw new Error(`artifact not found: ${uri} (a worker with LOPPER_ARTIFACTS=dir:… stored it; this process cannot see that file)`);
+  return readFileSync(path);
+}
+
+/** Reads an artifact by the URI either store returned (pg: or file:), whichever store this process was given. */
+export async function readArtifact(uri: string, prisma: PrismaClient): Promise<Uint8Array> {
+  if (uri.startsWith('pg:')) return new PostgresArtifactStore(prisma).get(uri);
+  if (uri.startsWith('file:')) return readFileArtifact(uri);
+  throw new Error(`unknown artifact URI scheme: ${uri}`);
 }
 
 /** LOPPER_ARTIFACTS: `postgres` (default) or `dir:/some/path`. */

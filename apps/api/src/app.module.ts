@@ -9,6 +9,7 @@ import { SweepsController } from './sweeps/sweeps.controller.js';
 import { PRISMA, SweepsRepository } from './sweeps/sweeps.repository.js';
 import { SweepsService } from './sweeps/sweeps.service.js';
 import { SweepWorkflowClient } from './sweeps/workflow.client.js';
+import { TrialsController } from './sweeps/trials.controller.js';
 
 @Controller()
 class MetaController {
@@ -36,7 +37,7 @@ export class AppModule {
   static forConfig(cfg: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SweepsController, ModelsController, MetaController],
+      controllers: [SweepsController, TrialsController, ModelsController, MetaController],
       providers: [
         { provide: API_CONFIG, useValue: cfg },
         { provide: PRISMA, useFactory: () => createPrisma(cfg.databaseUrl) },

@@ -1,7 +1,7 @@
-/** Maps domain errors to HTTP: ValidationError and malformed JSON -> 400, NotFound -> 404. */
+/** Maps domain errors to HTTP: ValidationError and malformed JSON -> 400, NotFound -> 404, Conflict -> 409. */
 import { ArgumentsHost, Catch, HttpException, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import { NotFound, ValidationError } from './errors.js';
+import { Conflict, NotFound, ValidationError } from './errors.js';
 
 @Catch()
 export class ErrorsFilter implements ExceptionFilter {
@@ -13,6 +13,10 @@ export class ErrorsFilter implements ExceptionFilter {
     }
     if (err instanceof NotFound) {
       res.status(404).json({ statusCode: 404, error: 'Not Found', message: err.message });
+      return;
+    }
+    if (err instanceof Conflict) {
+      res.status(409).json({ statusCode: 409, error: 'Conflict', message: err.message });
       return;
     }
     const e = err as { type?: string; status?: number; message?: string };

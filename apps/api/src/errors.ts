@@ -9,3 +9,6 @@ export class ValidationError extends Error {
 
 /** An id that names nothing: 404. */
 export class NotFound extends Error {}
+
+/** A request that the resource's current state cannot answer (a trial's model before the trial is DONE): 409. */
+export class Conflict extends Error {}

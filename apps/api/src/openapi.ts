@@ -33,6 +33,18 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 400: errors[400], 404: errors[404] },
         },
       },
+      '/trials/{id}': { get: { summary: 'One trial with its metrics (ids: <sweep id>:<method>:<amount>:<seed>)', parameters: [idParam], responses: { 200: { description: 'Trial', ...json(ref('Trial')) }, 404: { description: 'Unknown trial', ...json(ref('Error')) } } } },
+      '/trials/{id}/model': {
+        get: {
+          summary: "The trial's model (pruned and fine-tuned; channels removed for structured methods) as TF.js files, in the shape POST /models takes; it outputs logits",
+          parameters: [idParam],
+          responses: {
+            200: { description: 'model.json and its weight file (base64)', ...json({ type: 'object', properties: { name: { type: 'string' }, modelJson: { type: 'object' }, weights: { type: 'object', additionalProperties: { type: 'string' } } } }) },
+            404: { description: 'Unknown trial', ...json(ref('Error')) },
+            409: { description: 'The trial is not DONE (or its model is stored where the API cannot read it)', ...json(ref('Error')) },
+          },
+        },
+      },
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
       '/models': {
         post: {

@@ -1,6 +1,6 @@
 /** Typed HTTP client for the sweep API (used by the CLI and `npm run up`). */
 import type { UserModelView } from '../../api/src/models/models.dto.js';
-import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
+import type { ParetoView, SweepView, TrialModelView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly body: { message?: string; errors?: { field: string; message: string }[] }) {
@@ -39,6 +39,8 @@ export class LopperApi {
     const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
     return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials${qs ? `?${qs}` : ''}`);
   }
+  trial(id: string) { return this.call<TrialView>('GET', `/trials/${encodeURIComponent(id)}`); }
+  trialModel(id: string) { return this.call<TrialModelView>('GET', `/trials/${encodeURIComponent(id)}/model`); }
   pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
   cancel(id: string) { return this.call<{ cancelled: boolean; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/cancel`); }
 }

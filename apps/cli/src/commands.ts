@@ -1,5 +1,5 @@
 /** CLI commands as functions (so `npm run up` and tests reuse them). */
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
@@ -27,6 +27,30 @@ export async function uploadModel(api: LopperApi, modelJsonPath: string, name: s
   const m = await api.uploadModel(readModelUpload(modelJsonPath, name));
   out(`uploaded ${m.name}: ${m.id} (${m.params} parameters, input ${JSON.stringify(m.inputShape)}); use it in a sweep as "model": "user", "userModel": "${m.id}"`);
   return m.id;
+}
+
+/**
+ * Writes a trial's model as TF.js files, model.json and the weight file it names, into `dir` (created if missing; files
+ * already there are kept unless `force`): `tf.loadLayersModel('file://<dir>/model.json')` loads it, and
+ * `lopper model upload <dir>/model.json` sends it back. Returns the paths written.
+ */
+export async function downloadTrialModel(api: LopperApi, trialId: string, dir: string, opts: { force?: boolean }, out: (s: string) => void): Promise<string[]> {
+  const m = await api.trialModel(trialId);
+  const files: [string, Buffer][] = [
+    ...Object.entries(m.weights).map(([p, b64]): [string, Buffer] => [p, Buffer.from(b64, 'base64')]),
+    ['model.json', Buffer.from(`${JSON.stringify(m.modelJson, null, 1)}\n`)], // last: a model.json means its weights are there
+  ];
+  const paths = files.map(([p]) => join(dir, p));
+  const clash = paths.filter((p) => existsSync(p));
+  if (clash.length && !opts.force) throw new Error(`${clash.join(', ')} already exist(s); choose another --out or pass --force`);
+  mkdirSync(dir, { recursive: true });
+  for (const [i, [, bytes]] of files.entries()) {
+    writeFileSync(`${paths[i]}.tmp`, bytes);
+    renameSync(`${paths[i]}.tmp`, paths[i]);
+  }
+  const weightBytes = files.slice(0, -1).reduce((n, [, b]) => n + b.length, 0);
+  out(`wrote ${paths[paths.length - 1]} and ${weightBytes} bytes of weights (${m.name}; it outputs logits)`);
+  return paths;
 }
 
 export async function submit(api: LopperApi, path: string, out: (s: string) => void): Promise<string> {

@@ -25,6 +25,10 @@ sweep.command('cancel <id>').description('cancel a running sweep').action(async 
   const r = await api().cancel(id);
   print(r.cancelled ? `cancel requested (${r.status})` : `not running (${r.status})`);
 });
+const trial = program.command('trial').description('single trials (ids as listed by `lopper sweep trials`)');
+trial.command('download <trialId>').description("write the trial's model (pruned, fine-tuned) as TF.js files: model.json + weights.bin")
+  .option('-o, --out <dir>', 'folder to write into (default: ./<trial id>)').option('--force', 'overwrite files already there')
+  .action(async (id: string, o: { out?: string; force?: boolean }) => { await cmd.downloadTrialModel(api(), id, o.out ?? id.replace(/[^A-Za-z0-9._-]+/g, '_'), o, print); });
 const model = program.command('model').description('user models');
 model.command('upload <model.json>').description('upload a TF.js LayersModel (model.json and the weight files beside it) for sweeps with "model": "user"')
   .option('--name <name>', 'a name for it (default: its folder name)')

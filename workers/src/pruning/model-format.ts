@@ -32,3 +32,21 @@ export function unpackModel(bytes: Uint8Array): { header: ModelHeader; weights: 
   const w = raw.subarray(4 + len);
   return { header, weights: w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength) as ArrayBuffer };
 }
+
+/** The weight file a downloaded model's manifest names (TF.js's own `model.save('file://…')` writes the same name). */
+export const TFJS_WEIGHTS_FILE = 'weights.bin';
+
+/**
+ * A stored model as TensorFlow.js's model.json (format `layers-model`, one weight group in TFJS_WEIGHTS_FILE): what
+ * `tf.loadLayersModel` reads, and what POST /models takes back. `metadata` goes into `userDefinedMetadata`.
+ */
+export function tfjsModelJson(header: ModelHeader, metadata?: Record<string, unknown>): Record<string, unknown> {
+  return {
+    format: 'layers-model',
+    generatedBy: 'Lopper',
+    convertedBy: null,
+    modelTopology: header.modelTopology,
+    weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: header.weightSpecs }],
+    ...(metadata ? { userDefinedMetadata: metadata } : {}),
+  };
+}

@@ -66,6 +66,25 @@ describe('model zoo', () => {
     loaded.dispose();
   });
 
+  it("a stored model written out as TF.js files (model.json naming weights.bin) loads back as the same function", async () => {
+    const { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } = await import('./model-format.js');
+    const m = buildModel('lenet5', 3);
+    const { header, weights } = unpackModel(await serializeModel(m));
+    const json = tfjsModelJson(header, { lopper: { trialId: 't' } });
+    expect(json).toMatchObject({ format: 'layers-model', generatedBy: 'Lopper', weightsManifest: [{ paths: ['weights.bin'] }], userDefinedMetadata: { lopper: { trialId: 't' } } });
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-tfjs-files-'));
+    writeFileSync(join(dir, TFJS_WEIGHTS_FILE), Buffer.from(weights));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+    const loaded = await loadUserModel(join(dir, 'model.json'));
+    expect(loaded.countParams()).toBe(m.countParams());
+    const x = tf.randomNormal([2, 28, 28, 1], 0, 1, 'float32', 4);
+    const [a, b] = [m.predict(x) as tf.Tensor, loaded.predict(x) as tf.Tensor];
+    expect(Array.from(await b.data())).toEqual(Array.from(await a.data()));
+    tf.dispose([x, a, b]);
+    m.dispose();
+    loaded.dispose();
+  });
+
   it('loads an uploaded user model as a logits model (softmax dropped), checks its shapes, and leaks nothing', async () => {
     const { packModel, unpackModel } = await import('./model-format.js');
     const { loadUserModelBytes } = await import('./models.js');

@@ -177,6 +177,12 @@ export interface TrialView {
   attempts: number; error: string | null; config: unknown;
 }
 
+/**
+ * GET /trials/:id/model: the trial's pruned model as TensorFlow.js files, in the shape POST /models takes (so it can be
+ * uploaded back and pruned again): `modelJson` is its model.json, `weights` its one weight file in base64.
+ */
+export interface TrialModelView { name: string; modelJson: Record<string, unknown>; weights: Record<string, string> }
+
 export interface ParetoPoint { trialId: string; method: string; amount: number; seed: number; accuracy: number; compressionRate: number }
 
 export interface ParetoView {

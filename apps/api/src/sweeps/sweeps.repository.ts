@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient } from '../../../../prisma/src/client.js';
 import { expandGrid, type SweepSpec } from '../../../../workflows/src/spec.js';
 import type { TrialQuery } from './sweeps.dto.js';
+import { readArtifact } from '../../../../workers/src/artifacts.js';
 
 export const PRISMA = Symbol('PRISMA');
 
@@ -57,6 +58,15 @@ export class SweepsRepository {
       skip: q.offset,
       ...(q.limit !== undefined ? { take: q.limit } : {}),
     });
+  }
+
+  findTrial(id: string) {
+    return this.prisma.trial.findUnique({ where: { id } });
+  }
+
+  /** A stored artifact's bytes (trials' models: in Postgres, or a file a worker wrote with LOPPER_ARTIFACTS=dir:…). */
+  artifact(uri: string): Promise<Uint8Array> {
+    return readArtifact(uri, this.prisma);
   }
 
   async markCancelled(id: string): Promise<void> {

@@ -3,16 +3,17 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
-import { NotFound } from '../errors.js';
+import { Conflict, NotFound } from '../errors.js';
+import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { ValidationError } from '../errors.js';
-import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepView, type TrialQuery, type TrialView } from './sweeps.dto.js';
+import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
-type TrialRow = Awaited<ReturnType<SweepsRepository['trials']>>[number];
+type TrialRow = NonNullable<Awaited<ReturnType<SweepsRepository['findTrial']>>>;
 
 const num = (v: bigint | number | null) => (v === null ? null : Number(v));
 
@@ -58,6 +59,29 @@ export class SweepsService {
   async trials(id: string, q?: TrialQuery): Promise<TrialView[]> {
     if (!(await this.repo.find(id))) throw new NotFound(`sweep ${id} not found`);
     return (await this.repo.trials(id, q)).map(trialView);
+  }
+
+  async trial(id: string): Promise<TrialView> {
+    const t = await this.repo.findTrial(id);
+    if (!t) throw new NotFound(`trial ${id} not found`);
+    return trialView(t);
+  }
+
+  /** The trial's stored model (pruned, fine-tuned; channels removed for structured methods) as TF.js files. */
+  async trialModel(id: string): Promise<TrialModelView> {
+    const t = await this.repo.findTrial(id);
+    if (!t) throw new NotFound(`trial ${id} not found`);
+    if (t.status !== 'DONE' || !t.artifactUri) throw new Conflict(`trial ${id} is ${t.status}: its model is stored when the trial is DONE`);
+    const bytes = await this.repo.artifact(t.artifactUri).catch((e: Error) => {
+      throw new Conflict(`trial ${id}'s model cannot be read here: ${e.message}`);
+    });
+    const { header, weights } = unpackModel(bytes);
+    const metadata = { lopper: { trialId: t.id, sweepId: t.sweepId, method: t.method, amount: t.amount, seed: t.seed, outputs: 'logits' } };
+    return {
+      name: `${t.method} ${t.amount} seed ${t.seed} (${t.sweepId})`,
+      modelJson: tfjsModelJson(header, metadata),
+      weights: { [TFJS_WEIGHTS_FILE]: Buffer.from(weights).toString('base64') },
+    };
   }
 
   async pareto(id: string): Promise<ParetoView> {
