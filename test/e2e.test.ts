@@ -231,8 +231,10 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(t.nonzeroParams).toBe(MLP_TOTAL - MLP_KERNELS.reduce((n, k) => n + computeCount(0.3, k), 0));
   }, 300_000);
 
+  let cancelledId: string;
   it('cancels a running sweep', async () => {
     const { id } = await api.submit({ ...grid, name: 'e2e-cancel', seeds: [99], baselineEpochs: 50 });
+    cancelledId = id;
     await new Promise((r) => setTimeout(r, 1500));
     const r = await api.cancel(id);
     expect(r.cancelled).toBe(true);
@@ -286,8 +288,36 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/trials/{id}', '/trials/{id}/model', '/models', '/models/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/models', '/models/{id}']));
   });
+
+  it('resumes an ended sweep: only its trials that are not DONE run again; DONE trials and the baseline are reused', async () => {
+    const status = async (id: string) => {
+      const e = (await api.resume(id).catch((x: unknown) => x)) as ApiError;
+      return [e.status, e.body.message];
+    };
+    expect(await status(sweepId)).toEqual([409, `sweep ${sweepId} has nothing to resume: all 4 trials are DONE`]);
+    expect((await status('sw-nope'))[0]).toBe(404);
+    // A trial that failed (as if its worker had run out of memory three times).
+    const victim = trials.find((t) => t.method === 'global-l1-unstructured' && t.amount === 0.5)!;
+    await prisma.trial.update({ where: { id: victim.id }, data: { status: 'FAILED', error: 'out of memory' } });
+    await prisma.sweep.update({ where: { id: sweepId }, data: { error: '1 of 4 trials failed' } });
+    const baselines = await prisma.baseline.count();
+    expect(await api.resume(sweepId)).toEqual({ id: sweepId, resumedTrials: 1, status: 'PENDING' });
+    expect((await status(sweepId))[0]).toBe(409); // running again
+    const done = await waitDone(sweepId);
+    expect([done.status, done.error, done.counts]).toEqual(['COMPLETED', null, { pending: 0, running: 0, done: 4, failed: 0 }]);
+    const after = await api.trials(sweepId);
+    expect(after.map((t) => [t.id, t.attempts])).toEqual(trials.map((t) => [t.id, t.id === victim.id ? 2 : 1]));
+    expect(after.find((t) => t.id === victim.id)!.accuracy).toBe(victim.accuracy); // the same training, deterministic per seed
+    expect(await prisma.baseline.count()).toBe(baselines);
+
+    // A cancelled sweep runs to the end.
+    const r = await api.resume(cancelledId);
+    expect(r.resumedTrials).toBe(4);
+    const s = await waitDone(cancelledId);
+    expect([s.status, s.counts.done]).toEqual(['COMPLETED', 4]);
+  }, 300_000);
 });
 
 describe("a sweep over a user's own uploaded model", () => {

@@ -55,6 +55,17 @@ export function openApiDocument(): object {
         get: { summary: 'List uploaded models (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: { description: 'Models', ...json({ type: 'array', items: ref('UserModel') }) } } },
       },
       '/models/{id}': { get: { summary: 'One uploaded model', parameters: [idParam], responses: { 200: { description: 'Model', ...json(ref('UserModel')) }, 404: { description: 'Unknown model', ...json(ref('Error')) } } } },
+      '/sweeps/{id}/resume': {
+        post: {
+          summary: 'Run the trials of an ended sweep that are not DONE again, on its stored spec (DONE trials and baselines are reused)',
+          parameters: [idParam],
+          responses: {
+            200: { description: 'Resumed', ...json({ type: 'object', properties: { id: { type: 'string' }, resumedTrials: { type: 'integer' }, status: { type: 'string' } } }) },
+            404: errors[404],
+            409: { description: 'The sweep is still running, or every trial is DONE', ...json(ref('Error')) },
+          },
+        },
+      },
       '/sweeps/{id}/cancel': { post: { summary: 'Cancel a running sweep', parameters: [idParam], responses: { 200: { description: 'Cancellation result' }, 404: errors[404] } } },
     },
     components: {

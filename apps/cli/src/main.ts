@@ -21,6 +21,12 @@ sweep.command('trials <id>').description('print the trials and their metrics as 
 sweep.command('list').description('list recent sweeps').action(async () => {
   for (const s of await api().sweeps()) print(`${s.id}  ${s.status.padEnd(9)}  ${s.name}`);
 });
+sweep.command('resume <id>').description('run the trials of an ended sweep that are not DONE again (failed, cancelled)').option('-f, --follow', 'follow progress until done')
+  .action(async (id: string, o: { follow?: boolean }) => {
+    const r = await api().resume(id);
+    print(`resumed ${r.id}: ${r.resumedTrials} trial(s) to run again`);
+    if (o.follow) await cmd.status(api(), id, { follow: true });
+  });
 sweep.command('cancel <id>').description('cancel a running sweep').action(async (id: string) => {
   const r = await api().cancel(id);
   print(r.cancelled ? `cancel requested (${r.status})` : `not running (${r.status})`);

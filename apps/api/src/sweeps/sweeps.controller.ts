@@ -34,6 +34,13 @@ export class SweepsController {
     return this.sweeps.pareto(id);
   }
 
+  /** Runs the trials of an ended sweep that are not DONE again (409 while it runs, or when every trial is DONE). */
+  @Post(':id/resume')
+  @HttpCode(200)
+  resume(@Param('id') id: string) {
+    return this.sweeps.resume(id);
+  }
+
   @Post(':id/cancel')
   @HttpCode(200)
   cancel(@Param('id') id: string) {

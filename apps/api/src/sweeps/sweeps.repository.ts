@@ -1,6 +1,6 @@
 /** All database I/O of the sweeps API. */
 import { Inject, Injectable } from '@nestjs/common';
-import type { PrismaClient } from '../../../../prisma/src/client.js';
+import type { PrismaClient, SweepStatus, TrialStatus } from '../../../../prisma/src/client.js';
 import { expandGrid, type SweepSpec } from '../../../../workflows/src/spec.js';
 import type { TrialQuery } from './sweeps.dto.js';
 import { readArtifact } from '../../../../workers/src/artifacts.js';
@@ -67,6 +67,27 @@ export class SweepsRepository {
   /** A stored artifact's bytes (trials' models: in Postgres, or a file a worker wrote with LOPPER_ARTIFACTS=dir:…). */
   artifact(uri: string): Promise<Uint8Array> {
     return readArtifact(uri, this.prisma);
+  }
+
+  /** The sweep's trials that are not DONE: what a resumed sweep runs again. */
+  unfinishedTrials(sweepId: string) {
+    return this.prisma.trial.findMany({ where: { sweepId, status: { not: 'DONE' } }, select: { id: true, status: true, error: true } });
+  }
+
+  /** Reopens an ended sweep in one transaction: it and its unfinished trials back to PENDING, their errors cleared. */
+  async reopen(id: string): Promise<void> {
+    await this.prisma.$transaction([
+      this.prisma.trial.updateMany({ where: { sweepId: id, status: { not: 'DONE' } }, data: { status: 'PENDING', error: null } }),
+      this.prisma.sweep.update({ where: { id }, data: { status: 'PENDING', error: null, finishedAt: null } }),
+    ]);
+  }
+
+  /** Undoes reopen() when the workflow could not start: the sweep's and the trials' rows as they were. */
+  async restore(sweep: { id: string; status: SweepStatus; error: string | null; finishedAt: Date | null }, trials: { id: string; status: TrialStatus; error: string | null }[]): Promise<void> {
+    await this.prisma.$transaction([
+      ...trials.map((t) => this.prisma.trial.update({ where: { id: t.id }, data: { status: t.status, error: t.error } })),
+      this.prisma.sweep.update({ where: { id: sweep.id }, data: { status: sweep.status, error: sweep.error, finishedAt: sweep.finishedAt } }),
+    ]);
   }
 
   async markCancelled(id: string): Promise<void> {

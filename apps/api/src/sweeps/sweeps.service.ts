@@ -109,6 +109,27 @@ export class SweepsService {
     return { id, cancelled: requested, status: after!.status };
   }
 
+  /**
+   * Runs an ended sweep (COMPLETED with failed trials, FAILED or CANCELLED) again on its stored spec: the trials that are
+   * not DONE go back to PENDING and a new workflow run trains them; DONE trials and trained baselines are reused.
+   * If the workflow cannot start, the rows are put back as they were.
+   */
+  async resume(id: string): Promise<{ id: string; resumedTrials: number; status: string }> {
+    const row = await this.repo.find(id);
+    if (!row) throw new NotFound(`sweep ${id} not found`);
+    if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: only an ended sweep can be resumed`);
+    const unfinished = await this.repo.unfinishedTrials(id);
+    if (!unfinished.length) throw new Conflict(`sweep ${id} has nothing to resume: all ${row.totalTrials} trials are DONE`);
+    await this.repo.reopen(id);
+    try {
+      await this.workflows.start(id, row.spec as unknown as SweepSpec);
+    } catch (e) {
+      await this.repo.restore(row, unfinished);
+      throw e;
+    }
+    return { id, resumedTrials: unfinished.length, status: 'PENDING' };
+  }
+
   private view(row: SweepRow, c: Record<string, number>): SweepView {
     const accs = row.baselines.map((b) => b.baseline.accuracy);
     return {

@@ -1,10 +1,11 @@
 /** The API's only door to Temporal. */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WORKFLOW_TASK_QUEUE } from '../../../../workflows/src/constants.js';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import type { SweepWorkflow } from '../../../../workflows/src/sweep.workflow.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
+import { Conflict } from '../errors.js';
 
 @Injectable()
 export class SweepWorkflowClient implements OnModuleDestroy {
@@ -20,13 +21,22 @@ export class SweepWorkflowClient implements OnModuleDestroy {
     return this.client;
   }
 
+  /**
+   * Starts SweepWorkflow under the sweep's id. Again after an earlier run ended (resume): the run skips DONE trials.
+   * Throws Conflict while a run of that id is still open (a cancellation still winding down, say).
+   */
   async start(sweepId: string, spec: SweepSpec): Promise<void> {
     const { client } = await this.get();
-    await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', {
-      taskQueue: WORKFLOW_TASK_QUEUE,
-      workflowId: sweepId,
-      args: [{ sweepId, spec }],
-    });
+    try {
+      await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', {
+        taskQueue: WORKFLOW_TASK_QUEUE,
+        workflowId: sweepId,
+        args: [{ sweepId, spec }],
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) throw new Conflict(`sweep ${sweepId}'s workflow is still running; try again when it has ended`);
+      throw e;
+    }
   }
 
   /** Requests cancellation; false when the workflow does not exist or already ended. */

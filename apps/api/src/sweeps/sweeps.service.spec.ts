@@ -1,0 +1,48 @@
+import { Conflict, NotFound } from '../errors.js';
+import type { ApiConfig } from '../config.js';
+import type { ModelsService } from '../models/models.service.js';
+import type { SweepsRepository } from './sweeps.repository.js';
+import { SweepsService } from './sweeps.service.js';
+import type { SweepWorkflowClient } from './workflow.client.js';
+
+/** SweepsService.resume over an in-memory repository: what it writes, in what order, and what it undoes. */
+function setup(status: string, unfinished: { id: string; status: string; error: string | null }[], start: () => Promise<void>) {
+  const calls: string[] = [];
+  const row = { id: 'sw-1', status, error: '1 of 2 trials failed', finishedAt: new Date(0), totalTrials: 2, spec: { name: 'n' }, baselines: [] };
+  const repo = {
+    find: async (id: string) => (id === 'sw-1' ? row : null),
+    unfinishedTrials: async () => unfinished,
+    reopen: async (id: string) => { calls.push(`reopen ${id}`); },
+    restore: async (sweep: typeof row, trials: typeof unfinished) => { calls.push(`restore ${sweep.status} ${sweep.error} ${trials.map((t) => `${t.id}:${t.status}`).join(',')}`); },
+  } as unknown as SweepsRepository;
+  const workflows = { start: async (id: string, spec: object) => { calls.push(`start ${id} ${JSON.stringify(spec)}`); await start(); } } as unknown as SweepWorkflowClient;
+  return { calls, service: new SweepsService(repo, workflows, { maxTrials: 10 } as ApiConfig, {} as ModelsService) };
+}
+
+describe('SweepsService.resume', () => {
+  const failedOne = [{ id: 't2', status: 'FAILED', error: 'out of memory' }];
+
+  it('reopens the unfinished trials, then starts the workflow on the stored spec', async () => {
+    const { calls, service } = setup('COMPLETED', failedOne, async () => {});
+    expect(await service.resume('sw-1')).toEqual({ id: 'sw-1', resumedTrials: 1, status: 'PENDING' });
+    expect(calls).toEqual(['reopen sw-1', 'start sw-1 {"name":"n"}']);
+  });
+
+  it('puts the rows back as they were when the workflow cannot start', async () => {
+    const { calls, service } = setup('CANCELLED', failedOne, async () => { throw new Conflict('still running'); });
+    await expect(service.resume('sw-1')).rejects.toThrow('still running');
+    expect(calls).toEqual(['reopen sw-1', 'start sw-1 {"name":"n"}', 'restore CANCELLED 1 of 2 trials failed t2:FAILED']);
+  });
+
+  it('refuses, writing nothing, a running sweep, one with every trial DONE, and an unknown id', async () => {
+    for (const status of ['PENDING', 'RUNNING']) {
+      const { calls, service } = setup(status, failedOne, async () => {});
+      await expect(service.resume('sw-1')).rejects.toThrow(new Conflict(`sweep sw-1 is ${status}: only an ended sweep can be resumed`));
+      expect(calls).toEqual([]);
+    }
+    const { calls, service } = setup('COMPLETED', [], async () => {});
+    await expect(service.resume('sw-1')).rejects.toThrow('sweep sw-1 has nothing to resume: all 2 trials are DONE');
+    await expect(service.resume('sw-2')).rejects.toBeInstanceOf(NotFound);
+    expect(calls).toEqual([]);
+  });
+});
