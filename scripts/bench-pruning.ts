@@ -22,6 +22,7 @@ import { createActivities, baselineKey } from '../workers/src/activities.js';
 import { DirectoryArtifactStore } from '../workers/src/artifacts.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import type { BaselineRow, TrialResult, WorkerRepository } from '../workers/src/repository.js';
+import { mean, sampleSd } from '../apps/api/src/summary.js';
 
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k, v ?? 'true'] as [string, string]; }));
 const seeds = (args.get('seeds') ?? '1,2,3').split(',').map(Number);
@@ -182,8 +183,7 @@ async function cleanSpeedups(trials: Stored[], baselines: BaselineRow[]): Promis
   return cache;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const sd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+const sd = sampleSd;
 const pm = (xs: number[], digits: number, scale = 1) => `${(scale * mean(xs)).toFixed(digits)} ± ${(scale * sd(xs)).toFixed(digits)}`;
 
 /** This configuration's trials of a row (from `all`, the stored trials read once): same baselines, the row's fine-tuning, one of the seeds. */

@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { downloadTrialModel, readModelUpload, trials as printTrials } from '../apps/cli/src/commands.js';
+import { downloadTrialModel, readModelUpload, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 
@@ -207,6 +207,25 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
   });
 
+  it('summarises the sweep per method x amount, with the front of the means (one seed: the trials\' front)', async () => {
+    const s = await api.summary(sweepId);
+    const front = (await api.pareto(sweepId)).front.map((p) => `${p.method}/${p.amount}`).sort();
+    expect(s.cells.map((c) => `${c.method}/${c.amount}`)).toEqual(['global-l1-unstructured/0.5', 'global-l1-unstructured/0.9', 'l1-unstructured/0.5', 'l1-unstructured/0.9']);
+    for (const c of s.cells) {
+      const t = trials.find((x) => x.method === c.method && x.amount === c.amount)!;
+      expect([c.seeds, c.failed, c.unfinished]).toEqual([[7], 0, 0]);
+      expect(c.accuracy).toEqual({ mean: t.accuracy, sd: 0, n: 1 });
+      expect(c.compressionRate!.mean).toBe(t.compressionRate);
+      expect(c.paramsRemoved!.mean).toBe(0); // masks: nothing physically gone
+      expect(c.speedup!.mean).toBeCloseTo(t.speedup!, 12);
+    }
+    expect(s.cells.filter((c) => c.pareto).map((c) => `${c.method}/${c.amount}`).sort()).toEqual(front);
+    const out: string[] = [];
+    await printSummary(api, sweepId, (l) => out.push(l));
+    expect(out.join('\n')).toContain('l1-unstructured');
+    expect(((await api.summary('nope').catch((e: unknown) => e)) as ApiError).status).toBe(404);
+  });
+
   it('never writes a second row when a trial is retried', async () => {
     const acts = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: { backend: 'cpu', device: 'test' } });
     const t = trials[0];
@@ -288,7 +307,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/models', '/models/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/summary', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/models', '/models/{id}']));
   });
 
   it('resumes an ended sweep: only its trials that are not DONE run again; DONE trials and the baseline are reused', async () => {

@@ -45,6 +45,13 @@ export function openApiDocument(): object {
           },
         },
       },
+      '/sweeps/{id}/summary': {
+        get: {
+          summary: 'Per method x amount over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',
+          parameters: [idParam],
+          responses: { 200: { description: 'Summary', ...json(ref('Summary')) }, 404: errors[404] },
+        },
+      },
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
       '/models': {
         post: {
@@ -96,12 +103,30 @@ export function openApiDocument(): object {
           properties: {
             id: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' },
             status: { enum: ['PENDING', 'RUNNING', 'DONE', 'FAILED'] }, accuracy: nullableNumber, accuracyDrop: nullableNumber,
-            totalParams: nullableNumber, nonzeroParams: nullableNumber, compressionRate: { ...nullableNumber, description: '1 - nonzero / baseline params' },
+            totalParams: nullableNumber, nonzeroParams: nullableNumber, baselineParams: nullableNumber, compressionRate: { ...nullableNumber, description: '1 - nonzero / baseline params' },
             flops: nullableNumber, effectiveFlops: nullableNumber,
             latencyMs: { ...nullableNumber, description: 'median inference time of a 64-image batch (ms)' }, baselineLatencyMs: nullableNumber,
             speedup: { ...nullableNumber, description: 'baselineLatencyMs / latencyMs, measured in the same worker process' },
             sizeBytes: nullableNumber, gzipBytes: nullableNumber, durationMs: nullableNumber, backend: { type: ['string', 'null'] }, device: { type: ['string', 'null'] },
             attempts: { type: 'integer' }, error: { type: ['string', 'null'] }, config: { type: 'object' },
+          },
+        },
+        Spread: { type: ['object', 'null'], properties: { mean: { type: 'number' }, sd: { type: 'number', description: 'sample standard deviation (n - 1)' }, n: { type: 'integer' } } },
+        Summary: {
+          type: 'object',
+          properties: {
+            sweepId: { type: 'string' },
+            cells: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  method: { type: 'string' }, amount: { type: 'number' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
+                  ...Object.fromEntries(['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'].map((k) => [k, ref('Spread')])),
+                  pareto: { type: 'boolean' },
+                },
+              },
+            },
           },
         },
         ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
-import { paretoTable, progressLine, TERMINAL_STATUSES, trialsTable } from './format.js';
+import { paretoTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
 
 export function readSpecFile(path: string): unknown {
   const text = readFileSync(path, 'utf8');
@@ -80,6 +80,12 @@ export async function status(api: LopperApi, id: string, opts: { follow: boolean
 
 export async function trials(api: LopperApi, id: string, query: { status?: string; method?: string }, out: (s: string) => void): Promise<void> {
   out(trialsTable(await api.trials(id, query)));
+}
+
+export async function summary(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {
+  const s = await api.summary(id);
+  out(`${id} per method x amount: mean ± sample sd over the seeds done; * on the front of mean accuracy vs mean compression`);
+  out(summaryTable(s));
 }
 
 export async function pareto(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {

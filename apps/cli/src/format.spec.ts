@@ -1,4 +1,5 @@
-import { paretoTable, progressLine, table, trialsTable } from './format.js';
+import { paretoTable, progressLine, summaryTable, table, trialsTable } from './format.js';
+import { summarize } from '../../api/src/summary.js';
 import type { SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 const sweep = (over: Partial<SweepView>): SweepView => ({
@@ -24,7 +25,7 @@ describe('CLI formatting', () => {
   });
   it('prints trials: metrics of finished ones, the first line of a failed one\'s error, dashes for what is not measured yet', () => {
     const base: TrialView = {
-      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1,
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1, baselineParams: 2,
       compressionRate: 0.744, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2.1, speedup: 2.1, sizeBytes: 70_758, gzipBytes: 1,
       durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
     };
@@ -38,5 +39,19 @@ describe('CLI formatting', () => {
     expect(lines[3]).toMatch(/^hybrid\s+0\.5\s+1\s+FAILED\s+error: gradual: end must be > begin\s*$/);
     expect(lines[4].split(/\s+/)).toEqual(['taylor-structured', '0.5', '1', 'PENDING', '-', '-', '-', '-', '-', '-']);
     expect(trialsTable([])).toBe('(no trials match)');
+  });
+  it('prints the summary: mean ± sd over the seeds done, one value for one seed, and marks the front', () => {
+    const t = (seed: number, over: Partial<TrialView>): TrialView => ({
+      id: `t${seed}`, method: 'taylor-structured', amount: 0.5, seed, status: 'DONE', accuracy: 0.9, accuracyDrop: 0.001, totalParams: 25, nonzeroParams: 25,
+      baselineParams: 100, compressionRate: 0.75, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1, gzipBytes: 2048,
+      durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {}, ...over,
+    });
+    const lines = summaryTable(summarize('s', [
+      t(1, { accuracy: 0.90, accuracyDrop: 0.002, speedup: 2.0 }), t(2, { accuracy: 0.88, accuracyDrop: 0.004, speedup: 2.2 }), t(3, { status: 'FAILED' }),
+      t(1, { method: 'l1-unstructured', totalParams: 100, compressionRate: 0.5, accuracy: 0.8 }),
+    ])).split('\n');
+    expect(lines[0].trim().split(/\s{2,}/)).toEqual(['method', 'amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size']);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['', 'l1-unstructured', '0.5', '1', '80.00', '0.10', '50.0%', '0.0%', '2.00x', '2.0 KiB']);
+    expect(lines[3].split(/\s{2,}/)).toEqual(['* taylor-structured', '0.5', '2 (1 failed)', '89.00 ± 1.41', '0.30 ± 0.14', '75.0% ± 0.0%', '75.0% ± 0.0%', '2.10x ± 0.14x', '2.0 KiB ± 0.0 KiB']);
   });
 });

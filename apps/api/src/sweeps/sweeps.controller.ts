@@ -29,6 +29,11 @@ export class SweepsController {
     return this.sweeps.trials(id, parseTrialQuery(query));
   }
 
+  @Get(':id/summary')
+  summary(@Param('id') id: string) {
+    return this.sweeps.summary(id);
+  }
+
   @Get(':id/pareto')
   pareto(@Param('id') id: string) {
     return this.sweeps.pareto(id);

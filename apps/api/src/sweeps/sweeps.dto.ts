@@ -171,7 +171,7 @@ export interface SweepView {
 
 export interface TrialView {
   id: string; method: string; amount: number; seed: number; status: string; accuracy: number | null;
-  accuracyDrop: number | null; totalParams: number | null; nonzeroParams: number | null; compressionRate: number | null;
+  accuracyDrop: number | null; totalParams: number | null; nonzeroParams: number | null; baselineParams: number | null; compressionRate: number | null;
   flops: number | null; effectiveFlops: number | null; latencyMs: number | null; baselineLatencyMs: number | null; speedup: number | null;
   sizeBytes: number | null; gzipBytes: number | null; durationMs: number | null; backend: string | null; device: string | null;
   attempts: number; error: string | null; config: unknown;

@@ -6,6 +6,7 @@ import { API_CONFIG, type ApiConfig } from '../config.js';
 import { Conflict, NotFound } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
+import { summarize, type SweepSummary } from '../summary.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { ValidationError } from '../errors.js';
@@ -84,6 +85,11 @@ export class SweepsService {
     };
   }
 
+  /** Per method x amount over the seeds: mean ± sample sd of each metric, and the front of the means. */
+  async summary(id: string): Promise<SweepSummary> {
+    return summarize(id, await this.trials(id));
+  }
+
   async pareto(id: string): Promise<ParetoView> {
     const trials = await this.trials(id);
     const points = trials
@@ -146,7 +152,7 @@ export class SweepsService {
 function trialView(t: TrialRow): TrialView {
   return {
     id: t.id, method: t.method, amount: t.amount, seed: t.seed, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
-    totalParams: t.totalParams, nonzeroParams: t.nonzeroParams, compressionRate: t.compressionRate, flops: num(t.flops),
+    totalParams: t.totalParams, nonzeroParams: t.nonzeroParams, baselineParams: t.baselineParams, compressionRate: t.compressionRate, flops: num(t.flops),
     effectiveFlops: num(t.effectiveFlops), latencyMs: t.latencyMs, baselineLatencyMs: t.baselineLatencyMs,
     speedup: t.latencyMs && t.baselineLatencyMs ? t.baselineLatencyMs / t.latencyMs : null, sizeBytes: t.sizeBytes, gzipBytes: t.gzipBytes, durationMs: t.durationMs, backend: t.backend, device: t.device, attempts: t.attempts,
     error: t.error, config: t.config,

@@ -1,0 +1,48 @@
+import { mean, sampleSd, summarize } from './summary.js';
+import type { TrialView } from './sweeps/sweeps.dto.js';
+
+const trial = (method: string, amount: number, seed: number, over: Partial<TrialView> = {}): TrialView => ({
+  id: `s:${method}:${amount}:${seed}`, method, amount, seed, status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 100, nonzeroParams: 50,
+  baselineParams: 100, compressionRate: 0.5, flops: 1000, effectiveFlops: 500, latencyMs: 1, baselineLatencyMs: 1, speedup: 1, sizeBytes: 400,
+  gzipBytes: 300, durationMs: 1, backend: 'wasm', device: 'cpu', attempts: 1, error: null, config: {}, ...over,
+});
+
+describe('summarize', () => {
+  it('mean and sample standard deviation', () => {
+    expect(mean([1, 2, 3, 6])).toBe(3);
+    expect(sampleSd([1, 2, 3, 6])).toBeCloseTo(Math.sqrt(14 / 3), 12);
+    expect(sampleSd([5])).toBe(0);
+  });
+
+  it('groups by method x amount over the seeds that finished, counting the others', () => {
+    const s = summarize('s', [
+      trial('l1-structured', 0.5, 1, { accuracy: 0.88, accuracyDrop: 0.02, totalParams: 30, compressionRate: 0.7, speedup: 2 }),
+      trial('l1-structured', 0.5, 2, { accuracy: 0.86, accuracyDrop: 0.04, totalParams: 20, compressionRate: 0.8, speedup: 2.5 }),
+      trial('l1-structured', 0.5, 3, { status: 'FAILED', accuracy: null, error: 'x' }),
+      trial('l1-unstructured', 0.5, 1),
+      trial('l1-unstructured', 0.5, 2, { status: 'RUNNING', accuracy: null }),
+    ]);
+    expect(s.cells.map((c) => [c.method, c.amount, c.seeds, c.failed, c.unfinished])).toEqual([
+      ['l1-structured', 0.5, [1, 2], 1, 0],
+      ['l1-unstructured', 0.5, [1], 0, 1],
+    ]);
+    const [st, un] = s.cells;
+    expect(st.accuracy!.mean).toBeCloseTo(0.87, 12);
+    expect(st.accuracy!.sd).toBeCloseTo(Math.sqrt(2) * 0.01, 12);
+    expect(st.accuracy!.n).toBe(2);
+    expect(st.paramsRemoved!.mean).toBeCloseTo(0.75, 12); // 1 - 30/100 and 1 - 20/100: physically gone
+    expect(un.paramsRemoved).toEqual({ mean: 0, sd: 0, n: 1 }); // masks remove nothing
+    expect(st.speedup).toEqual({ mean: 2.25, sd: Math.sqrt(0.125), n: 2 });
+  });
+
+  it('marks the cells on the front of mean accuracy vs mean compression', () => {
+    const s = summarize('s', [
+      trial('a', 0.5, 1, { accuracy: 0.9, compressionRate: 0.5 }),
+      trial('a', 0.8, 1, { accuracy: 0.85, compressionRate: 0.8 }),
+      trial('b', 0.5, 1, { accuracy: 0.88, compressionRate: 0.5 }), // beaten by a 0.5
+      trial('b', 0.9, 1, { status: 'PENDING', accuracy: null, compressionRate: null }), // nothing measured: not ranked
+    ]);
+    expect(s.cells.map((c) => [c.method, c.amount, c.pareto])).toEqual([['a', 0.5, true], ['a', 0.8, true], ['b', 0.5, false], ['b', 0.9, false]]);
+    expect(s.cells[3].accuracy).toBeNull();
+  });
+});

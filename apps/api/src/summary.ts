@@ -1,0 +1,66 @@
+/**
+ * A sweep's trials per grid cell (method x amount) over its seeds: mean and sample standard deviation of each measured
+ * metric, how many seeds finished, and the Pareto front of the cells' means. Pure.
+ */
+import { paretoFront } from './pareto.js';
+import type { TrialView } from './sweeps/sweeps.dto.js';
+
+export const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Sample standard deviation (n - 1); 0 for a single value. */
+export const sampleSd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1)));
+
+export interface Spread { mean: number; sd: number; n: number }
+
+export interface SummaryCell {
+  method: string;
+  amount: number;
+  /** Seeds whose trial is DONE (the statistics are over these), and the counts of the others. */
+  seeds: number[];
+  failed: number;
+  unfinished: number;
+  accuracy: Spread | null;
+  accuracyDrop: Spread | null;
+  /** 1 - nonzero / baseline params. */
+  compressionRate: Spread | null;
+  /** 1 - total / baseline params: the share physically removed (0 for masks). */
+  paramsRemoved: Spread | null;
+  nonzeroParams: Spread | null;
+  effectiveFlops: Spread | null;
+  speedup: Spread | null;
+  sizeBytes: Spread | null;
+  gzipBytes: Spread | null;
+  /** On the front of the cells' mean accuracy and mean compression rate (both up). */
+  pareto: boolean;
+}
+
+export interface SweepSummary { sweepId: string; cells: SummaryCell[] }
+
+function spread(xs: (number | null)[]): Spread | null {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x));
+  return v.length ? { mean: mean(v), sd: sampleSd(v), n: v.length } : null;
+}
+
+/** Cells in the order the trials come (the listing's seed, method, amount order gives method, then amount). */
+export function summarize(sweepId: string, trials: TrialView[]): SweepSummary {
+  const groups = new Map<string, TrialView[]>();
+  for (const t of trials) {
+    const k = JSON.stringify([t.method, t.amount]);
+    groups.set(k, [...(groups.get(k) ?? []), t]);
+  }
+  const cells = [...groups.values()].map((ts): SummaryCell => {
+    const done = ts.filter((t) => t.status === 'DONE');
+    const of = (f: (t: TrialView) => number | null) => spread(done.map(f));
+    return {
+      method: ts[0].method, amount: ts[0].amount, seeds: done.map((t) => t.seed),
+      failed: ts.filter((t) => t.status === 'FAILED').length, unfinished: ts.filter((t) => t.status === 'PENDING' || t.status === 'RUNNING').length,
+      accuracy: of((t) => t.accuracy), accuracyDrop: of((t) => t.accuracyDrop), compressionRate: of((t) => t.compressionRate),
+      paramsRemoved: of((t) => (t.totalParams !== null && t.baselineParams ? 1 - t.totalParams / t.baselineParams : null)),
+      nonzeroParams: of((t) => t.nonzeroParams), effectiveFlops: of((t) => t.effectiveFlops), speedup: of((t) => t.speedup),
+      sizeBytes: of((t) => t.sizeBytes), gzipBytes: of((t) => t.gzipBytes), pareto: false,
+    };
+  });
+  cells.sort((a, b) => (a.method < b.method ? -1 : a.method > b.method ? 1 : a.amount - b.amount));
+  const scored = cells.flatMap((c, i) => (c.accuracy && c.compressionRate ? [{ id: String(i), objectives: [c.accuracy.mean, c.compressionRate.mean] }] : []));
+  for (const p of paretoFront(scored).front) cells[Number(p.id)].pareto = true;
+  return { sweepId, cells };
+}
