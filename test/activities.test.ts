@@ -15,6 +15,7 @@ import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import { randomGroupSeed } from '../workers/src/pruning/channels.js';
 import { aliveChannels, lnStructured, randomStructured } from '../workers/src/pruning/structured.js';
 import { OPTION_READERS, expandGrid, type SweepSpec } from '../workflows/src/spec.js';
+import { createSweepRows as writeSweepRows } from '../prisma/src/sweep-rows.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
 import { createHash } from 'node:crypto';
@@ -33,13 +34,11 @@ beforeAll(async () => {
 });
 afterAll(async () => { await prisma.$disconnect(); });
 
-/** The rows the API would write for `spec`: the sweep and one PENDING trial per grid point. */
+/** The rows the API writes for `spec`: the sweep and one PENDING trial per grid point. */
 async function createSweepRows(spec: SweepSpec, prefix = 'act') {
   const sweepId = `${prefix}-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const grid = expandGrid(sweepId, spec);
-  await prisma.sweep.create({ data: { id: sweepId, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: [], totalTrials: grid.length } });
-  await prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} })) });
-  return { sweepId, grid };
+  await writeSweepRows(prisma, sweepId, spec);
+  return { sweepId, grid: expandGrid(sweepId, spec) };
 }
 
 async function runSweep(spec: SweepSpec, activities: LopperActivities = acts) {

@@ -9,7 +9,8 @@ import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, t
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { LopperActivities, RunTrialInput } from '../workflows/src/activity-types.js';
-import { expandGrid } from '../workflows/src/spec.js';
+import { expandGrid, gridSize } from '../workflows/src/spec.js';
+import type { ScheduledSweepWorkflow } from '../workflows/src/scheduled-sweep.workflow.js';
 import type { SweepWorkflow } from '../workflows/src/sweep.workflow.js';
 import { testSpec } from './helpers/spec.js';
 
@@ -35,6 +36,7 @@ function recorder(opts: { failTrial?: (t: RunTrialInput) => boolean; trialDelayM
   const r: Recorder = { calls: [], maxInFlight: 0, finished: [], acts: undefined as never };
   let inFlight = 0;
   r.acts = {
+    async createSweep({ sweepId, spec }) { r.calls.push(`create:${sweepId}:${spec.tags.join(',')}`); return { totalTrials: gridSize(spec) }; },
     async markSweepRunning(id) { r.calls.push(`running:${id}`); },
     async trainBaseline({ seed }) { r.calls.push(`baseline:${seed}`); return { seed, key: `k${seed}`, accuracy: 0.8, totalParams: 100 }; },
     async runTrial(t) {
@@ -91,6 +93,24 @@ describe('SweepWorkflow on the Temporal dev server', () => {
     if (process.env.RECORD_HISTORY === '1') {
       const history = await client.workflow.getHandle(sweepId).fetchHistory();
       writeFileSync(new URL('./fixtures/sweep-history.json', import.meta.url), JSON.stringify({ workflowId: sweepId, history: JSON.parse(historyToJSON(history)) }));
+    }
+  });
+
+  it('records: a scheduled run writes a new sweep tagged with its schedule, then runs it as SweepWorkflow under that id', async () => {
+    const r = recorder();
+    const workflowId = uid('sched-run');
+    const spec = testSpec({ tags: ['nightly'] });
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof ScheduledSweepWorkflow>('ScheduledSweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId, args: [{ scheduleId: 'sc-1', spec, activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result).toEqual({ sweepId: expect.stringMatching(/^sw-[0-9a-f-]{36}$/), trials: 4, failed: 0, status: 'COMPLETED' });
+    expect(r.calls[0]).toBe(`create:${result.sweepId}:nightly,schedule:sc-1`);
+    expect(r.calls.filter((c) => c.startsWith('trial:')).sort()).toEqual(expandGrid(result.sweepId, spec).map((t) => `trial:${t.trialId}`).sort());
+    const child = await client.workflow.getHandle(result.sweepId).describe();
+    expect([child.type, child.status.name, child.parentExecution?.workflowId]).toEqual(['SweepWorkflow', 'COMPLETED', workflowId]);
+    if (process.env.RECORD_HISTORY === '1') {
+      const history = await client.workflow.getHandle(workflowId).fetchHistory();
+      writeFileSync(new URL('./fixtures/scheduled-sweep-history.json', import.meta.url), JSON.stringify({ workflowId, history: JSON.parse(historyToJSON(history)) }));
     }
   });
 

@@ -218,6 +218,10 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
   }
 
   return {
+    async createSweep({ sweepId, spec }) {
+      return { totalTrials: await repo.createSweep(sweepId, spec) };
+    },
+
     async markSweepRunning(sweepId) {
       await repo.markSweepRunning(sweepId);
     },

@@ -1,6 +1,7 @@
 /** All database I/O of the worker's activities. */
 import type { PrismaClient } from '../../prisma/src/client.js';
-import { USER_MODEL_KIND, userModelUri } from '../../workflows/src/spec.js';
+import { USER_MODEL_KIND, userModelUri, type SweepSpec } from '../../workflows/src/spec.js';
+import { createSweepRows } from '../../prisma/src/sweep-rows.js';
 
 export interface BaselineRow {
   key: string; model: string; dataset: string; seed: number; config: object; accuracy: number;
@@ -16,6 +17,12 @@ export interface TrialResult {
 
 export class WorkerRepository {
   constructor(private readonly prisma: PrismaClient) {}
+
+  /** A new sweep's rows in one transaction; when they exist already (an activity retry), writes nothing. */
+  async createSweep(id: string, spec: SweepSpec): Promise<number> {
+    const existing = await this.prisma.sweep.findUnique({ where: { id }, select: { totalTrials: true } });
+    return existing ? existing.totalTrials : createSweepRows(this.prisma, id, spec);
+  }
 
   async markSweepRunning(sweepId: string): Promise<void> {
     await this.prisma.sweep.updateMany({ where: { id: sweepId, status: 'PENDING' }, data: { status: 'RUNNING' } });

@@ -24,7 +24,11 @@ export interface TrialOutcome { trialId: string; accuracy: number; compressionRa
 
 export type SweepFinalStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';
 
+export interface CreateSweepInput { sweepId: string; spec: SweepSpec }
+
 export interface LopperActivities {
+  /** Writes a new sweep's rows (the sweep, one PENDING trial per grid point); a retry finds them written. */
+  createSweep(input: CreateSweepInput): Promise<{ totalTrials: number }>;
   markSweepRunning(sweepId: string): Promise<void>;
   trainBaseline(input: TrainBaselineInput): Promise<BaselineRef>;
   runTrial(input: RunTrialInput): Promise<TrialOutcome>;

@@ -122,6 +122,9 @@ export interface TrialPoint {
   seed: number;
 }
 
+/** The tag of every sweep a schedule starts (`GET /sweeps?tag=schedule:<id>` lists them). */
+export const scheduleTag = (scheduleId: string) => `schedule:${scheduleId}`;
+
 /** Deterministic trial id: the same grid point of the same sweep always has the same id. */
 export function trialId(sweepId: string, method: string, amount: number, seed: number): string {
   return `${sweepId}:${method}:${amount}:${seed}`;

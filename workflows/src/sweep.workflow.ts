@@ -32,7 +32,8 @@ export interface SweepWorkflowInput {
 
 export interface SweepWorkflowResult { sweepId: string; trials: number; failed: number; status: 'COMPLETED' | 'FAILED' | 'CANCELLED' }
 
-function activitiesFor(spec: SweepSpec, override?: string) {
+/** The sweep's activities: short bookkeeping ones and long compute ones (heartbeating), on the queue its spec needs. */
+export function activitiesFor(spec: SweepSpec, override?: string) {
   const taskQueue = override ?? (spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE);
   const bookkeeping = proxyActivities<LopperActivities>({
     taskQueue,

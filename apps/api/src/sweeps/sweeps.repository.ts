@@ -1,7 +1,8 @@
 /** All database I/O of the sweeps API. */
 import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient, SweepStatus, TrialStatus } from '../../../../prisma/src/client.js';
-import { expandGrid, type SweepSpec } from '../../../../workflows/src/spec.js';
+import type { SweepSpec } from '../../../../workflows/src/spec.js';
+import { createSweepRows } from '../../../../prisma/src/sweep-rows.js';
 import type { TrialQuery } from './sweeps.dto.js';
 import { readArtifact } from '../../../../workers/src/artifacts.js';
 
@@ -12,13 +13,8 @@ export class SweepsRepository {
   constructor(@Inject(PRISMA) private readonly prisma: PrismaClient) {}
 
   /** Creates the sweep and all its PENDING trials in one transaction; returns the number of trials. */
-  async create(id: string, spec: SweepSpec): Promise<number> {
-    const grid = expandGrid(id, spec);
-    await this.prisma.$transaction([
-      this.prisma.sweep.create({ data: { id, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: spec.tags, totalTrials: grid.length } }),
-      this.prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId: id, method: t.method, amount: t.amount, seed: t.seed, config: { method: t.method, amount: t.amount, seed: t.seed } })) }),
-    ]);
-    return grid.length;
+  create(id: string, spec: SweepSpec): Promise<number> {
+    return createSweepRows(this.prisma, id, spec);
   }
 
   async delete(id: string): Promise<void> {
