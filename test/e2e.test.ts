@@ -307,7 +307,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/summary', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/models', '/models/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/summary', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/schedules', '/schedules/{id}', '/schedules/{id}/trigger', '/models', '/models/{id}']));
   });
 
   it('resumes an ended sweep: only its trials that are not DONE run again; DONE trials and the baseline are reused', async () => {
@@ -409,4 +409,63 @@ describe("a sweep over a user's own uploaded model", () => {
     rgb.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
+});
+
+describe('nightly sweeps on a schedule', () => {
+  const nightly = { name: 'e2e-nightly', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [11], baselineEpochs: 1, finetuneEpochs: 1, trainSubset: 500, testSubset: 200, batchSize: 100, tags: ['nightly'] };
+
+  it('refuses a bad schedule by field, creating nothing', async () => {
+    const before = (await api.schedules()).length;
+    const bad = async (body: unknown) => ((await api.createSchedule(body).catch((e: unknown) => e)) as ApiError);
+    const e1 = await bad({ name: 'x', cron: '61 2 * * *', sweep: nightly });
+    expect([e1.status, e1.body.errors]).toEqual([400, [{ field: 'cron', message: 'Minute is not in range [0-59] ("61 2 * * *")' }]]);
+    const e2 = await bad({ name: 'x', cron: '0 2 * * *', timezone: 'Mars/Olympus', sweep: { ...nightly, methods: ['magic'] } });
+    expect(e2.body.errors!.map((e) => e.field)).toEqual(['timezone', 'sweep.methods.0']);
+    const e3 = await bad({ name: 'x', cron: '0 2 * * *', sweep: { ...nightly, model: 'user', userModel: `um-${'0'.repeat(64)}` } });
+    expect(e3.body.errors).toEqual([{ field: 'sweep.userModel', message: `no uploaded model um-${'0'.repeat(64)} (POST /models first)` }]);
+    expect((await api.schedules()).length).toBe(before);
+  });
+
+  it('runs the sweep at each cron time (here: triggered), tagged with the schedule; pauses, lists and deletes', async () => {
+    const s = await api.createSchedule({ name: 'lenet nightly', cron: '0 2 * * *', timezone: 'Europe/Paris', sweep: nightly });
+    expect(s).toMatchObject({ name: 'lenet nightly', cron: '0 2 * * *', timezone: 'Europe/Paris', paused: false, recentRuns: [], sweepTag: `schedule:${s.id}` });
+    expect(s.id).toMatch(/^sc-[0-9a-f-]{36}$/);
+    // The next five 02:00s in Paris (01:00 or 00:00 UTC), a day apart, the first within a day.
+    expect(s.nextRuns).toHaveLength(5);
+    const next = s.nextRuns.map((t) => new Date(t));
+    expect(next.map((d) => new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Paris', hour: '2-digit', minute: '2-digit' }).format(d))).toEqual(Array(5).fill('02:00'));
+    expect(next[0].getTime() - Date.now()).toBeLessThanOrEqual(24 * 3600e3 + 3600e3);
+    expect(s.sweep).toMatchObject({ name: 'e2e-nightly', model: 'mlp', tags: ['nightly'] });
+    // Listed (Temporal's schedule list is eventually consistent: wait for it).
+    for (let i = 0; i < 50 && !(await api.schedules()).some((x) => x.id === s.id); i++) await new Promise((r) => setTimeout(r, 200));
+    expect((await api.schedules()).find((x) => x.id === s.id)).toMatchObject({ name: 'lenet nightly', cron: '0 2 * * *', paused: false });
+
+    // A run: a new sweep with the schedule's tag, run to the end like any other.
+    expect(await api.triggerSchedule(s.id)).toEqual({ id: s.id, triggered: true, sweepTag: s.sweepTag });
+    let runs: SweepView[] = [];
+    for (let i = 0; i < 100 && !runs.length; i++) {
+      runs = await api.sweepsTagged(s.sweepTag);
+      if (!runs.length) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ name: 'e2e-nightly', tags: ['nightly', s.sweepTag], totalTrials: 1 });
+    const done = await waitDone(runs[0].id, 300_000);
+    expect([done.status, done.counts.done]).toEqual(['COMPLETED', 1]);
+    const [t] = await api.trials(runs[0].id);
+    expect([t.status, t.backend]).toEqual(['DONE', workerBackend]);
+    const described = await api.schedule(s.id);
+    expect(described.recentRuns).toHaveLength(1);
+    expect(described.recentRuns[0].workflowId).toMatch(new RegExp(`^${s.id}-run-`));
+    // The sweep is the scheduled run's child, under the sweep's id.
+    expect((await temporal.workflow.getHandle(runs[0].id).describe()).parentExecution?.workflowId).toBe(described.recentRuns[0].workflowId);
+
+    const paused = await api.pauseSchedule(s.id, true);
+    expect(paused.paused).toBe(true);
+    expect((await api.pauseSchedule(s.id, false)).paused).toBe(false);
+    expect(await api.deleteSchedule(s.id)).toEqual({ id: s.id, deleted: true });
+    for (const call of [() => api.schedule(s.id), () => api.triggerSchedule(s.id), () => api.deleteSchedule(s.id)]) {
+      expect(((await call().catch((e: unknown) => e)) as ApiError).status).toBe(404);
+    }
+    expect((await api.sweep(runs[0].id)).status).toBe('COMPLETED'); // its sweeps stay
+  }, 360_000);
 });

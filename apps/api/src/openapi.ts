@@ -1,6 +1,7 @@
 /** The OpenAPI 3.1 document served at /docs, built from the DTO schemas. */
 import { z } from 'zod';
 import { UploadModelSchema } from './models/models.dto.js';
+import { CreateScheduleSchema } from './schedules/schedules.dto.js';
 import { CreateSweepSchema, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
 import { METHODS } from '../../../workflows/src/spec.js';
 
@@ -53,6 +54,21 @@ export function openApiDocument(): object {
         },
       },
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
+      '/schedules': {
+        post: {
+          summary: 'Create a schedule: the sweep in `sweep` starts at every cron time (in `timezone`), tagged schedule:<id>; a run due while the last one runs is skipped',
+          requestBody: { required: true, ...json(ref('CreateSchedule')) },
+          responses: { 201: { description: 'Created', ...json(ref('Schedule')) }, 400: errors[400] },
+        },
+        get: { summary: 'List schedules, with their next runs', responses: { 200: { description: 'Schedules', ...json({ type: 'array', items: ref('Schedule') }) } } },
+      },
+      '/schedules/{id}': {
+        get: { summary: 'One schedule, with the sweep it starts', parameters: [idParam], responses: { 200: { description: 'Schedule', ...json(ref('Schedule')) }, 404: { description: 'Unknown schedule', ...json(ref('Error')) } } },
+        delete: { summary: 'Delete a schedule (the sweeps it started stay)', parameters: [idParam], responses: { 200: { description: 'Deleted' }, 404: { description: 'Unknown schedule', ...json(ref('Error')) } } },
+      },
+      '/schedules/{id}/trigger': { post: { summary: 'Start a run now', parameters: [idParam], responses: { 200: { description: 'Triggered' }, 404: { description: 'Unknown schedule', ...json(ref('Error')) } } } },
+      '/schedules/{id}/pause': { post: { summary: 'Stop starting runs', parameters: [idParam], responses: { 200: { description: 'Paused', ...json(ref('Schedule')) }, 404: { description: 'Unknown schedule', ...json(ref('Error')) } } } },
+      '/schedules/{id}/unpause': { post: { summary: 'Start runs again', parameters: [idParam], responses: { 200: { description: 'Unpaused', ...json(ref('Schedule')) }, 404: { description: 'Unknown schedule', ...json(ref('Error')) } } } },
       '/models': {
         post: {
           summary: 'Upload a TF.js LayersModel (model.json and its weight files, base64) for sweeps with model "user"; input [null,28,28,1], 10 outputs',
@@ -79,6 +95,16 @@ export function openApiDocument(): object {
       schemas: {
         CreateSweep: z.toJSONSchema(CreateSweepSchema, { io: 'input', unrepresentable: 'any' }),
         UploadModel: z.toJSONSchema(UploadModelSchema, { io: 'input', unrepresentable: 'any' }),
+        CreateSchedule: { ...z.toJSONSchema(CreateScheduleSchema, { io: 'input', unrepresentable: 'any' }), description: '`sweep` is a CreateSweep body' },
+        Schedule: {
+          type: 'object',
+          properties: {
+            id: { type: 'string' }, name: { type: 'string' }, cron: { type: 'string' }, timezone: { type: 'string' }, paused: { type: 'boolean' },
+            nextRuns: { type: 'array', items: { type: 'string', format: 'date-time' } },
+            recentRuns: { type: 'array', items: { type: 'object', properties: { scheduledAt: { type: 'string', format: 'date-time' }, startedAt: { type: 'string', format: 'date-time' }, workflowId: { type: 'string' } } } },
+            sweepTag: { type: 'string', description: 'GET /sweeps?tag=<sweepTag> lists the sweeps its runs started' }, sweep: ref('CreateSweep'),
+          },
+        },
         UserModel: {
           type: 'object',
           properties: {

@@ -1,6 +1,7 @@
 /** Typed HTTP client for the sweep API (used by the CLI and `npm run up`). */
 import type { UserModelView } from '../../api/src/models/models.dto.js';
 import type { SweepSummary } from '../../api/src/summary.js';
+import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialModelView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 export class ApiError extends Error {
@@ -45,5 +46,13 @@ export class LopperApi {
   summary(id: string) { return this.call<SweepSummary>('GET', `/sweeps/${encodeURIComponent(id)}/summary`); }
   pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
   resume(id: string) { return this.call<{ id: string; resumedTrials: number; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/resume`); }
+  createSchedule(body: unknown) { return this.call<ScheduleView>('POST', '/schedules', body); }
+  schedules() { return this.call<ScheduleView[]>('GET', '/schedules'); }
+  schedule(id: string) { return this.call<ScheduleView>('GET', `/schedules/${encodeURIComponent(id)}`); }
+  deleteSchedule(id: string) { return this.call<{ id: string; deleted: true }>('DELETE', `/schedules/${encodeURIComponent(id)}`); }
+  triggerSchedule(id: string) { return this.call<{ id: string; triggered: true; sweepTag: string }>('POST', `/schedules/${encodeURIComponent(id)}/trigger`); }
+  pauseSchedule(id: string, paused: boolean) { return this.call<ScheduleView>('POST', `/schedules/${encodeURIComponent(id)}/${paused ? 'pause' : 'unpause'}`); }
+  /** Sweeps, newest first; `tag` keeps those with that tag (a schedule's runs: schedule:<id>). */
+  sweepsTagged(tag: string, limit = 50) { return this.call<SweepView[]>('GET', `/sweeps?${new URLSearchParams({ tag, limit: String(limit) })}`); }
   cancel(id: string) { return this.call<{ cancelled: boolean; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/cancel`); }
 }

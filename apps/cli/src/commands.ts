@@ -53,6 +53,15 @@ export async function downloadTrialModel(api: LopperApi, trialId: string, dir: s
   return paths;
 }
 
+/** Creates a schedule that starts the sweep in `path` (JSON or YAML, the body POST /sweeps takes) at each cron time. */
+export async function createSchedule(api: LopperApi, path: string, o: { cron: string; timezone?: string; name?: string; paused?: boolean }, out: (s: string) => void): Promise<string> {
+  const sweep = readSpecFile(path) as { name?: unknown };
+  const name = o.name ?? (typeof sweep?.name === 'string' ? sweep.name : basename(path));
+  const s = await api.createSchedule({ name, cron: o.cron, timezone: o.timezone, paused: o.paused ?? false, sweep });
+  out(`created ${s.id} (${s.name}): "${s.cron}" in ${s.timezone}, ${s.paused ? 'paused' : `next run ${s.nextRuns[0] ?? '-'}`}; its sweeps: lopper sweep list --tag ${s.sweepTag}`);
+  return s.id;
+}
+
 export async function submit(api: LopperApi, path: string, out: (s: string) => void): Promise<string> {
   const { id, totalTrials } = await api.submit(readSpecFile(path));
   out(`submitted ${id} (${totalTrials} trials)`);

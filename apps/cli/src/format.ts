@@ -1,5 +1,6 @@
 /** Terminal output: tables and the progress bar. Pure functions of their inputs. */
 import type { SweepSummary, Spread } from '../../api/src/summary.js';
+import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
@@ -48,6 +49,15 @@ export function summaryTable(s: SweepSummary): string {
     pm(c.speedup, (v) => `${v.toFixed(2)}x`), pm(c.gzipBytes, (v) => `${(v / 1024).toFixed(1)} KiB`),
   ]);
   return table(['  method', 'amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size'], rows);
+}
+
+/** Schedules: when each runs next and how many runs it started. */
+export function schedulesTable(list: ScheduleView[]): string {
+  if (!list.length) return '(no schedules; lopper schedule create <sweep file> --cron "0 2 * * *")';
+  return table(
+    ['id', 'name', 'cron', 'time zone', 'state', 'next run (UTC)', 'runs'],
+    list.map((s) => [s.id, s.name, s.cron, s.timezone, s.paused ? 'paused' : 'active', s.paused ? '-' : (s.nextRuns[0] ?? '-'), s.recentRuns.length]),
+  );
 }
 
 export function progressLine(s: SweepView, width = 30): string {

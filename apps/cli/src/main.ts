@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { ApiError, LopperApi } from './api-client.js';
 import * as cmd from './commands.js';
+import { schedulesTable } from './format.js';
 
 const program = new Command('lopper').description('Pruning sweeps from the command line').option('--api <url>', 'API base URL (default $LOPPER_API_URL or http://127.0.0.1:3000)');
 const api = () => new LopperApi(program.opts().api);
@@ -20,9 +21,10 @@ sweep.command('trials <id>').description('print the trials and their metrics as 
   .option('--method <method>', 'one method only').action(async (id: string, o: { status?: string; method?: string }) => cmd.trials(api(), id, o, print));
 sweep.command('summary <id>').description('per method x amount over the seeds: mean ± sd of accuracy, drop, compression, speedup, size')
   .action(async (id: string) => cmd.summary(api(), id, print));
-sweep.command('list').description('list recent sweeps').action(async () => {
-  for (const s of await api().sweeps()) print(`${s.id}  ${s.status.padEnd(9)}  ${s.name}`);
-});
+sweep.command('list').description('list recent sweeps').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')
+  .action(async (o: { tag?: string }) => {
+    for (const s of await (o.tag ? api().sweepsTagged(o.tag) : api().sweeps())) print(`${s.id}  ${s.status.padEnd(9)}  ${s.createdAt}  ${s.name}`);
+  });
 sweep.command('resume <id>').description('run the trials of an ended sweep that are not DONE again (failed, cancelled)').option('-f, --follow', 'follow progress until done')
   .action(async (id: string, o: { follow?: boolean }) => {
     const r = await api().resume(id);
@@ -37,6 +39,25 @@ const trial = program.command('trial').description('single trials (ids as listed
 trial.command('download <trialId>').description("write the trial's model (pruned, fine-tuned) as TF.js files: model.json + weights.bin")
   .option('-o, --out <dir>', 'folder to write into (default: ./<trial id>)').option('--force', 'overwrite files already there')
   .action(async (id: string, o: { out?: string; force?: boolean }) => { await cmd.downloadTrialModel(api(), id, o.out ?? id.replace(/[^A-Za-z0-9._-]+/g, '_'), o, print); });
+const schedule = program.command('schedule').description('sweeps that start on a cron schedule (nightly runs)');
+schedule.command('create <sweep-file>').description('start the sweep in <sweep-file> (JSON or YAML) at every cron time')
+  .requiredOption('--cron <expr>', 'cron expression, e.g. "0 2 * * *" (02:00 every day) or @daily')
+  .option('--tz <zone>', 'IANA time zone the cron is read in (default UTC)').option('--name <name>', 'a name (default: the sweep\'s)')
+  .option('--paused', 'create it paused')
+  .action(async (file: string, o: { cron: string; tz?: string; name?: string; paused?: boolean }) => {
+    await cmd.createSchedule(api(), file, { cron: o.cron, timezone: o.tz, name: o.name, paused: o.paused }, print);
+  });
+schedule.command('list').description('schedules, with their next run').action(async () => print(schedulesTable(await api().schedules())));
+schedule.command('trigger <id>').description('start a run now').action(async (id: string) => {
+  const r = await api().triggerSchedule(id);
+  print(`triggered ${r.id}; its sweeps: lopper sweep list --tag ${r.sweepTag}`);
+});
+schedule.command('pause <id>').description('stop starting runs until unpaused').action(async (id: string) => { print(`paused ${(await api().pauseSchedule(id, true)).id}`); });
+schedule.command('unpause <id>').description('start runs again').action(async (id: string) => {
+  const s = await api().pauseSchedule(id, false);
+  print(`unpaused ${s.id}; next run ${s.nextRuns[0] ?? '-'}`);
+});
+schedule.command('delete <id>').description('delete the schedule (its sweeps stay)').action(async (id: string) => { print(`deleted ${(await api().deleteSchedule(id)).id}`); });
 const model = program.command('model').description('user models');
 model.command('upload <model.json>').description('upload a TF.js LayersModel (model.json and the weight files beside it) for sweeps with "model": "user"')
   .option('--name <name>', 'a name for it (default: its folder name)')

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ModelHeader, WeightSpec } from '../../../../workers/src/pruning/model-format.js';
-import { ValidationError } from '../errors.js';
+import { fieldErrors, ValidationError } from '../errors.js';
 
 /** The input every dataset Lopper trains on feeds (Fashion-MNIST: 28 x 28 grey images). */
 export const USER_MODEL_INPUT = [28, 28, 1] as const;
@@ -69,10 +69,7 @@ export function parseUserModelUpload(body: unknown): UserModelUpload {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
   const r = UploadModelSchema.safeParse(body);
   if (!r.success) {
-    throw new ValidationError(r.error.issues.map((i) => ({
-      field: i.path.length ? i.path.join('.') : 'body',
-      message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
-    })));
+    throw new ValidationError(fieldErrors(r.error.issues));
   }
   const { name, modelJson, weights } = r.data;
   const errors: { field: string; message: string }[] = [];

@@ -1,7 +1,7 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
 import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
-import { ValidationError } from '../errors.js';
+import { fieldErrors, ValidationError } from '../errors.js';
 import { enumParam, intParam } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -81,12 +81,7 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   }
   const r = CreateSweepSchema.safeParse(body);
   if (!r.success) {
-    throw new ValidationError(
-      r.error.issues.map((i) => ({
-        field: i.path.length ? i.path.join('.') : 'body',
-        message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
-      })),
-    );
+    throw new ValidationError(fieldErrors(r.error.issues));
   }
   const spec = r.data as SweepSpec;
   if (spec.model === USER_MODEL && !spec.userModel) throw new ValidationError([{ field: 'userModel', message: 'is required with model "user" (the id POST /models returned)' }]);

@@ -1,4 +1,4 @@
-/** The API's only door to Temporal. */
+/** The API's door to Temporal: sweep workflows here, schedules through it (schedules/schedule.client.ts). */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { WORKFLOW_TASK_QUEUE } from '../../../../workflows/src/constants.js';
@@ -13,7 +13,8 @@ export class SweepWorkflowClient implements OnModuleDestroy {
 
   constructor(@Inject(API_CONFIG) private readonly cfg: ApiConfig) {}
 
-  private get(): Promise<{ client: Client; connection: Connection }> {
+  /** The one Temporal connection of the API process, opened on first use. */
+  get(): Promise<{ client: Client; connection: Connection }> {
     this.client ??= Connection.connect({ address: this.cfg.temporalAddress }).then((connection) => ({
       connection,
       client: new Client({ connection, namespace: this.cfg.namespace }),
