@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { downloadTrialModel, readModelUpload, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
+import { compare as printComparison, downloadTrialModel, readModelUpload, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 
@@ -307,10 +307,10 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     const doc = (await (await fetch(`${api.baseUrl}/docs`)).json()) as { openapi: string; paths: Record<string, unknown> };
     expect(doc.openapi).toBe('3.1.0');
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/summary', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/schedules', '/schedules/{id}', '/schedules/{id}/trigger', '/models', '/models/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/sweeps', '/sweeps/{id}', '/sweeps/{id}/trials', '/sweeps/{id}/pareto', '/sweeps/{id}/summary', '/compare', '/sweeps/{id}/cancel', '/sweeps/{id}/resume', '/trials/{id}', '/trials/{id}/model', '/schedules', '/schedules/{id}', '/schedules/{id}/trigger', '/models', '/models/{id}']));
   });
 
-  it('resumes an ended sweep: only its trials that are not DONE run again; DONE trials and the baseline are reused', async () => {
+  it('resumes an ended sweep: only its trials that are not DONE run again; DONE trials and the baseline are reused; compares sweeps', async () => {
     const status = async (id: string) => {
       const e = (await api.resume(id).catch((x: unknown) => x)) as ApiError;
       return [e.status, e.body.message];
@@ -336,6 +336,19 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(r.resumedTrials).toBe(4);
     const s = await waitDone(cancelledId);
     expect([s.status, s.counts.done]).toEqual(['COMPLETED', 4]);
+
+    // The two side by side: every cell of each, the front over all eight.
+    const c = await api.compare([sweepId, cancelledId]);
+    expect(c.sweeps.map((x) => [x.id, x.name, x.status])).toEqual([[sweepId, 'e2e', 'COMPLETED'], [cancelledId, 'e2e-cancel', 'COMPLETED']]);
+    expect(c.cells.map((x) => x.sweepId)).toEqual([sweepId, sweepId, sweepId, sweepId, cancelledId, cancelledId, cancelledId, cancelledId]);
+    const all = [...(await api.trials(sweepId)), ...(await api.trials(cancelledId))];
+    const beats = (a: TrialView, b: TrialView) => a.accuracy! >= b.accuracy! && a.compressionRate! >= b.compressionRate! && (a.accuracy! > b.accuracy! || a.compressionRate! > b.compressionRate!);
+    expect(c.cells.filter((x) => x.pareto).length).toBe(all.filter((t) => !all.some((o) => o !== t && beats(o, t))).length); // one seed each
+    const out: string[] = [];
+    await printComparison(api, [sweepId, cancelledId], (l) => out.push(l));
+    expect(out.join('\n')).toContain('e2e-cancel');
+    expect(((await api.compare([sweepId, 'sw-nope']).catch((e: unknown) => e)) as ApiError).body.message).toBe('sweep sw-nope not found');
+    expect(((await api.compare([]).catch((e: unknown) => e)) as ApiError).body.errors).toEqual([{ field: 'sweeps', message: 'must list 1 to 20 sweep ids, comma-separated (got 0)' }]);
   }, 300_000);
 });
 

@@ -10,6 +10,7 @@ import { PRISMA, SweepsRepository } from './sweeps/sweeps.repository.js';
 import { SweepsService } from './sweeps/sweeps.service.js';
 import { SweepWorkflowClient } from './sweeps/workflow.client.js';
 import { TrialsController } from './sweeps/trials.controller.js';
+import { CompareController } from './sweeps/compare.controller.js';
 import { ScheduleClient } from './schedules/schedule.client.js';
 import { SchedulesController } from './schedules/schedules.controller.js';
 import { SchedulesService } from './schedules/schedules.service.js';
@@ -40,7 +41,7 @@ export class AppModule {
   static forConfig(cfg: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [SweepsController, TrialsController, SchedulesController, ModelsController, MetaController],
+      controllers: [SweepsController, TrialsController, CompareController, SchedulesController, ModelsController, MetaController],
       providers: [
         { provide: API_CONFIG, useValue: cfg },
         { provide: PRISMA, useFactory: () => createPrisma(cfg.databaseUrl) },

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { UploadModelSchema } from './models/models.dto.js';
 import { CreateScheduleSchema } from './schedules/schedules.dto.js';
-import { CreateSweepSchema, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
+import { CreateSweepSchema, MAX_COMPARED_SWEEPS, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
 import { METHODS } from '../../../workflows/src/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -54,6 +54,16 @@ export function openApiDocument(): object {
         },
       },
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
+      '/compare': {
+        get: {
+          summary: 'Sweeps side by side: each one\'s cells (method x amount, mean ± sample sd over its seeds), `pareto` marking the front over all of them',
+          parameters: [{ name: 'sweeps', in: 'query', required: true, description: `1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated`, schema: { type: 'string' } }],
+          responses: {
+            200: { description: 'Comparison', ...json({ type: 'object', properties: { sweeps: { type: 'array', items: { type: 'object' } }, cells: { type: 'array', items: { allOf: [{ type: 'object', properties: { sweepId: { type: 'string' } } }, ref('SummaryCell')] } } } }) },
+            400: errors[400], 404: errors[404],
+          },
+        },
+      },
       '/schedules': {
         post: {
           summary: 'Create a schedule: the sweep in `sweep` starts at every cron time (in `timezone`), tagged schedule:<id>; a run due while the last one runs is skipped',
@@ -142,17 +152,15 @@ export function openApiDocument(): object {
           type: 'object',
           properties: {
             sweepId: { type: 'string' },
-            cells: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  method: { type: 'string' }, amount: { type: 'number' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
-                  ...Object.fromEntries(['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'].map((k) => [k, ref('Spread')])),
-                  pareto: { type: 'boolean' },
-                },
-              },
-            },
+            cells: { type: 'array', items: ref('SummaryCell') },
+          },
+        },
+        SummaryCell: {
+          type: 'object',
+          properties: {
+            method: { type: 'string' }, amount: { type: 'number' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
+            ...Object.fromEntries(['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'].map((k) => [k, ref('Spread')])),
+            pareto: { type: 'boolean' },
           },
         },
         ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },

@@ -1,4 +1,4 @@
-import { mean, sampleSd, summarize } from './summary.js';
+import { compare, mean, sampleSd, summarize } from './summary.js';
 import type { TrialView } from './sweeps/sweeps.dto.js';
 
 const trial = (method: string, amount: number, seed: number, over: Partial<TrialView> = {}): TrialView => ({
@@ -44,5 +44,16 @@ describe('summarize', () => {
     ]);
     expect(s.cells.map((c) => [c.method, c.amount, c.pareto])).toEqual([['a', 0.5, true], ['a', 0.8, true], ['b', 0.5, false], ['b', 0.9, false]]);
     expect(s.cells[3].accuracy).toBeNull();
+  });
+
+  it('compares sweeps: each one\'s cells, and the front over all of them', () => {
+    const sweeps = [{ id: 'a', name: 'mon', model: 'mlp', status: 'COMPLETED', createdAt: '' }, { id: 'b', name: 'tue', model: 'mlp', status: 'COMPLETED', createdAt: '' }];
+    const c = compare(sweeps, new Map([
+      ['a', [trial('l1', 0.5, 1, { accuracy: 0.9, compressionRate: 0.5 }), trial('l1', 0.8, 1, { accuracy: 0.8, compressionRate: 0.8 })]],
+      ['b', [trial('l1', 0.5, 1, { accuracy: 0.91, compressionRate: 0.5 })]], // beats a's 0.5 cell, which was on a's own front
+    ]));
+    expect(c.sweeps).toEqual(sweeps);
+    expect(c.cells.map((x) => [x.sweepId, x.amount, x.pareto])).toEqual([['a', 0.5, false], ['a', 0.8, true], ['b', 0.5, true]]);
+    expect(summarize('a', [trial('l1', 0.5, 1, { accuracy: 0.9, compressionRate: 0.5 })]).cells[0].pareto).toBe(true);
   });
 });

@@ -40,8 +40,20 @@ function spread(xs: (number | null)[]): Spread | null {
   return v.length ? { mean: mean(v), sd: sampleSd(v), n: v.length } : null;
 }
 
-/** Cells in the order the trials come (the listing's seed, method, amount order gives method, then amount). */
+/** The sweep's cells, by method then amount, each marked when on the front of the sweep's cells. */
 export function summarize(sweepId: string, trials: TrialView[]): SweepSummary {
+  return { sweepId, cells: markFront(summaryCells(trials)) };
+}
+
+/** Sets `pareto` on the cells on the front of mean accuracy vs mean compression rate (cells with neither are not ranked). */
+export function markFront<C extends SummaryCell>(cells: C[]): C[] {
+  const scored = cells.flatMap((c, i) => (c.accuracy && c.compressionRate ? [{ id: String(i), objectives: [c.accuracy.mean, c.compressionRate.mean] }] : []));
+  const front = new Set(paretoFront(scored).front.map((p) => Number(p.id)));
+  return cells.map((c, i) => ({ ...c, pareto: front.has(i) }));
+}
+
+/** One cell per method x amount, by method then amount; `pareto` left false (markFront sets it). */
+export function summaryCells(trials: TrialView[]): SummaryCell[] {
   const groups = new Map<string, TrialView[]>();
   for (const t of trials) {
     const k = JSON.stringify([t.method, t.amount]);
@@ -59,8 +71,16 @@ export function summarize(sweepId: string, trials: TrialView[]): SweepSummary {
       sizeBytes: of((t) => t.sizeBytes), gzipBytes: of((t) => t.gzipBytes), pareto: false,
     };
   });
-  cells.sort((a, b) => (a.method < b.method ? -1 : a.method > b.method ? 1 : a.amount - b.amount));
-  const scored = cells.flatMap((c, i) => (c.accuracy && c.compressionRate ? [{ id: String(i), objectives: [c.accuracy.mean, c.compressionRate.mean] }] : []));
-  for (const p of paretoFront(scored).front) cells[Number(p.id)].pareto = true;
-  return { sweepId, cells };
+  return cells.sort((a, b) => (a.method < b.method ? -1 : a.method > b.method ? 1 : a.amount - b.amount));
+}
+
+/** Several sweeps side by side (GET /compare): their cells, and the front over all of them. */
+export interface Comparison {
+  sweeps: { id: string; name: string; model: string; status: string; createdAt: string }[];
+  cells: (SummaryCell & { sweepId: string })[];
+}
+
+export function compare(sweeps: Comparison['sweeps'], trialsOf: Map<string, TrialView[]>): Comparison {
+  const cells = sweeps.flatMap((s) => summaryCells(trialsOf.get(s.id) ?? []).map((c) => ({ sweepId: s.id, ...c })));
+  return { sweeps, cells: markFront(cells) };
 }

@@ -1,6 +1,6 @@
 /** Typed HTTP client for the sweep API (used by the CLI and `npm run up`). */
 import type { UserModelView } from '../../api/src/models/models.dto.js';
-import type { SweepSummary } from '../../api/src/summary.js';
+import type { Comparison, SweepSummary } from '../../api/src/summary.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialModelView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -43,6 +43,7 @@ export class LopperApi {
   }
   trial(id: string) { return this.call<TrialView>('GET', `/trials/${encodeURIComponent(id)}`); }
   trialModel(id: string) { return this.call<TrialModelView>('GET', `/trials/${encodeURIComponent(id)}/model`); }
+  compare(ids: string[]) { return this.call<Comparison>('GET', `/compare?${new URLSearchParams({ sweeps: ids.join(',') })}`); }
   summary(id: string) { return this.call<SweepSummary>('GET', `/sweeps/${encodeURIComponent(id)}/summary`); }
   pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
   resume(id: string) { return this.call<{ id: string; resumedTrials: number; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/resume`); }

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
-import { paretoTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
+import { compareTable, paretoTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
 
 export function readSpecFile(path: string): unknown {
   const text = readFileSync(path, 'utf8');
@@ -95,6 +95,12 @@ export async function summary(api: LopperApi, id: string, out: (s: string) => vo
   const s = await api.summary(id);
   out(`${id} per method x amount: mean ± sample sd over the seeds done; * on the front of mean accuracy vs mean compression`);
   out(summaryTable(s));
+}
+
+export async function compare(api: LopperApi, ids: string[], out: (s: string) => void): Promise<void> {
+  const c = await api.compare(ids);
+  out(`${c.sweeps.length} sweeps per method x amount: mean ± sample sd over each one's seeds; * on the front over all of them`);
+  out(compareTable(c));
 }
 
 export async function pareto(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {

@@ -1,5 +1,5 @@
-import { paretoTable, progressLine, summaryTable, table, trialsTable } from './format.js';
-import { summarize } from '../../api/src/summary.js';
+import { compareTable, paretoTable, progressLine, summaryTable, table, trialsTable } from './format.js';
+import { compare, summarize } from '../../api/src/summary.js';
 import type { SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 const sweep = (over: Partial<SweepView>): SweepView => ({
@@ -53,5 +53,16 @@ describe('CLI formatting', () => {
     expect(lines[0].trim().split(/\s{2,}/)).toEqual(['method', 'amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size']);
     expect(lines[2].split(/\s{2,}/)).toEqual(['', 'l1-unstructured', '0.5', '1', '80.00', '0.10', '50.0%', '0.0%', '2.00x', '2.0 KiB']);
     expect(lines[3].split(/\s{2,}/)).toEqual(['* taylor-structured', '0.5', '2 (1 failed)', '89.00 ± 1.41', '0.30 ± 0.14', '75.0% ± 0.0%', '75.0% ± 0.0%', '2.10x ± 0.14x', '2.0 KiB ± 0.0 KiB']);
+  });
+  it('prints a comparison: each row names its sweep (name and creation time)', () => {
+    const t: TrialView = {
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
+      compressionRate: 0.5, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1, gzipBytes: 1024, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
+    };
+    const sweeps = [{ id: 'a', name: 'nightly', model: 'mlp', status: 'COMPLETED', createdAt: '2026-11-28T02:00:05.000Z' }, { id: 'b', name: 'nightly', model: 'mlp', status: 'COMPLETED', createdAt: '2026-11-29T02:00:04.000Z' }];
+    const lines = compareTable(compare(sweeps, new Map([['a', [t]], ['b', [{ ...t, accuracy: 0.92 }]]]))).split('\n');
+    expect(lines[0].trim().split(/\s{2,}/).slice(0, 3)).toEqual(['sweep', 'method', 'amount']);
+    expect(lines[2].split(/\s{2,}/).slice(0, 5)).toEqual(['', 'nightly 2026-11-28 02:00', 'l1-structured', '0.5', '1']);
+    expect(lines[3].split(/\s{2,}/).slice(0, 4)).toEqual(['* nightly 2026-11-29 02:00', 'l1-structured', '0.5', '1']);
   });
 });

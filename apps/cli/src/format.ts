@@ -1,5 +1,5 @@
 /** Terminal output: tables and the progress bar. Pure functions of their inputs. */
-import type { SweepSummary, Spread } from '../../api/src/summary.js';
+import type { Comparison, SummaryCell, SweepSummary, Spread } from '../../api/src/summary.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -36,19 +36,31 @@ export function trialsTable(trials: TrialView[]): string {
   return table(['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], rows);
 }
 
-/** The sweep per method x amount: mean ± sample sd over the seeds that finished; `*` marks the front of the means. */
-export function summaryTable(s: SweepSummary): string {
-  if (!s.cells.length) return '(no trials)';
+const CELL_HEADERS = ['amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size'];
+
+/** A summary cell's columns after the method: mean ± sample sd over the seeds that finished (one value for one seed). */
+function cellColumns(c: SummaryCell): (string | number)[] {
   const pm = (x: Spread | null, f: (v: number) => string) => (x === null ? '-' : x.n > 1 ? `${f(x.mean)} ± ${f(x.sd)}` : f(x.mean));
   const p2 = (v: number) => (100 * v).toFixed(2);
   const p1 = (v: number) => `${(100 * v).toFixed(1)}%`;
-  const rows = s.cells.map((c) => [
-    `${c.pareto ? '*' : ' '} ${c.method}`, c.amount,
-    `${c.seeds.length}${c.failed ? ` (${c.failed} failed)` : ''}${c.unfinished ? ` (${c.unfinished} to run)` : ''}`,
+  return [
+    c.amount, `${c.seeds.length}${c.failed ? ` (${c.failed} failed)` : ''}${c.unfinished ? ` (${c.unfinished} to run)` : ''}`,
     pm(c.accuracy, p2), pm(c.accuracyDrop, p2), pm(c.compressionRate, p1), pm(c.paramsRemoved, p1),
     pm(c.speedup, (v) => `${v.toFixed(2)}x`), pm(c.gzipBytes, (v) => `${(v / 1024).toFixed(1)} KiB`),
-  ]);
-  return table(['  method', 'amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size'], rows);
+  ];
+}
+
+/** The sweep per method x amount: mean ± sample sd over the seeds that finished; `*` marks the front of the means. */
+export function summaryTable(s: SweepSummary): string {
+  if (!s.cells.length) return '(no trials)';
+  return table(['  method', ...CELL_HEADERS], s.cells.map((c) => [`${c.pareto ? '*' : ' '} ${c.method}`, ...cellColumns(c)]));
+}
+
+/** Sweeps side by side, each named by its name and creation date; `*` marks the front over all of them. */
+export function compareTable(c: Comparison): string {
+  if (!c.cells.length) return '(no trials)';
+  const label = new Map(c.sweeps.map((s) => [s.id, `${s.name} ${s.createdAt.slice(0, 16).replace('T', ' ')}`]));
+  return table(['  sweep', 'method', ...CELL_HEADERS], c.cells.map((x) => [`${x.pareto ? '*' : ' '} ${label.get(x.sweepId)}`, x.method, ...cellColumns(x)]));
 }
 
 /** Schedules: when each runs next and how many runs it started. */

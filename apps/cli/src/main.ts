@@ -67,6 +67,8 @@ model.command('list').description('list uploaded models, newest first').action(a
   if (!models.length) print('no uploaded models (lopper model upload <model.json>)');
   for (const m of models) print(`${m.id}  ${m.createdAt}  ${String(m.params).padStart(9)} params  ${m.name}`);
 });
+program.command('compare <ids...>').description('sweeps side by side (method x amount over seeds), * on the front over all of them')
+  .action(async (ids: string[]) => cmd.compare(api(), ids, print));
 program.command('pareto <id>').description('print the Pareto front as a table').action(async (id: string) => cmd.pareto(api(), id, print));
 
 program.parseAsync().catch((e: unknown) => {

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSpecFile } from '../../../cli/src/commands.js';
 import type { ValidationError } from '../errors.js';
-import { parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
+import { parseCompareQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
 const fields = (body: unknown, cap = 100) => {
@@ -117,5 +117,18 @@ describe('parseTrialQuery', () => {
       { field: 'page', message: 'unknown query parameter (status, method, limit, offset)' },
       { field: 'sort', message: 'unknown query parameter (status, method, limit, offset)' },
     ]);
+  });
+});
+
+describe('parseCompareQuery', () => {
+  const errors = (q: Record<string, unknown>) => {
+    try { parseCompareQuery(q); } catch (e) { return (e as ValidationError).errors; }
+    throw new Error('expected a ValidationError');
+  };
+  it('takes 1 to 20 sweep ids, each once, in order', () => {
+    expect(parseCompareQuery({ sweeps: 'sw-b, sw-a,sw-b,' })).toEqual(['sw-b', 'sw-a']);
+    expect(errors({})).toEqual([{ field: 'sweeps', message: 'must list 1 to 20 sweep ids, comma-separated (got 0)' }]);
+    expect(errors({ sweeps: Array.from({ length: 21 }, (_, i) => `s${i}`).join(',') })[0].message).toMatch(/\(got 21\)$/);
+    expect(errors({ sweeps: 'a', ids: 'b' })).toEqual([{ field: 'ids', message: 'unknown query parameter (sweeps)' }]);
   });
 });

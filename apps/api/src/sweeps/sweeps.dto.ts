@@ -156,6 +156,20 @@ export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
   };
 }
 
+/** Most sweeps one GET /compare takes. */
+export const MAX_COMPARED_SWEEPS = 20;
+
+/** GET /compare?sweeps=<id>,<id>,…: the sweep ids, each once, in the order given. */
+export function parseCompareQuery(q: Record<string, unknown>): string[] {
+  const unknown = Object.keys(q).filter((k) => k !== 'sweeps');
+  if (unknown.length) throw new ValidationError(unknown.map((field) => ({ field, message: 'unknown query parameter (sweeps)' })));
+  const ids = [...new Set((typeof q.sweeps === 'string' ? q.sweeps : '').split(',').map((x) => x.trim()).filter(Boolean))];
+  if (!ids.length || ids.length > MAX_COMPARED_SWEEPS) {
+    throw new ValidationError([{ field: 'sweeps', message: `must list 1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated (got ${ids.length})` }]);
+  }
+  return ids;
+}
+
 export interface SweepCounts { pending: number; running: number; done: number; failed: number }
 
 export interface SweepView {

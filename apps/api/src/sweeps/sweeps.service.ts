@@ -6,7 +6,7 @@ import { API_CONFIG, type ApiConfig } from '../config.js';
 import { Conflict, NotFound } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
-import { summarize, type SweepSummary } from '../summary.js';
+import { compare, summarize, type Comparison, type SweepSummary } from '../summary.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { ValidationError } from '../errors.js';
@@ -88,6 +88,17 @@ export class SweepsService {
   /** Per method x amount over the seeds: mean ± sample sd of each metric, and the front of the means. */
   async summary(id: string): Promise<SweepSummary> {
     return summarize(id, await this.trials(id));
+  }
+
+  /** Sweeps side by side: each one's cells over its seeds, and the front over all of them; 404 naming a missing id. */
+  async compare(ids: string[]): Promise<Comparison> {
+    const rows = await Promise.all(ids.map(async (id) => {
+      const row = await this.repo.find(id);
+      if (!row) throw new NotFound(`sweep ${id} not found`);
+      return row;
+    }));
+    const trialsOf = new Map(await Promise.all(ids.map(async (id): Promise<[string, TrialView[]]> => [id, (await this.repo.trials(id)).map(trialView)])));
+    return compare(rows.map((r) => ({ id: r.id, name: r.name, model: r.model, status: r.status, createdAt: r.createdAt.toISOString() })), trialsOf);
   }
 
   async pareto(id: string): Promise<ParetoView> {
