@@ -22,3 +22,9 @@ export function enumParam<T extends string>(field: string, raw: string | undefin
   if (!(allowed as readonly string[]).includes(raw)) throw new ValidationError([{ field, message: `must be one of ${allowed.join(', ')} (got "${raw}")` }]);
   return raw as T;
 }
+
+/** Refuses query parameters other than `allowed`, naming each. */
+export function onlyParams(q: Record<string, unknown>, allowed: readonly string[]): void {
+  const unknown = Object.keys(q).filter((k) => !allowed.includes(k));
+  if (unknown.length) throw new ValidationError(unknown.map((field) => ({ field, message: `unknown query parameter (${allowed.join(', ')})` })));
+}

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { fieldErrors, ValidationError } from '../errors.js';
-import { enumParam, intParam } from '../query.js';
+import { enumParam, intParam, onlyParams } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -145,8 +145,7 @@ export interface TrialQuery {
 
 /** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
 export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
-  const unknown = Object.keys(q).filter((k) => !['status', 'method', 'limit', 'offset'].includes(k));
-  if (unknown.length) throw new ValidationError(unknown.map((field) => ({ field, message: 'unknown query parameter (status, method, limit, offset)' })));
+  onlyParams(q, ['status', 'method', 'limit', 'offset']);
   const one = (k: string) => (q[k] === undefined ? undefined : String(q[k]));
   return {
     status: enumParam('status', one('status'), TRIAL_STATUSES),
@@ -161,8 +160,7 @@ export const MAX_COMPARED_SWEEPS = 20;
 
 /** GET /compare?sweeps=<id>,<id>,…: the sweep ids, each once, in the order given. */
 export function parseCompareQuery(q: Record<string, unknown>): string[] {
-  const unknown = Object.keys(q).filter((k) => k !== 'sweeps');
-  if (unknown.length) throw new ValidationError(unknown.map((field) => ({ field, message: 'unknown query parameter (sweeps)' })));
+  onlyParams(q, ['sweeps']);
   const ids = [...new Set((typeof q.sweeps === 'string' ? q.sweeps : '').split(',').map((x) => x.trim()).filter(Boolean))];
   if (!ids.length || ids.length > MAX_COMPARED_SWEEPS) {
     throw new ValidationError([{ field: 'sweeps', message: `must list 1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated (got ${ids.length})` }]);
