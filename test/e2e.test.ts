@@ -292,9 +292,9 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       expect(e.body.errors?.map((x) => x.field)).toContain(field);
     }
     // List limits are checked too, not clamped.
-    for (const path of ['/sweeps?limit=0', '/sweeps?limit=many', '/models?limit=501']) {
+    for (const [path, field] of [['/sweeps?limit=0', 'limit'], ['/sweeps?limit=many', 'limit'], ['/models?limit=501', 'limit'], ['/sweeps?before=yesterday', 'before'], ['/sweeps?status=done', 'status']]) {
       const res = await fetch(`${api.baseUrl}${path}`);
-      expect([path, res.status, ((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)]).toEqual([path, 400, ['limit']]);
+      expect([path, res.status, ((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)]).toEqual([path, 400, [field]]);
     }
     expect(await prisma.sweep.count()).toBe(sweeps);
     expect(await prisma.trial.count()).toBe(trialRows);
@@ -350,6 +350,24 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(((await api.compare([sweepId, 'sw-nope']).catch((e: unknown) => e)) as ApiError).body.message).toBe('sweep sw-nope not found');
     expect(((await api.compare([]).catch((e: unknown) => e)) as ApiError).body.errors).toEqual([{ field: 'sweeps', message: 'must list 1 to 20 sweep ids, comma-separated (got 0)' }]);
   }, 300_000);
+});
+
+describe('the sweep list', () => {
+  it('pages newest first (before = where the last page ended), filtered by tag and status', async () => {
+    const all = await api.sweeps({ limit: 500 });
+    expect(all.length).toBeGreaterThanOrEqual(3);
+    expect(all.map((s) => s.createdAt)).toEqual([...all.map((s) => s.createdAt)].sort().reverse());
+    const pages: SweepView[] = [];
+    for (let before: string | undefined; ;) {
+      const page = await api.sweeps({ limit: 2, before });
+      pages.push(...page);
+      if (page.length < 2) break;
+      before = page[page.length - 1].createdAt;
+    }
+    expect(pages.map((s) => s.id)).toEqual(all.map((s) => s.id));
+    expect((await api.sweeps({ status: 'CANCELLED' })).every((s) => s.status === 'CANCELLED')).toBe(true);
+    expect((await api.sweeps({ tag: 'e2e', limit: 500 })).map((s) => s.id)).toEqual(all.filter((s) => s.tags.includes('e2e')).map((s) => s.id));
+  });
 });
 
 describe("a sweep over a user's own uploaded model", () => {
@@ -457,7 +475,7 @@ describe('nightly sweeps on a schedule', () => {
     expect(await api.triggerSchedule(s.id)).toEqual({ id: s.id, triggered: true, sweepTag: s.sweepTag });
     let runs: SweepView[] = [];
     for (let i = 0; i < 100 && !runs.length; i++) {
-      runs = await api.sweepsTagged(s.sweepTag);
+      runs = await api.sweeps({ tag: s.sweepTag });
       if (!runs.length) await new Promise((r) => setTimeout(r, 200));
     }
     expect(runs).toHaveLength(1);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { UploadModelSchema } from './models/models.dto.js';
 import { CreateScheduleSchema } from './schedules/schedules.dto.js';
-import { CreateSweepSchema, MAX_COMPARED_SWEEPS, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
+import { CreateSweepSchema, MAX_COMPARED_SWEEPS, SWEEP_STATUSES, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
 import { METHODS } from '../../../workflows/src/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -18,7 +18,14 @@ export function openApiDocument(): object {
     paths: {
       '/sweeps': {
         post: { summary: 'Submit a sweep', requestBody: { required: true, ...json(ref('CreateSweep')) }, responses: { 201: { description: 'Created', ...json({ type: 'object', properties: { id: { type: 'string' }, totalTrials: { type: 'integer' } } }) }, 400: errors[400] } },
-        get: { summary: 'List sweeps (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }, { name: 'tag', in: 'query', schema: { type: 'string' } }], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
+        get: {
+          summary: 'List sweeps (newest first)',
+          parameters: [
+            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+            { name: 'tag', in: 'query', schema: { type: 'string' } },
+            { name: 'status', in: 'query', schema: { enum: [...SWEEP_STATUSES] } },
+            { name: 'before', in: 'query', description: 'only sweeps created strictly before this time: the last createdAt of the previous page', schema: { type: 'string', format: 'date-time' } },
+          ], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
       },
       '/sweeps/{id}': { get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } } },
       '/sweeps/{id}/trials': {

@@ -10,6 +10,12 @@ export class ApiError extends Error {
   }
 }
 
+/** `?k=v&…` of the defined entries, or '' when none. */
+function queryString(query: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  return qs ? `?${qs}` : '';
+}
+
 export class LopperApi {
   constructor(readonly baseUrl: string = process.env.LOPPER_API_URL ?? 'http://127.0.0.1:3000') {}
 
@@ -35,15 +41,15 @@ export class LopperApi {
   models() { return this.call<UserModelView[]>('GET', '/models'); }
   model(id: string) { return this.call<UserModelView>('GET', `/models/${encodeURIComponent(id)}`); }
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
-  sweeps() { return this.call<SweepView[]>('GET', '/sweeps'); }
+  /** Sweeps, newest first: `limit` (50) at a time, `before` a createdAt for the next page, filtered by `tag` (a schedule's: schedule:<id>) or `status`. */
+  sweeps(query: { limit?: number; tag?: string; status?: string; before?: string } = {}) { return this.call<SweepView[]>('GET', `/sweeps${queryString(query)}`); }
   /** The sweep's trials (seed, method, amount order); `query` filters by status or method and pages with limit/offset. */
   trials(id: string, query: { status?: string; method?: string; limit?: number; offset?: number } = {}) {
-    const qs = new URLSearchParams(Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString();
-    return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials${qs ? `?${qs}` : ''}`);
+    return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials${queryString(query)}`);
   }
   trial(id: string) { return this.call<TrialView>('GET', `/trials/${encodeURIComponent(id)}`); }
   trialModel(id: string) { return this.call<TrialModelView>('GET', `/trials/${encodeURIComponent(id)}/model`); }
-  compare(ids: string[]) { return this.call<Comparison>('GET', `/compare?${new URLSearchParams({ sweeps: ids.join(',') })}`); }
+  compare(ids: string[]) { return this.call<Comparison>('GET', `/compare${queryString({ sweeps: ids.join(',') })}`); }
   summary(id: string) { return this.call<SweepSummary>('GET', `/sweeps/${encodeURIComponent(id)}/summary`); }
   pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
   resume(id: string) { return this.call<{ id: string; resumedTrials: number; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/resume`); }
@@ -53,7 +59,5 @@ export class LopperApi {
   deleteSchedule(id: string) { return this.call<{ id: string; deleted: true }>('DELETE', `/schedules/${encodeURIComponent(id)}`); }
   triggerSchedule(id: string) { return this.call<{ id: string; triggered: true; sweepTag: string }>('POST', `/schedules/${encodeURIComponent(id)}/trigger`); }
   pauseSchedule(id: string, paused: boolean) { return this.call<ScheduleView>('POST', `/schedules/${encodeURIComponent(id)}/${paused ? 'pause' : 'unpause'}`); }
-  /** Sweeps, newest first; `tag` keeps those with that tag (a schedule's runs: schedule:<id>). */
-  sweepsTagged(tag: string, limit = 50) { return this.call<SweepView[]>('GET', `/sweeps?${new URLSearchParams({ tag, limit: String(limit) })}`); }
   cancel(id: string) { return this.call<{ cancelled: boolean; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/cancel`); }
 }

@@ -23,7 +23,7 @@ sweep.command('summary <id>').description('per method x amount over the seeds: m
   .action(async (id: string) => cmd.summary(api(), id, print));
 sweep.command('list').description('list recent sweeps').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')
   .action(async (o: { tag?: string }) => {
-    for (const s of await (o.tag ? api().sweepsTagged(o.tag) : api().sweeps())) print(`${s.id}  ${s.status.padEnd(9)}  ${s.createdAt}  ${s.name}`);
+    for (const s of await api().sweeps({ tag: o.tag })) print(`${s.id}  ${s.status.padEnd(9)}  ${s.createdAt}  ${s.name}`);
   });
 sweep.command('resume <id>').description('run the trials of an ended sweep that are not DONE again (failed, cancelled)').option('-f, --follow', 'follow progress until done')
   .action(async (id: string, o: { follow?: boolean }) => {

@@ -1,8 +1,7 @@
 /** HTTP surface of sweeps: thin, everything else is in SweepsService. */
 import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { SweepsService } from './sweeps.service.js';
-import { pageLimit } from '../query.js';
-import { parseTrialQuery } from './sweeps.dto.js';
+import { parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
 
 @Controller('sweeps')
 export class SweepsController {
@@ -15,8 +14,8 @@ export class SweepsController {
   }
 
   @Get()
-  list(@Query('limit') limit?: string, @Query('tag') tag?: string) {
-    return this.sweeps.list(pageLimit(limit), tag);
+  list(@Query() query: Record<string, unknown>) {
+    return this.sweeps.list(parseSweepListQuery(query));
   }
 
   @Get(':id')

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSpecFile } from '../../../cli/src/commands.js';
 import type { ValidationError } from '../errors.js';
-import { parseCompareQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
+import { parseCompareQuery, parseSweepListQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
 const fields = (body: unknown, cap = 100) => {
@@ -130,5 +130,18 @@ describe('parseCompareQuery', () => {
     expect(errors({})).toEqual([{ field: 'sweeps', message: 'must list 1 to 20 sweep ids, comma-separated (got 0)' }]);
     expect(errors({ sweeps: Array.from({ length: 21 }, (_, i) => `s${i}`).join(',') })[0].message).toMatch(/\(got 21\)$/);
     expect(errors({ sweeps: 'a', ids: 'b' })).toEqual([{ field: 'ids', message: 'unknown query parameter (sweeps)' }]);
+  });
+});
+
+describe('parseSweepListQuery', () => {
+  it('takes a page size, a tag, a status and where the last page ended, naming each bad one', () => {
+    expect(parseSweepListQuery({})).toEqual({ limit: 50, tag: undefined, status: undefined, before: undefined });
+    expect(parseSweepListQuery({ limit: '5', tag: 'schedule:sc-1', status: 'FAILED', before: '2026-11-29T02:00:00.000Z' }))
+      .toEqual({ limit: 5, tag: 'schedule:sc-1', status: 'FAILED', before: new Date('2026-11-29T02:00:00.000Z') });
+    const fields = (q: Record<string, unknown>) => { try { parseSweepListQuery(q); } catch (e) { return (e as ValidationError).errors.map((x) => x.field); } return []; };
+    expect(fields({ before: 'yesterday' })).toEqual(['before']);
+    expect(fields({ status: 'DONE' })).toEqual(['status']);
+    expect(fields({ limit: '0' })).toEqual(['limit']);
+    expect(fields({ offset: '2' })).toEqual(['offset']);
   });
 });

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { fieldErrors, ValidationError } from '../errors.js';
-import { enumParam, intParam, onlyParams } from '../query.js';
+import { enumParam, intParam, onlyParams, pageLimit } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -153,6 +153,20 @@ export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
     limit: intParam('limit', one('limit'), 1, 1_000_000),
     offset: intParam('offset', one('offset'), 0, 1_000_000, 0),
   };
+}
+
+export const SWEEP_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
+
+/** GET /sweeps: newest first, `limit` at a time; `before` (a createdAt the last page ended at) gives the next page. */
+export interface SweepListQuery { limit: number; tag?: string; status?: (typeof SWEEP_STATUSES)[number]; before?: Date }
+
+export function parseSweepListQuery(q: Record<string, unknown>): SweepListQuery {
+  onlyParams(q, ['limit', 'tag', 'status', 'before']);
+  const one = (k: string) => (q[k] === undefined ? undefined : String(q[k]));
+  const before = one('before');
+  const at = before === undefined ? undefined : new Date(before);
+  if (at && Number.isNaN(at.getTime())) throw new ValidationError([{ field: 'before', message: `must be an ISO 8601 time, such as a sweep's createdAt (got "${before}")` }]);
+  return { limit: pageLimit(one('limit')), tag: one('tag'), status: enumParam('status', one('status'), SWEEP_STATUSES), before: at };
 }
 
 /** Most sweeps one GET /compare takes. */

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { PrismaClient, SweepStatus, TrialStatus } from '../../../../prisma/src/client.js';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { createSweepRows } from '../../../../prisma/src/sweep-rows.js';
-import type { TrialQuery } from './sweeps.dto.js';
+import type { SweepListQuery, TrialQuery } from './sweeps.dto.js';
 import { readArtifact } from '../../../../workers/src/artifacts.js';
 
 export const PRISMA = Symbol('PRISMA');
@@ -25,11 +25,11 @@ export class SweepsRepository {
     return this.prisma.sweep.findUnique({ where: { id }, include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } } });
   }
 
-  async list(limit: number, tag?: string) {
+  async list(q: SweepListQuery) {
     return this.prisma.sweep.findMany({
-      where: tag ? { tags: { has: tag } } : undefined,
-      orderBy: { createdAt: 'desc' },
-      take: limit,
+      where: { ...(q.tag ? { tags: { has: q.tag } } : {}), ...(q.status ? { status: q.status } : {}), ...(q.before ? { createdAt: { lt: q.before } } : {}) },
+      orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
+      take: q.limit,
       include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } },
     });
   }

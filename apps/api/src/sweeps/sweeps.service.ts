@@ -10,7 +10,7 @@ import { compare, summarize, type Comparison, type SweepSummary } from '../summa
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { ValidationError } from '../errors.js';
-import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
+import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
@@ -51,8 +51,8 @@ export class SweepsService {
     return this.view(row, counts.get(id) ?? {});
   }
 
-  async list(limit = 50, tag?: string): Promise<SweepView[]> {
-    const rows = await this.repo.list(limit, tag);
+  async list(q: SweepListQuery = { limit: 50 }): Promise<SweepView[]> {
+    const rows = await this.repo.list(q);
     const counts = await this.repo.counts(rows.map((r) => r.id));
     return rows.map((r) => this.view(r, counts.get(r.id) ?? {}));
   }
