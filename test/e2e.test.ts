@@ -331,8 +331,11 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(after.find((t) => t.id === victim.id)!.accuracy).toBe(victim.accuracy); // the same training, deterministic per seed
     expect(await prisma.baseline.count()).toBe(baselines);
 
-    // A cancelled sweep runs to the end.
-    const r = await api.resume(cancelledId);
+    // A cancelled sweep runs to the end; of two resumes at once, one does it and the other is told.
+    const both = await Promise.allSettled([api.resume(cancelledId), api.resume(cancelledId)]);
+    expect(both.map((x) => x.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const r = (both.find((x) => x.status === 'fulfilled') as PromiseFulfilledResult<{ resumedTrials: number }>).value;
+    expect(((both.find((x) => x.status === 'rejected') as PromiseRejectedResult).reason as ApiError).status).toBe(409);
     expect(r.resumedTrials).toBe(4);
     const s = await waitDone(cancelledId);
     expect([s.status, s.counts.done]).toEqual(['COMPLETED', 4]);

@@ -70,12 +70,17 @@ export class SweepsRepository {
     return this.prisma.trial.findMany({ where: { sweepId, status: { not: 'DONE' } }, select: { id: true, status: true, error: true } });
   }
 
-  /** Reopens an ended sweep in one transaction: it and its unfinished trials back to PENDING, their errors cleared. */
-  async reopen(id: string): Promise<void> {
-    await this.prisma.$transaction([
-      this.prisma.trial.updateMany({ where: { sweepId: id, status: { not: 'DONE' } }, data: { status: 'PENDING', error: null } }),
-      this.prisma.sweep.update({ where: { id }, data: { status: 'PENDING', error: null, finishedAt: null } }),
-    ]);
+  /**
+   * Reopens an ended sweep in one transaction: it and its unfinished trials back to PENDING, their errors cleared.
+   * Only from status `from`: false (nothing written) when the sweep is no longer in it (another request reopened it).
+   */
+  async reopen(id: string, from: SweepStatus): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const { count } = await tx.sweep.updateMany({ where: { id, status: from }, data: { status: 'PENDING', error: null, finishedAt: null } });
+      if (count !== 1) return false;
+      await tx.trial.updateMany({ where: { sweepId: id, status: { not: 'DONE' } }, data: { status: 'PENDING', error: null } });
+      return true;
+    });
   }
 
   /** Undoes reopen() when the workflow could not start: the sweep's and the trials' rows as they were. */

@@ -6,13 +6,13 @@ import { SweepsService } from './sweeps.service.js';
 import type { SweepWorkflowClient } from './workflow.client.js';
 
 /** SweepsService.resume over an in-memory repository: what it writes, in what order, and what it undoes. */
-function setup(status: string, unfinished: { id: string; status: string; error: string | null }[], start: () => Promise<void>) {
+function setup(status: string, unfinished: { id: string; status: string; error: string | null }[], start: () => Promise<void>, raced = false) {
   const calls: string[] = [];
   const row = { id: 'sw-1', status, error: '1 of 2 trials failed', finishedAt: new Date(0), totalTrials: 2, spec: { name: 'n' }, baselines: [] };
   const repo = {
     find: async (id: string) => (id === 'sw-1' ? row : null),
     unfinishedTrials: async () => unfinished,
-    reopen: async (id: string) => { calls.push(`reopen ${id}`); },
+    reopen: async (id: string, from: string) => { calls.push(`reopen ${id} from ${from}`); return !raced; },
     restore: async (sweep: typeof row, trials: typeof unfinished) => { calls.push(`restore ${sweep.status} ${sweep.error} ${trials.map((t) => `${t.id}:${t.status}`).join(',')}`); },
   } as unknown as SweepsRepository;
   const workflows = { start: async (id: string, spec: object) => { calls.push(`start ${id} ${JSON.stringify(spec)}`); await start(); } } as unknown as SweepWorkflowClient;
@@ -25,13 +25,19 @@ describe('SweepsService.resume', () => {
   it('reopens the unfinished trials, then starts the workflow on the stored spec', async () => {
     const { calls, service } = setup('COMPLETED', failedOne, async () => {});
     expect(await service.resume('sw-1')).toEqual({ id: 'sw-1', resumedTrials: 1, status: 'PENDING' });
-    expect(calls).toEqual(['reopen sw-1', 'start sw-1 {"name":"n"}']);
+    expect(calls).toEqual(['reopen sw-1 from COMPLETED', 'start sw-1 {"name":"n"}']);
   });
 
   it('puts the rows back as they were when the workflow cannot start', async () => {
     const { calls, service } = setup('CANCELLED', failedOne, async () => { throw new Conflict('still running'); });
     await expect(service.resume('sw-1')).rejects.toThrow('still running');
-    expect(calls).toEqual(['reopen sw-1', 'start sw-1 {"name":"n"}', 'restore CANCELLED 1 of 2 trials failed t2:FAILED']);
+    expect(calls).toEqual(['reopen sw-1 from CANCELLED', 'start sw-1 {"name":"n"}', 'restore CANCELLED 1 of 2 trials failed t2:FAILED']);
+  });
+
+  it('leaves a sweep another request reopened first alone: no start, no restore', async () => {
+    const { calls, service } = setup('FAILED', failedOne, async () => {}, true);
+    await expect(service.resume('sw-1')).rejects.toThrow(new Conflict('sweep sw-1 is being resumed by another request'));
+    expect(calls).toEqual(['reopen sw-1 from FAILED']);
   });
 
   it('refuses, writing nothing, a running sweep, one with every trial DONE, and an unknown id', async () => {

@@ -3,13 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
-import { Conflict, NotFound } from '../errors.js';
+import { Conflict, NotFound, ValidationError } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
 import { compare, summarize, type Comparison, type SweepSummary } from '../summary.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
-import { ValidationError } from '../errors.js';
 import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
@@ -137,7 +136,7 @@ export class SweepsService {
     if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: only an ended sweep can be resumed`);
     const unfinished = await this.repo.unfinishedTrials(id);
     if (!unfinished.length) throw new Conflict(`sweep ${id} has nothing to resume: all ${row.totalTrials} trials are DONE`);
-    await this.repo.reopen(id);
+    if (!(await this.repo.reopen(id, row.status))) throw new Conflict(`sweep ${id} is being resumed by another request`);
     try {
       await this.workflows.start(id, row.spec as unknown as SweepSpec);
     } catch (e) {
