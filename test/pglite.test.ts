@@ -46,3 +46,15 @@ it('applies the migrations and runs a baseline and a trial through Prisma on PGl
   expect(row.nonzeroParams).toBeLessThan(baseline.totalParams);
   expect(await prisma.artifact.count()).toBe(2);
 }, 120_000);
+
+it("takes the API's interactive transactions (resuming a sweep) and its trial filters", async () => {
+  const { SweepsRepository } = await import('../apps/api/src/sweeps/sweeps.repository.js');
+  const repo = new SweepsRepository(prisma);
+  const sweepId = 'pglite-sweep';
+  await prisma.sweep.update({ where: { id: sweepId }, data: { status: 'CANCELLED' } });
+  // Two at once, as two API requests would: one reopens, the other finds it reopened.
+  expect((await Promise.all([repo.reopen(sweepId, 'CANCELLED'), repo.reopen(sweepId, 'CANCELLED')])).sort()).toEqual([false, true]);
+  expect((await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } })).status).toBe('PENDING');
+  expect((await repo.trials(sweepId, { status: 'DONE', offset: 0, limit: 1 })).map((t) => t.status)).toEqual(['DONE']);
+  expect(await repo.trials(sweepId, { status: 'FAILED', offset: 0 })).toEqual([]);
+});
