@@ -3,7 +3,6 @@
  * Deterministic code only (no Node builtins, no I/O): everything else happens in activities.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
@@ -16,6 +15,7 @@ import {
 import type { BaselineRef, LopperActivities } from './activity-types.js';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, TRIALS_PER_RUN } from './constants.js';
 import { expandGrid, gridSize, type SweepSpec } from './spec.js';
+import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure } from './failures.js';
 
 export interface SweepWorkflowInput {
   sweepId: string;
@@ -43,16 +43,12 @@ export function activitiesFor(spec: SweepSpec, override?: string) {
   const compute = proxyActivities<LopperActivities>({
     taskQueue,
     startToCloseTimeout: '2 hours',
-    heartbeatTimeout: '1 minute',
+    heartbeatTimeout: COMPUTE_HEARTBEAT_TIMEOUT,
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['InvalidConfig'] },
   });
   return { bookkeeping, compute };
 }
 
-function describe(err: unknown): string {
-  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
-  return err instanceof Error ? err.message : String(err);
-}
 
 export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWorkflowResult> {
   const { sweepId, spec } = input;
@@ -86,8 +82,8 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
         } catch (err) {
           if (isCancellation(err)) throw err;
           failed++;
-          log.warn('trial failed', { trialId: t.trialId, error: describe(err) });
-          await bookkeeping.markTrialFailed({ trialId: t.trialId, error: describe(err) });
+          log.warn('trial failed', { trialId: t.trialId, error: describeFailure(err) });
+          await bookkeeping.markTrialFailed({ trialId: t.trialId, error: describeFailure(err) });
         }
       }
     };
@@ -105,7 +101,7 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
       await CancellationScope.nonCancellable(() => bookkeeping.finishSweep({ sweepId, status: 'CANCELLED' }));
       throw err;
     }
-    await CancellationScope.nonCancellable(() => bookkeeping.finishSweep({ sweepId, status: 'FAILED', error: describe(err) }));
+    await CancellationScope.nonCancellable(() => bookkeeping.finishSweep({ sweepId, status: 'FAILED', error: describeFailure(err) }));
     throw err;
   }
 }
