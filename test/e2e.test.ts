@@ -503,3 +503,46 @@ describe('nightly sweeps on a schedule', () => {
     expect((await api.sweep(runs[0].id)).status).toBe('COMPLETED'); // its sweeps stay
   }, 360_000);
 });
+
+describe('deleting sweeps', () => {
+  it('deletes an ended sweep and its trials, then frees the stored models nothing references (and no worker stored lately)', async () => {
+    // A running sweep is refused.
+    const { id: running } = await api.submit({ ...grid, name: 'e2e-delete-running', seeds: [98], baselineEpochs: 50 });
+    const busy = (await api.deleteSweep(running).catch((e: unknown) => e)) as ApiError;
+    expect([busy.status, busy.body.message]).toEqual([409, `sweep ${running} is ${(await api.sweep(running)).status}: cancel it before deleting it`]);
+    await api.cancel(running);
+    await waitDone(running, 60_000);
+
+    // The sweep that reused a baseline: one DONE trial with its stored model.
+    const reuse = await prisma.sweep.findFirstOrThrow({ where: { name: 'e2e-reuse' }, include: { trials: true, baselines: true } });
+    const uri = reuse.trials[0].artifactUri!;
+    const others = await prisma.trial.count({ where: { artifactUri: uri, sweepId: { not: reuse.id } } });
+    expect(others).toBe(0); // its model is its own
+    const r = await api.deleteSweep(reuse.id);
+    expect([r.id, r.deleted, r.trials]).toEqual([reuse.id, true, 1]);
+    expect(((await api.sweep(reuse.id).catch((e: unknown) => e)) as ApiError).status).toBe(404);
+    expect(await prisma.trial.count({ where: { sweepId: reuse.id } })).toBe(0);
+    // Stored minutes ago: kept (a worker may be about to reference the same bytes).
+    expect(await prisma.artifact.count({ where: { uri } })).toBe(1);
+
+    // Three hours later (aged here), the next delete frees it; everything still referenced stays.
+    await prisma.artifact.updateMany({ data: { storedAt: new Date(Date.now() - 4 * 3600e3) } });
+    const referenced = async () => {
+      const uris = [
+        ...(await prisma.trial.findMany({ where: { artifactUri: { not: null } }, select: { artifactUri: true } })).map((t) => t.artifactUri!),
+        ...(await prisma.baseline.findMany({ select: { artifactUri: true } })).map((b) => b.artifactUri),
+        ...(await prisma.userModel.findMany({ select: { artifactUri: true } })).map((u) => u.artifactUri),
+      ];
+      return new Set(uris);
+    };
+    const before = await referenced();
+    const unreferenced = (await prisma.artifact.findMany({ select: { uri: true, sizeBytes: true } })).filter((a) => !before.has(a.uri));
+    expect(unreferenced.map((a) => a.uri)).toContain(uri);
+    const d = await api.deleteSweep(running);
+    expect([d.trials, d.freedArtifacts, d.freedBytes]).toEqual([4, unreferenced.length, unreferenced.reduce((n, a) => n + a.sizeBytes, 0)]);
+    expect(await prisma.artifact.count({ where: { uri } })).toBe(0);
+    const left = new Set((await prisma.artifact.findMany({ select: { uri: true } })).map((a) => a.uri));
+    for (const u of before) expect(left.has(u)).toBe(true); // baselines, user models, other trials' models
+    expect(((await api.deleteSweep(running).catch((e: unknown) => e)) as ApiError).status).toBe(404);
+  }, 120_000);
+});

@@ -57,4 +57,11 @@ it("takes the API's interactive transactions (resuming a sweep) and its trial fi
   expect((await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } })).status).toBe('PENDING');
   expect((await repo.trials(sweepId, { status: 'DONE', offset: 0, limit: 1 })).map((t) => t.status)).toEqual(['DONE']);
   expect(await repo.trials(sweepId, { status: 'FAILED', offset: 0 })).toEqual([]);
+  // Artifact collection: referenced ones stay; an unreferenced one goes once past the grace period.
+  expect(await repo.collectArtifacts(0)).toEqual({ artifacts: 0, bytes: 0 });
+  const trial = await prisma.trial.findFirstOrThrow({ where: { sweepId } });
+  const stored = await prisma.artifact.findUniqueOrThrow({ where: { uri: trial.artifactUri! } });
+  await prisma.trial.update({ where: { id: trial.id }, data: { artifactUri: null } });
+  expect(await repo.collectArtifacts(3 * 3600_000)).toEqual({ artifacts: 0, bytes: 0 });
+  expect(await repo.collectArtifacts(0)).toEqual({ artifacts: 1, bytes: stored.sizeBytes });
 });

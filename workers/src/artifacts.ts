@@ -18,10 +18,11 @@ export class PostgresArtifactStore implements ArtifactStore {
   async put(kind: string, bytes: Uint8Array): Promise<string> {
     const hash = sha256(bytes);
     const uri = `pg:artifact/${hash}`;
+    // Touching storedAt keeps garbage collection off bytes a row is about to reference (the same bytes stored again).
     await this.prisma.artifact.upsert({
       where: { uri },
       create: { uri, kind, bytes: Buffer.from(bytes), sizeBytes: bytes.length, sha256: hash },
-      update: {},
+      update: { storedAt: new Date() },
     });
     return uri;
   }

@@ -27,7 +27,17 @@ export function openApiDocument(): object {
             { name: 'before', in: 'query', description: 'only sweeps created strictly before this time: the last createdAt of the previous page', schema: { type: 'string', format: 'date-time' } },
           ], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
       },
-      '/sweeps/{id}': { get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } } },
+      '/sweeps/{id}': {
+        get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } },
+        delete: {
+          summary: 'Delete an ended sweep and its trials; frees the stored models that nothing references any more and no worker stored in the last 3 hours (baselines stay)',
+          parameters: [idParam],
+          responses: {
+            200: { description: 'Deleted', ...json({ type: 'object', properties: { id: { type: 'string' }, deleted: { type: 'boolean' }, trials: { type: 'integer' }, freedArtifacts: { type: 'integer' }, freedBytes: { type: 'integer' } } }) },
+            404: errors[404], 409: { description: 'The sweep is running: cancel it first', ...json(ref('Error')) },
+          },
+        },
+      },
       '/sweeps/{id}/trials': {
         get: {
           summary: 'The trials with their metrics, ordered by seed, method, amount; optionally filtered and paged',

@@ -52,6 +52,7 @@ export class LopperApi {
   compare(ids: string[]) { return this.call<Comparison>('GET', `/compare${queryString({ sweeps: ids.join(',') })}`); }
   summary(id: string) { return this.call<SweepSummary>('GET', `/sweeps/${encodeURIComponent(id)}/summary`); }
   pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
+  deleteSweep(id: string) { return this.call<{ id: string; deleted: true; trials: number; freedArtifacts: number; freedBytes: number }>('DELETE', `/sweeps/${encodeURIComponent(id)}`); }
   resume(id: string) { return this.call<{ id: string; resumedTrials: number; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/resume`); }
   createSchedule(body: unknown) { return this.call<ScheduleView>('POST', '/schedules', body); }
   schedules() { return this.call<ScheduleView[]>('GET', '/schedules'); }

@@ -31,6 +31,10 @@ sweep.command('resume <id>').description('run the trials of an ended sweep that 
     print(`resumed ${r.id}: ${r.resumedTrials} trial(s) to run again`);
     if (o.follow) await cmd.status(api(), id, { follow: true });
   });
+sweep.command('delete <id>').description('delete an ended sweep, its trials and the stored models nothing else uses').action(async (id: string) => {
+  const r = await api().deleteSweep(id);
+  print(`deleted ${r.id}: ${r.trials} trial(s); freed ${r.freedArtifacts} stored model(s), ${r.freedBytes} bytes`);
+});
 sweep.command('cancel <id>').description('cancel a running sweep').action(async (id: string) => {
   const r = await api().cancel(id);
   print(r.cancelled ? `cancel requested (${r.status})` : `not running (${r.status})`);

@@ -1,5 +1,5 @@
 /** HTTP surface of sweeps: thin, everything else is in SweepsService. */
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { SweepsService } from './sweeps.service.js';
 import { parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
 
@@ -36,6 +36,12 @@ export class SweepsController {
   @Get(':id/pareto')
   pareto(@Param('id') id: string) {
     return this.sweeps.pareto(id);
+  }
+
+  /** Deletes an ended sweep, its trials and the stored models nothing else references (409 while it runs). */
+  @Delete(':id')
+  remove(@Param('id') id: string) {
+    return this.sweeps.delete(id);
   }
 
   /** Runs the trials of an ended sweep that are not DONE again (409 while it runs, or when every trial is DONE). */

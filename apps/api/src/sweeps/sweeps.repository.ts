@@ -21,6 +21,32 @@ export class SweepsRepository {
     await this.prisma.sweep.deleteMany({ where: { id } });
   }
 
+  /** Deletes an ended sweep (its trials with it) if it is still in status `from`; returns the trials deleted, or null. */
+  async deleteEnded(id: string, from: SweepStatus): Promise<number | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const trials = await tx.trial.count({ where: { sweepId: id } });
+      const { count } = await tx.sweep.deleteMany({ where: { id, status: from } });
+      return count === 1 ? trials : null;
+    });
+  }
+
+  /**
+   * Deletes the stored artifacts that no trial, baseline or user model references and that no worker stored in the last
+   * `graceMs` (a worker stores a model, then writes the row that references it, within one activity).
+   */
+  async collectArtifacts(graceMs: number): Promise<{ artifacts: number; bytes: number }> {
+    // Prisma keeps DateTime as UTC wall time in timestamp(3) columns: compare with the cutoff as UTC wall time too.
+    const cutoff = new Date(Date.now() - graceMs).toISOString().replace('Z', '');
+    const freed = await this.prisma.$queryRaw<{ sizeBytes: number }[]>`
+      DELETE FROM "Artifact" a
+      WHERE a."storedAt" < ${cutoff}::timestamp
+        AND NOT EXISTS (SELECT 1 FROM "Trial" t WHERE t."artifactUri" = a."uri")
+        AND NOT EXISTS (SELECT 1 FROM "Baseline" b WHERE b."artifactUri" = a."uri")
+        AND NOT EXISTS (SELECT 1 FROM "UserModel" u WHERE u."artifactUri" = a."uri")
+      RETURNING a."sizeBytes"`;
+    return { artifacts: freed.length, bytes: freed.reduce((n, r) => n + Number(r.sizeBytes), 0) };
+  }
+
   async find(id: string) {
     return this.prisma.sweep.findUnique({ where: { id }, include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } } });
   }

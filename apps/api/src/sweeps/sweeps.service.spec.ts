@@ -13,6 +13,8 @@ function setup(status: string, unfinished: { id: string; status: string; error: 
     find: async (id: string) => (id === 'sw-1' ? row : null),
     unfinishedTrials: async () => unfinished,
     reopen: async (id: string, from: string) => { calls.push(`reopen ${id} from ${from}`); return !raced; },
+    deleteEnded: async (id: string, from: string) => { calls.push(`deleteEnded ${id} from ${from}`); return raced ? null : 2; },
+    collectArtifacts: async (graceMs: number) => { calls.push(`collect ${graceMs}`); return { artifacts: 1, bytes: 10 }; },
     restore: async (sweep: typeof row, trials: typeof unfinished) => { calls.push(`restore ${sweep.status} ${sweep.error} ${trials.map((t) => `${t.id}:${t.status}`).join(',')}`); },
   } as unknown as SweepsRepository;
   const workflows = { start: async (id: string, spec: object) => { calls.push(`start ${id} ${JSON.stringify(spec)}`); await start(); } } as unknown as SweepWorkflowClient;
@@ -50,5 +52,24 @@ describe('SweepsService.resume', () => {
     await expect(service.resume('sw-1')).rejects.toThrow('sweep sw-1 has nothing to resume: all 2 trials are DONE');
     await expect(service.resume('sw-2')).rejects.toBeInstanceOf(NotFound);
     expect(calls).toEqual([]);
+  });
+});
+
+describe('SweepsService.delete', () => {
+  it('deletes from the status it read, then collects artifacts past the 3-hour grace', async () => {
+    const { calls, service } = setup('FAILED', [], async () => {});
+    expect(await service.delete('sw-1')).toEqual({ id: 'sw-1', deleted: true, trials: 2, freedArtifacts: 1, freedBytes: 10 });
+    expect(calls).toEqual(['deleteEnded sw-1 from FAILED', `collect ${3 * 3600_000}`]);
+  });
+
+  it('refuses a running sweep and one that changed meanwhile, collecting nothing', async () => {
+    for (const status of ['PENDING', 'RUNNING']) {
+      const { calls, service } = setup(status, [], async () => {});
+      await expect(service.delete('sw-1')).rejects.toThrow(new Conflict(`sweep sw-1 is ${status}: cancel it before deleting it`));
+      expect(calls).toEqual([]);
+    }
+    const { calls, service } = setup('COMPLETED', [], async () => {}, true);
+    await expect(service.delete('sw-1')).rejects.toThrow('sweep sw-1 changed while being deleted (resumed?); nothing was deleted');
+    expect(calls).toEqual(['deleteEnded sw-1 from COMPLETED']);
   });
 });

@@ -17,6 +17,9 @@ type TrialRow = NonNullable<Awaited<ReturnType<SweepsRepository['findTrial']>>>;
 
 const num = (v: bigint | number | null) => (v === null ? null : Number(v));
 
+/** Artifacts stored this recently are never collected: longer than a compute activity may run (2 hours) before it writes the row. */
+export const ARTIFACT_GRACE_MS = 3 * 3600_000;
+
 @Injectable()
 export class SweepsService {
   constructor(
@@ -144,6 +147,21 @@ export class SweepsService {
       throw e;
     }
     return { id, resumedTrials: unfinished.length, status: 'PENDING' };
+  }
+
+  /**
+   * Deletes an ended sweep and its trials (409 while it runs: cancel it first), then frees the stored models nothing
+   * references any more (content-addressed: a model another trial also produced stays) and no worker stored within
+   * ARTIFACT_GRACE_MS. Baselines stay: later sweeps reuse them.
+   */
+  async delete(id: string): Promise<{ id: string; deleted: true; trials: number; freedArtifacts: number; freedBytes: number }> {
+    const row = await this.repo.find(id);
+    if (!row) throw new NotFound(`sweep ${id} not found`);
+    if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: cancel it before deleting it`);
+    const trials = await this.repo.deleteEnded(id, row.status);
+    if (trials === null) throw new Conflict(`sweep ${id} changed while being deleted (resumed?); nothing was deleted`);
+    const freed = await this.repo.collectArtifacts(ARTIFACT_GRACE_MS);
+    return { id, deleted: true, trials, freedArtifacts: freed.artifacts, freedBytes: freed.bytes };
   }
 
   private view(row: SweepRow, c: Record<string, number>): SweepView {
