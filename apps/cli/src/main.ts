@@ -33,7 +33,7 @@ sweep.command('resume <id>').description('run the trials of an ended sweep that 
   });
 sweep.command('delete <id>').description('delete an ended sweep, its trials and the stored models nothing else uses').action(async (id: string) => {
   const r = await api().deleteSweep(id);
-  print(`deleted ${r.id}: ${r.trials} trial(s); freed ${r.freedArtifacts} stored model(s), ${r.freedBytes} bytes`);
+  print(`deleted ${r.id}: ${r.trials} trial(s); freed ${r.freedArtifacts} stored model(s), ${r.freedBytes} bytes (models stored in the last 3 hours are freed by a later delete)`);
 });
 sweep.command('cancel <id>').description('cancel a running sweep').action(async (id: string) => {
   const r = await api().cancel(id);
