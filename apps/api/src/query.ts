@@ -1,6 +1,11 @@
 /** Query-string parsing shared by the controllers: a bad value is a 400 naming the parameter, never silently replaced. */
 import { ValidationError } from './errors.js';
 
+/** One query parameter as a string (Express may give an array for a repeated one), undefined when absent. */
+export function queryValue(q: Record<string, unknown>, key: string): string | undefined {
+  return q[key] === undefined ? undefined : String(q[key]);
+}
+
 /** An optional integer query parameter in [min, max]; `fallback` when absent. */
 export function intParam(field: string, raw: string | undefined, min: number, max: number, fallback: number): number;
 export function intParam(field: string, raw: string | undefined, min: number, max: number): number | undefined;

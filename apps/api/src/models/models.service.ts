@@ -1,7 +1,7 @@
-/** User models: validate an upload, store it in Lopper's model format, list them, answer whether an id exists. */
+/** User models: validate an upload, store it in Lopper's model format, list them, refuse a sweep naming one not uploaded. */
 import { Inject, Injectable } from '@nestjs/common';
 import { packModel } from '../../../../workers/src/pruning/model-format.js';
-import { NotFound } from '../errors.js';
+import { NotFound, ValidationError } from '../errors.js';
 import { parseUserModelUpload, type UserModelView } from './models.dto.js';
 import { ModelsRepository } from './models.repository.js';
 
@@ -31,7 +31,8 @@ export class ModelsService {
     return view(row);
   }
 
-  exists(id: string): Promise<boolean> {
-    return this.repo.exists(id);
+  /** A 400 on `field` (where a sweep names the model) unless `id` is an uploaded model. */
+  async requireUploaded(id: string, field: string): Promise<void> {
+    if (!(await this.repo.exists(id))) throw new ValidationError([{ field, message: `no uploaded model ${id} (POST /models first)` }]);
   }
 }

@@ -5,7 +5,6 @@ import { randomUUID } from 'node:crypto';
 import { scheduleTag, type SweepSpec } from '../../../../workflows/src/spec.js';
 import type { ScheduledSweepInput } from '../../../../workflows/src/scheduled-sweep.workflow.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
-import { ValidationError } from '../errors.js';
 import { ModelsService } from '../models/models.service.js';
 import { ScheduleClient, type ScheduleMemo } from './schedule.client.js';
 import { parseCreateSchedule, type ScheduleView } from './schedules.dto.js';
@@ -37,9 +36,7 @@ export class SchedulesService {
 
   async create(body: unknown): Promise<ScheduleView> {
     const r = parseCreateSchedule(body, this.cfg.maxTrials);
-    if (r.spec.userModel && !(await this.models.exists(r.spec.userModel))) {
-      throw new ValidationError([{ field: 'sweep.userModel', message: `no uploaded model ${r.spec.userModel} (POST /models first)` }]);
-    }
+    if (r.spec.userModel) await this.models.requireUploaded(r.spec.userModel, 'sweep.userModel');
     return describedView(await this.schedules.create(`sc-${randomUUID()}`, r));
   }
 

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { fieldErrors, ValidationError } from '../errors.js';
-import { enumParam, intParam, onlyParams, pageLimit } from '../query.js';
+import { enumParam, intParam, onlyParams, pageLimit, queryValue } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
 
@@ -146,12 +146,11 @@ export interface TrialQuery {
 /** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
 export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
   onlyParams(q, ['status', 'method', 'limit', 'offset']);
-  const one = (k: string) => (q[k] === undefined ? undefined : String(q[k]));
   return {
-    status: enumParam('status', one('status'), TRIAL_STATUSES),
-    method: enumParam('method', one('method'), METHODS),
-    limit: intParam('limit', one('limit'), 1, 1_000_000),
-    offset: intParam('offset', one('offset'), 0, 1_000_000, 0),
+    status: enumParam('status', queryValue(q, 'status'), TRIAL_STATUSES),
+    method: enumParam('method', queryValue(q, 'method'), METHODS),
+    limit: intParam('limit', queryValue(q, 'limit'), 1, 1_000_000),
+    offset: intParam('offset', queryValue(q, 'offset'), 0, 1_000_000, 0),
   };
 }
 
@@ -162,11 +161,10 @@ export interface SweepListQuery { limit: number; tag?: string; status?: (typeof 
 
 export function parseSweepListQuery(q: Record<string, unknown>): SweepListQuery {
   onlyParams(q, ['limit', 'tag', 'status', 'before']);
-  const one = (k: string) => (q[k] === undefined ? undefined : String(q[k]));
-  const before = one('before');
+  const before = queryValue(q, 'before');
   const at = before === undefined ? undefined : new Date(before);
   if (at && Number.isNaN(at.getTime())) throw new ValidationError([{ field: 'before', message: `must be an ISO 8601 time, such as a sweep's createdAt (got "${before}")` }]);
-  return { limit: pageLimit(one('limit')), tag: one('tag'), status: enumParam('status', one('status'), SWEEP_STATUSES), before: at };
+  return { limit: pageLimit(queryValue(q, 'limit')), tag: queryValue(q, 'tag'), status: enumParam('status', queryValue(q, 'status'), SWEEP_STATUSES), before: at };
 }
 
 /** Most sweeps one GET /compare takes. */

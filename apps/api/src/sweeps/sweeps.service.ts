@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
-import { Conflict, NotFound, ValidationError } from '../errors.js';
+import { Conflict, NotFound } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
 import { compare, summarize, type Comparison, type SweepSummary } from '../summary.js';
@@ -32,9 +32,7 @@ export class SweepsService {
   /** Validates, stores the sweep with its trials, starts SweepWorkflow; nothing stays written if a step fails. */
   async create(body: unknown): Promise<{ id: string; totalTrials: number }> {
     const spec = parseSweepSpec(body, this.cfg.maxTrials);
-    if (spec.userModel && !(await this.models.exists(spec.userModel))) {
-      throw new ValidationError([{ field: 'userModel', message: `no uploaded model ${spec.userModel} (POST /models first)` }]);
-    }
+    if (spec.userModel) await this.models.requireUploaded(spec.userModel, 'userModel');
     const id = `sw-${randomUUID()}`;
     const totalTrials = await this.repo.create(id, spec);
     try {
@@ -47,8 +45,7 @@ export class SweepsService {
   }
 
   async get(id: string): Promise<SweepView> {
-    const row = await this.repo.find(id);
-    if (!row) throw new NotFound(`sweep ${id} not found`);
+    const row = await this.requireSweep(id);
     const counts = await this.repo.counts([id]);
     return this.view(row, counts.get(id) ?? {});
   }
@@ -60,20 +57,18 @@ export class SweepsService {
   }
 
   async trials(id: string, q?: TrialQuery): Promise<TrialView[]> {
-    if (!(await this.repo.find(id))) throw new NotFound(`sweep ${id} not found`);
+    await this.requireSweep(id);
     return (await this.repo.trials(id, q)).map(trialView);
   }
 
   async trial(id: string): Promise<TrialView> {
-    const t = await this.repo.findTrial(id);
-    if (!t) throw new NotFound(`trial ${id} not found`);
+    const t = await this.requireTrial(id);
     return trialView(t);
   }
 
   /** The trial's stored model (pruned, fine-tuned; channels removed for structured methods) as TF.js files. */
   async trialModel(id: string): Promise<TrialModelView> {
-    const t = await this.repo.findTrial(id);
-    if (!t) throw new NotFound(`trial ${id} not found`);
+    const t = await this.requireTrial(id);
     if (t.status !== 'DONE' || !t.artifactUri) throw new Conflict(`trial ${id} is ${t.status}: its model is stored when the trial is DONE`);
     const bytes = await this.repo.artifact(t.artifactUri).catch((e: Error) => {
       throw new Conflict(`trial ${id}'s model cannot be read here: ${e.message}`);
@@ -94,11 +89,7 @@ export class SweepsService {
 
   /** Sweeps side by side: each one's cells over its seeds, and the front over all of them; 404 naming a missing id. */
   async compare(ids: string[]): Promise<Comparison> {
-    const rows = await Promise.all(ids.map(async (id) => {
-      const row = await this.repo.find(id);
-      if (!row) throw new NotFound(`sweep ${id} not found`);
-      return row;
-    }));
+    const rows = await Promise.all(ids.map((id) => this.requireSweep(id)));
     const trialsOf = new Map(await Promise.all(ids.map(async (id): Promise<[string, TrialView[]]> => [id, (await this.repo.trials(id)).map(trialView)])));
     return compare(rows.map((r) => ({ id: r.id, name: r.name, model: r.model, status: r.status, createdAt: r.createdAt.toISOString() })), trialsOf);
   }
@@ -119,8 +110,7 @@ export class SweepsService {
   }
 
   async cancel(id: string): Promise<{ id: string; cancelled: boolean; status: string }> {
-    const row = await this.repo.find(id);
-    if (!row) throw new NotFound(`sweep ${id} not found`);
+    const row = await this.requireSweep(id);
     if (!['PENDING', 'RUNNING'].includes(row.status)) return { id, cancelled: false, status: row.status };
     const requested = await this.workflows.cancel(id);
     if (requested) await this.repo.markCancelled(id);
@@ -134,8 +124,7 @@ export class SweepsService {
    * If the workflow cannot start, the rows are put back as they were.
    */
   async resume(id: string): Promise<{ id: string; resumedTrials: number; status: string }> {
-    const row = await this.repo.find(id);
-    if (!row) throw new NotFound(`sweep ${id} not found`);
+    const row = await this.requireSweep(id);
     if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: only an ended sweep can be resumed`);
     const unfinished = await this.repo.unfinishedTrials(id);
     if (!unfinished.length) throw new Conflict(`sweep ${id} has nothing to resume: all ${row.totalTrials} trials are DONE`);
@@ -155,13 +144,24 @@ export class SweepsService {
    * ARTIFACT_GRACE_MS. Baselines stay: later sweeps reuse them.
    */
   async delete(id: string): Promise<{ id: string; deleted: true; trials: number; freedArtifacts: number; freedBytes: number }> {
-    const row = await this.repo.find(id);
-    if (!row) throw new NotFound(`sweep ${id} not found`);
+    const row = await this.requireSweep(id);
     if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: cancel it before deleting it`);
     const trials = await this.repo.deleteEnded(id, row.status);
     if (trials === null) throw new Conflict(`sweep ${id} changed while being deleted (resumed?); nothing was deleted`);
     const freed = await this.repo.collectArtifacts(ARTIFACT_GRACE_MS);
     return { id, deleted: true, trials, freedArtifacts: freed.artifacts, freedBytes: freed.bytes };
+  }
+
+  private async requireSweep(id: string): Promise<SweepRow> {
+    const row = await this.repo.find(id);
+    if (!row) throw new NotFound(`sweep ${id} not found`);
+    return row;
+  }
+
+  private async requireTrial(id: string): Promise<TrialRow> {
+    const t = await this.repo.findTrial(id);
+    if (!t) throw new NotFound(`trial ${id} not found`);
+    return t;
   }
 
   private view(row: SweepRow, c: Record<string, number>): SweepView {
