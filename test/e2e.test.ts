@@ -292,7 +292,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       expect(e.body.errors?.map((x) => x.field)).toContain(field);
     }
     // List limits are checked too, not clamped.
-    for (const [path, field] of [['/sweeps?limit=0', 'limit'], ['/sweeps?limit=many', 'limit'], ['/models?limit=501', 'limit'], ['/sweeps?before=yesterday', 'before'], ['/sweeps?status=done', 'status']]) {
+    for (const [path, field] of [['/sweeps?limit=0', 'limit'], ['/sweeps?limit=many', 'limit'], ['/models?limit=501', 'limit'], ['/sweeps?before=2026-02-31T99', 'before'], ['/sweeps?status=done', 'status']]) {
       const res = await fetch(`${api.baseUrl}${path}`);
       expect([path, res.status, ((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)]).toEqual([path, 400, [field]]);
     }
@@ -356,7 +356,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
 });
 
 describe('the sweep list', () => {
-  it('pages newest first (before = where the last page ended), filtered by tag and status', async () => {
+  it('pages newest first (before = the last id of the previous page), filtered by tag and status', async () => {
     const all = await api.sweeps({ limit: 500 });
     expect(all.length).toBeGreaterThanOrEqual(3);
     expect(all.map((s) => s.createdAt)).toEqual([...all.map((s) => s.createdAt)].sort().reverse());
@@ -365,9 +365,24 @@ describe('the sweep list', () => {
       const page = await api.sweeps({ limit: 2, before });
       pages.push(...page);
       if (page.length < 2) break;
-      before = page[page.length - 1].createdAt;
+      before = page[page.length - 1].id;
     }
     expect(pages.map((s) => s.id)).toEqual(all.map((s) => s.id));
+    // Sweeps created in the same millisecond: an id cursor neither skips nor repeats them (a time cursor would skip).
+    const at = new Date(Date.parse(all[all.length - 1].createdAt) - 60_000);
+    await prisma.sweep.createMany({ data: ['sw-tie-a', 'sw-tie-b', 'sw-tie-c'].map((id) => ({ id, name: id, model: 'mlp', dataset: 'fashion-mnist', spec: {}, tags: ['tie'], totalTrials: 0, status: 'COMPLETED' as const, createdAt: at })) });
+    const ties: string[] = [];
+    for (let before: string | undefined; ;) {
+      const page = await api.sweeps({ tag: 'tie', limit: 2, before });
+      ties.push(...page.map((s) => s.id));
+      if (page.length < 2) break;
+      before = page[page.length - 1].id;
+    }
+    expect(ties).toEqual(['sw-tie-a', 'sw-tie-b', 'sw-tie-c']);
+    expect((await api.sweeps({ tag: 'tie', before: at.toISOString() })).map((s) => s.id)).toEqual([]); // strictly before
+    expect(((await api.sweeps({ before: 'sw-nope' }).catch((e: unknown) => e)) as ApiError).body.errors)
+      .toEqual([{ field: 'before', message: 'no sweep sw-nope: give the id of the last sweep of the previous page, or an ISO 8601 time' }]);
+    await prisma.sweep.deleteMany({ where: { tags: { has: 'tie' } } });
     expect((await api.sweeps({ status: 'CANCELLED' })).every((s) => s.status === 'CANCELLED')).toBe(true);
     expect((await api.sweeps({ tag: 'e2e', limit: 500 })).map((s) => s.id)).toEqual(all.filter((s) => s.tags.includes('e2e')).map((s) => s.id));
   });

@@ -2,7 +2,7 @@
  * The embedded default database: PGlite over TCP (what a user without Postgres gets). Migrations apply
  * and the worker's repository and artifact store work through Prisma against it.
  */
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -10,7 +10,7 @@ import { startPglite } from '../deploy/services.js';
 import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
 import { applyMigrations, migrationsList } from '../prisma/src/engine.js';
 import { createActivities } from '../workers/src/activities.js';
-import { PostgresArtifactStore } from '../workers/src/artifacts.js';
+import { DirectoryArtifactStore, PostgresArtifactStore } from '../workers/src/artifacts.js';
 import { WorkerRepository } from '../workers/src/repository.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import { expandGrid } from '../workflows/src/spec.js';
@@ -64,4 +64,23 @@ it("takes the API's interactive transactions (resuming a sweep) and its trial fi
   await prisma.trial.update({ where: { id: trial.id }, data: { artifactUri: null } });
   expect(await repo.collectArtifacts(3 * 3600_000)).toEqual({ artifacts: 0, bytes: 0 });
   expect(await repo.collectArtifacts(0)).toEqual({ artifacts: 1, bytes: stored.sizeBytes });
+});
+
+it("deletes an ended sweep and the files its trials' models were (a dir: store), keeping files other rows still use", async () => {
+  const { SweepsRepository } = await import('../apps/api/src/sweeps/sweeps.repository.js');
+  const repo = new SweepsRepository(prisma);
+  const store = new DirectoryArtifactStore(mkdtempSync(join(tmpdir(), 'lopper-dir-artifacts-')));
+  const [own, shared] = [await store.put('pruned', new Uint8Array([1, 2, 3])), await store.put('pruned', new Uint8Array([4, 5]))];
+  const data = { method: 'l1-unstructured', amount: 0.5, seed: 1, config: {}, status: 'DONE' as const };
+  for (const [id, uris] of [['dir-a', [own, shared, shared]], ['dir-b', [shared]]] as const) {
+    await prisma.sweep.create({ data: { id, name: id, model: 'mlp', dataset: 'fashion-mnist', spec: {}, tags: [], totalTrials: uris.length, status: 'COMPLETED' } });
+    await prisma.trial.createMany({ data: uris.map((artifactUri, i) => ({ ...data, seed: i, id: `${id}-t${i}`, sweepId: id, artifactUri })) });
+  }
+  expect(await repo.deleteEnded('dir-a', 'RUNNING')).toBeNull(); // not in the status it was read in: nothing deleted
+  const gone = await repo.deleteEnded('dir-a', 'COMPLETED');
+  expect(gone).toEqual({ trials: 3, fileUris: [own, shared] });
+  expect(await prisma.trial.count({ where: { sweepId: 'dir-a' } })).toBe(0);
+  expect(await repo.collectFileArtifacts(gone!.fileUris, 3600_000)).toEqual({ artifacts: 0, bytes: 0 }); // just stored
+  expect(await repo.collectFileArtifacts(gone!.fileUris, 0)).toEqual({ artifacts: 1, bytes: 3 });
+  expect([existsSync(own.slice(5)), existsSync(shared.slice(5))]).toEqual([false, true]);
 });

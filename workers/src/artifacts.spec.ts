@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DirectoryArtifactStore, readArtifact } from './artifacts.js';
+import { DirectoryArtifactStore, readArtifact, removeFileArtifact } from './artifacts.js';
 import type { PrismaClient } from '../../prisma/src/client.js';
 
 describe('artifacts', () => {
@@ -21,5 +21,22 @@ describe('artifacts', () => {
   it('says why an artifact cannot be read', async () => {
     await expect(readArtifact(`file:${join(dir, 'gone.bin')}`, noDb)).rejects.toThrow(`artifact not found: file:${join(dir, 'gone.bin')} (a worker with LOPPER_ARTIFACTS=dir:… stored it; this process cannot see that file)`);
     await expect(readArtifact('s3://bucket/x', noDb)).rejects.toThrow('unknown artifact URI scheme: s3://bucket/x');
+  });
+
+  it('removes a file artifact only once past the grace period, counting a second store as a new one', async () => {
+    const store = new DirectoryArtifactStore(dir);
+    const uri = await store.put('pruned', new Uint8Array(100).fill(7));
+    const path = uri.slice('file:'.length);
+    const hourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(path, hourAgo, hourAgo);
+    expect(removeFileArtifact(uri, 2 * 3600_000)).toBeNull(); // stored within the last 2 hours
+    await store.put('pruned', new Uint8Array(100).fill(7)); // the same bytes again: a row may be about to reference them
+    expect(statSync(path).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
+    expect(removeFileArtifact(uri, 1800_000)).toBeNull();
+    utimesSync(path, hourAgo, hourAgo);
+    expect(removeFileArtifact(uri, 1800_000)).toBe(100);
+    expect(existsSync(path)).toBe(false);
+    expect(removeFileArtifact(uri, 0)).toBeNull(); // gone, or another machine's directory
+    expect(() => removeFileArtifact('pg:artifact/abc', 0)).toThrow('not a file artifact: pg:artifact/abc');
   });
 });

@@ -1,6 +1,6 @@
 /** Where model artifacts live: Postgres (default; any worker can fetch them) or a local directory. */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, statSync, unlinkSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PrismaClient } from '../../prisma/src/client.js';
 
@@ -47,6 +47,9 @@ export class DirectoryArtifactStore implements ArtifactStore {
     if (!existsSync(path)) {
       writeFileSync(`${path}.tmp`, bytes);
       renameSync(`${path}.tmp`, path); // never a half-written artifact
+    } else {
+      const now = new Date();
+      utimesSync(path, now, now); // as PostgresArtifactStore.put: collection leaves bytes a row is about to reference
     }
     return `file:${path}`;
   }
@@ -61,6 +64,24 @@ function readFileArtifact(uri: string): Uint8Array {
   const path = uri.slice('file:'.length);
   if (!existsSync(path)) throw new Error(`artifact not found: ${uri} (a worker with LOPPER_ARTIFACTS=dir:… stored it; this process cannot see that file)`);
   return readFileSync(path);
+}
+
+/**
+ * Removes a file: artifact if this process can see it and it was not stored (written or stored again) within the last
+ * `graceMs`. The caller has checked that no row references it. Returns the bytes freed, or null where it stayed.
+ */
+export function removeFileArtifact(uri: string, graceMs: number, now = Date.now()): number | null {
+  if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
+  const path = uri.slice('file:'.length);
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return null; // another machine's directory, or already gone
+  }
+  if (st.mtimeMs > now - graceMs) return null;
+  unlinkSync(path);
+  return st.size;
 }
 
 /** Reads an artifact by the URI either store returned (pg: or file:), whichever store this process was given. */

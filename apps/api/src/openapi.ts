@@ -24,7 +24,7 @@ export function openApiDocument(): object {
             { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
             { name: 'tag', in: 'query', schema: { type: 'string' } },
             { name: 'status', in: 'query', schema: { enum: [...SWEEP_STATUSES] } },
-            { name: 'before', in: 'query', description: 'only sweeps created strictly before this time: the last createdAt of the previous page', schema: { type: 'string', format: 'date-time' } },
+            { name: 'before', in: 'query', description: 'the next page: the id of the previous page\'s last sweep (sweeps after it, newest first, ties in createdAt by id), or an ISO 8601 time (sweeps created strictly before it)', schema: { type: 'string' } },
           ], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
       },
       '/sweeps/{id}': {

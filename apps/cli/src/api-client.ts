@@ -41,8 +41,8 @@ export class LopperApi {
   models() { return this.call<UserModelView[]>('GET', '/models'); }
   model(id: string) { return this.call<UserModelView>('GET', `/models/${encodeURIComponent(id)}`); }
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
-  /** Sweeps, newest first: `limit` (50) at a time, `before` a createdAt for the next page, filtered by `tag` (a schedule's: schedule:<id>) or `status`. */
-  sweeps(query: { limit?: number; tag?: string; status?: string; before?: string } = {}) { return this.call<SweepView[]>('GET', `/sweeps${queryString(query)}`); }
+  /** Sweeps, newest first: `limit` (50) at a time, `before` the previous page's last id, filtered by `tag` (a schedule's: schedule:<id>) or `status`. */
+  sweeps(query: { limit?: number | string; tag?: string; status?: string; before?: string } = {}) { return this.call<SweepView[]>('GET', `/sweeps${queryString(query)}`); }
   /** The sweep's trials (seed, method, amount order); `query` filters by status or method and pages with limit/offset. */
   trials(id: string, query: { status?: string; method?: string; limit?: number; offset?: number } = {}) {
     return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials${queryString(query)}`);

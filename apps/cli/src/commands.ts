@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
-import { compareTable, paretoTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
+import { compareTable, paretoTable, sweepsTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
 
 export function readSpecFile(path: string): unknown {
   const text = readFileSync(path, 'utf8');
@@ -84,6 +84,17 @@ export async function status(api: LopperApi, id: string, opts: { follow: boolean
       return s;
     }
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));
+  }
+}
+
+/** One page of sweeps, newest first, and the command for the next page when this one is full. */
+export async function listSweeps(api: LopperApi, query: { tag?: string; status?: string; limit?: string; before?: string }, out: (s: string) => void): Promise<void> {
+  const page = await api.sweeps(query);
+  if (!page.length) return out(query.before ? '(no more sweeps)' : '(no sweeps)');
+  out(sweepsTable(page));
+  if (String(page.length) === (query.limit ?? '50')) {
+    const rest = [query.tag && `--tag ${query.tag}`, query.status && `--status ${query.status}`, query.limit && query.limit !== '50' && `--limit ${query.limit}`].filter(Boolean).join(' ');
+    out(`more: lopper sweep list ${rest ? `${rest} ` : ''}--before ${page[page.length - 1].id}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { compareTable, paretoTable, progressLine, summaryTable, table, trialsTable } from './format.js';
+import { compareTable, paretoTable, progressLine, summaryTable, sweepsTable, table, trialsTable } from './format.js';
 import { compare, summarize } from '../../api/src/summary.js';
 import type { SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -12,6 +12,15 @@ describe('CLI formatting', () => {
   it('draws the progress bar from finished (done + failed) trials', () => {
     expect(progressLine(sweep({}), 10)).toBe('[#####-----] 2/4 trials (1 running, 1 failed) baseline 85.12% RUNNING');
     expect(progressLine(sweep({ baselineAccuracy: null, counts: { pending: 4, running: 0, done: 0, failed: 0 } }), 4)).toBe('[----] 0/4 trials (0 running, 0 failed) baseline training RUNNING');
+  });
+  it('lists sweeps: trials done of all, failed, baseline accuracy (a dash before it is measured), creation time', () => {
+    const lines = sweepsTable([
+      sweep({ id: 'sw-1', name: 'nightly', createdAt: '2026-11-29T02:00:01.123Z' }),
+      sweep({ id: 'sw-2', name: 'new', status: 'PENDING', baselineAccuracy: null, createdAt: '2026-11-29T01:00:00.000Z', counts: { pending: 4, running: 0, done: 0, failed: 0 } }),
+    ]).split('\n');
+    expect(lines[0].split(/\s{2,}/)).toEqual(['id', 'status', 'done', 'failed', 'baseline', 'created (UTC)', 'name']);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['sw-1', 'RUNNING', '1/4', '1', '85.12%', '2026-11-29 02:00:01', 'nightly']);
+    expect(lines[3].split(/\s{2,}/)).toEqual(['sw-2', 'PENDING', '0/4', '0', '-', '2026-11-29 01:00:00', 'new']);
   });
   it('aligns tables', () => {
     expect(table(['a', 'bb'], [['xyz', 1], ['q', 22]])).toBe('a    bb\n---  --\nxyz   1\nq    22');

@@ -36,6 +36,14 @@ export function trialsTable(trials: TrialView[]): string {
   return table(['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], rows);
 }
 
+/** Sweeps: id, status, trials done of all, baseline accuracy, when created, name. */
+export function sweepsTable(list: SweepView[]): string {
+  return table(['id', 'status', 'done', 'failed', 'baseline', 'created (UTC)', 'name'], list.map((s) => [
+    s.id, s.status, `${s.counts.done}/${s.totalTrials}`, s.counts.failed, s.baselineAccuracy === null ? '-' : pct(s.baselineAccuracy),
+    s.createdAt.slice(0, 19).replace('T', ' '), s.name,
+  ]));
+}
+
 const CELL_HEADERS = ['amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size'];
 
 /** A summary cell's columns after the method: mean ± sample sd over the seeds that finished (one value for one seed). */

@@ -21,10 +21,10 @@ sweep.command('trials <id>').description('print the trials and their metrics as 
   .option('--method <method>', 'one method only').action(async (id: string, o: { status?: string; method?: string }) => cmd.trials(api(), id, o, print));
 sweep.command('summary <id>').description('per method x amount over the seeds: mean ± sd of accuracy, drop, compression, speedup, size')
   .action(async (id: string) => cmd.summary(api(), id, print));
-sweep.command('list').description('list recent sweeps').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')
-  .action(async (o: { tag?: string }) => {
-    for (const s of await api().sweeps({ tag: o.tag })) print(`${s.id}  ${s.status.padEnd(9)}  ${s.createdAt}  ${s.name}`);
-  });
+sweep.command('list').description('list sweeps, newest first').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')
+  .option('--status <status>', 'PENDING, RUNNING, COMPLETED, FAILED or CANCELLED only').option('--limit <n>', 'at most this many (1-500)', '50')
+  .option('--before <id>', 'the page after this sweep (the last id a previous list printed)')
+  .action(async (o: { tag?: string; status?: string; limit: string; before?: string }) => cmd.listSweeps(api(), o, print));
 sweep.command('resume <id>').description('run the trials of an ended sweep that are not DONE again (failed, cancelled)').option('-f, --follow', 'follow progress until done')
   .action(async (id: string, o: { follow?: boolean }) => {
     const r = await api().resume(id);

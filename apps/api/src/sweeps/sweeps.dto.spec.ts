@@ -135,11 +135,12 @@ describe('parseCompareQuery', () => {
 
 describe('parseSweepListQuery', () => {
   it('takes a page size, a tag, a status and where the last page ended, naming each bad one', () => {
-    expect(parseSweepListQuery({})).toEqual({ limit: 50, tag: undefined, status: undefined, before: undefined });
+    expect(parseSweepListQuery({})).toEqual({ limit: 50, tag: undefined, status: undefined });
+    expect(parseSweepListQuery({ before: 'sw-9' })).toEqual({ limit: 50, tag: undefined, status: undefined, beforeId: 'sw-9' });
     expect(parseSweepListQuery({ limit: '5', tag: 'schedule:sc-1', status: 'FAILED', before: '2026-11-29T02:00:00.000Z' }))
       .toEqual({ limit: 5, tag: 'schedule:sc-1', status: 'FAILED', before: new Date('2026-11-29T02:00:00.000Z') });
     const fields = (q: Record<string, unknown>) => { try { parseSweepListQuery(q); } catch (e) { return (e as ValidationError).errors.map((x) => x.field); } return []; };
-    expect(fields({ before: 'yesterday' })).toEqual(['before']);
+    expect(fields({ before: '2026-13-45T00:00:00Z' })).toEqual(['before']);
     expect(fields({ status: 'DONE' })).toEqual(['status']);
     expect(fields({ limit: '0' })).toEqual(['limit']);
     expect(fields({ offset: '2' })).toEqual(['offset']);

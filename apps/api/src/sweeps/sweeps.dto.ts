@@ -156,15 +156,21 @@ export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
 
 export const SWEEP_STATUSES = ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 
-/** GET /sweeps: newest first, `limit` at a time; `before` (a createdAt the last page ended at) gives the next page. */
-export interface SweepListQuery { limit: number; tag?: string; status?: (typeof SWEEP_STATUSES)[number]; before?: Date }
+/**
+ * GET /sweeps: newest first (ties in createdAt by id), `limit` at a time. `before` is where the last page ended: the
+ * id of its last sweep (exact, even when sweeps share a createdAt), or a time (sweeps created strictly before it).
+ */
+export interface SweepListQuery { limit: number; tag?: string; status?: (typeof SWEEP_STATUSES)[number]; before?: Date; beforeId?: string }
 
 export function parseSweepListQuery(q: Record<string, unknown>): SweepListQuery {
   onlyParams(q, ['limit', 'tag', 'status', 'before']);
   const before = queryValue(q, 'before');
-  const at = before === undefined ? undefined : new Date(before);
-  if (at && Number.isNaN(at.getTime())) throw new ValidationError([{ field: 'before', message: `must be an ISO 8601 time, such as a sweep's createdAt (got "${before}")` }]);
-  return { limit: pageLimit(queryValue(q, 'limit')), tag: queryValue(q, 'tag'), status: enumParam('status', queryValue(q, 'status'), SWEEP_STATUSES), before: at };
+  const base = { limit: pageLimit(queryValue(q, 'limit')), tag: queryValue(q, 'tag'), status: enumParam('status', queryValue(q, 'status'), SWEEP_STATUSES) };
+  if (before === undefined) return base;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(before)) return { ...base, beforeId: before };
+  const at = new Date(before);
+  if (Number.isNaN(at.getTime())) throw new ValidationError([{ field: 'before', message: `must be the last sweep id of the previous page, or an ISO 8601 time (got "${before}")` }]);
+  return { ...base, before: at };
 }
 
 /** Most sweeps one GET /compare takes. */

@@ -4,7 +4,7 @@ import type { PrismaClient, SweepStatus, TrialStatus } from '../../../../prisma/
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { createSweepRows } from '../../../../prisma/src/sweep-rows.js';
 import type { SweepListQuery, TrialQuery } from './sweeps.dto.js';
-import { readArtifact } from '../../../../workers/src/artifacts.js';
+import { readArtifact, removeFileArtifact } from '../../../../workers/src/artifacts.js';
 
 export const PRISMA = Symbol('PRISMA');
 
@@ -21,13 +21,40 @@ export class SweepsRepository {
     await this.prisma.sweep.deleteMany({ where: { id } });
   }
 
-  /** Deletes an ended sweep (its trials with it) if it is still in status `from`; returns the trials deleted, or null. */
-  async deleteEnded(id: string, from: SweepStatus): Promise<number | null> {
+  /**
+   * Deletes an ended sweep (its trials with it) if it is still in status `from`; returns the trials deleted and the
+   * file: artifacts they referenced (models a worker with LOPPER_ARTIFACTS=dir:… stored), or null.
+   */
+  async deleteEnded(id: string, from: SweepStatus): Promise<{ trials: number; fileUris: string[] } | null> {
     return this.prisma.$transaction(async (tx) => {
-      const trials = await tx.trial.count({ where: { sweepId: id } });
+      const rows = await tx.trial.findMany({ where: { sweepId: id }, select: { artifactUri: true } });
       const { count } = await tx.sweep.deleteMany({ where: { id, status: from } });
-      return count === 1 ? trials : null;
+      if (count !== 1) return null;
+      const fileUris = [...new Set(rows.map((r) => r.artifactUri).filter((u): u is string => !!u?.startsWith('file:')))];
+      return { trials: rows.length, fileUris };
     });
+  }
+
+  /**
+   * Removes the given file: artifacts that no row references any more, that this process can see (the API may run
+   * where the workers' directory is not) and that no worker stored in the last `graceMs`.
+   */
+  async collectFileArtifacts(uris: string[], graceMs: number): Promise<{ artifacts: number; bytes: number }> {
+    if (!uris.length) return { artifacts: 0, bytes: 0 };
+    const where = { artifactUri: { in: uris } };
+    const [t, b, u] = await Promise.all([
+      this.prisma.trial.findMany({ where, select: { artifactUri: true }, distinct: ['artifactUri'] }),
+      this.prisma.baseline.findMany({ where, select: { artifactUri: true }, distinct: ['artifactUri'] }),
+      this.prisma.userModel.findMany({ where, select: { artifactUri: true }, distinct: ['artifactUri'] }),
+    ]);
+    const used = new Set([...t, ...b, ...u].map((r) => r.artifactUri));
+    let artifacts = 0;
+    let bytes = 0;
+    for (const uri of uris.filter((x) => !used.has(x))) {
+      const freed = removeFileArtifact(uri, graceMs);
+      if (freed !== null) { artifacts += 1; bytes += freed; }
+    }
+    return { artifacts, bytes };
   }
 
   /**
@@ -51,9 +78,16 @@ export class SweepsRepository {
     return this.prisma.sweep.findUnique({ where: { id }, include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } } });
   }
 
+  /** A page of sweeps in (createdAt desc, id asc) order; null when `beforeId` names no sweep. */
   async list(q: SweepListQuery) {
+    let page = {};
+    if (q.beforeId) {
+      const last = await this.prisma.sweep.findUnique({ where: { id: q.beforeId }, select: { createdAt: true } });
+      if (!last) return null;
+      page = { OR: [{ createdAt: { lt: last.createdAt } }, { createdAt: last.createdAt, id: { gt: q.beforeId } }] };
+    } else if (q.before) page = { createdAt: { lt: q.before } };
     return this.prisma.sweep.findMany({
-      where: { ...(q.tag ? { tags: { has: q.tag } } : {}), ...(q.status ? { status: q.status } : {}), ...(q.before ? { createdAt: { lt: q.before } } : {}) },
+      where: { ...(q.tag ? { tags: { has: q.tag } } : {}), ...(q.status ? { status: q.status } : {}), ...page },
       orderBy: [{ createdAt: 'desc' }, { id: 'asc' }],
       take: q.limit,
       include: { baselines: { include: { baseline: { select: { accuracy: true, totalParams: true } } } } },

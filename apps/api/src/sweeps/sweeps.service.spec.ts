@@ -13,8 +13,9 @@ function setup(status: string, unfinished: { id: string; status: string; error: 
     find: async (id: string) => (id === 'sw-1' ? row : null),
     unfinishedTrials: async () => unfinished,
     reopen: async (id: string, from: string) => { calls.push(`reopen ${id} from ${from}`); return !raced; },
-    deleteEnded: async (id: string, from: string) => { calls.push(`deleteEnded ${id} from ${from}`); return raced ? null : 2; },
+    deleteEnded: async (id: string, from: string) => { calls.push(`deleteEnded ${id} from ${from}`); return raced ? null : { trials: 2, fileUris: ['file:/d/pruned-a.bin'] }; },
     collectArtifacts: async (graceMs: number) => { calls.push(`collect ${graceMs}`); return { artifacts: 1, bytes: 10 }; },
+    collectFileArtifacts: async (uris: string[], graceMs: number) => { calls.push(`collect files ${uris.join(',')} ${graceMs}`); return { artifacts: 1, bytes: 5 }; },
     restore: async (sweep: typeof row, trials: typeof unfinished) => { calls.push(`restore ${sweep.status} ${sweep.error} ${trials.map((t) => `${t.id}:${t.status}`).join(',')}`); },
   } as unknown as SweepsRepository;
   const workflows = { start: async (id: string, spec: object) => { calls.push(`start ${id} ${JSON.stringify(spec)}`); await start(); } } as unknown as SweepWorkflowClient;
@@ -56,10 +57,10 @@ describe('SweepsService.resume', () => {
 });
 
 describe('SweepsService.delete', () => {
-  it('deletes from the status it read, then collects artifacts past the 3-hour grace', async () => {
+  it('deletes from the status it read, then collects artifacts (rows, and the files its trials named) past the 3-hour grace', async () => {
     const { calls, service } = setup('FAILED', [], async () => {});
-    expect(await service.delete('sw-1')).toEqual({ id: 'sw-1', deleted: true, trials: 2, freedArtifacts: 1, freedBytes: 10 });
-    expect(calls).toEqual(['deleteEnded sw-1 from FAILED', `collect ${3 * 3600_000}`]);
+    expect(await service.delete('sw-1')).toEqual({ id: 'sw-1', deleted: true, trials: 2, freedArtifacts: 2, freedBytes: 15 });
+    expect(calls).toEqual(['deleteEnded sw-1 from FAILED', `collect ${3 * 3600_000}`, `collect files file:/d/pruned-a.bin ${3 * 3600_000}`]);
   });
 
   it('refuses a running sweep and one that changed meanwhile, collecting nothing', async () => {

@@ -3,7 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
-import { Conflict, NotFound } from '../errors.js';
+import { Conflict, NotFound, ValidationError } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
 import { compare, summarize, type Comparison, type SweepSummary } from '../summary.js';
@@ -52,6 +52,7 @@ export class SweepsService {
 
   async list(q: SweepListQuery = { limit: 50 }): Promise<SweepView[]> {
     const rows = await this.repo.list(q);
+    if (!rows) throw new ValidationError([{ field: 'before', message: `no sweep ${q.beforeId}: give the id of the last sweep of the previous page, or an ISO 8601 time` }]);
     const counts = await this.repo.counts(rows.map((r) => r.id));
     return rows.map((r) => this.view(r, counts.get(r.id) ?? {}));
   }
@@ -146,10 +147,11 @@ export class SweepsService {
   async delete(id: string): Promise<{ id: string; deleted: true; trials: number; freedArtifacts: number; freedBytes: number }> {
     const row = await this.requireSweep(id);
     if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: cancel it before deleting it`);
-    const trials = await this.repo.deleteEnded(id, row.status);
-    if (trials === null) throw new Conflict(`sweep ${id} changed while being deleted (resumed?); nothing was deleted`);
-    const freed = await this.repo.collectArtifacts(ARTIFACT_GRACE_MS);
-    return { id, deleted: true, trials, freedArtifacts: freed.artifacts, freedBytes: freed.bytes };
+    const gone = await this.repo.deleteEnded(id, row.status);
+    if (gone === null) throw new Conflict(`sweep ${id} changed while being deleted (resumed?); nothing was deleted`);
+    const rows = await this.repo.collectArtifacts(ARTIFACT_GRACE_MS);
+    const files = await this.repo.collectFileArtifacts(gone.fileUris, ARTIFACT_GRACE_MS);
+    return { id, deleted: true, trials: gone.trials, freedArtifacts: rows.artifacts + files.artifacts, freedBytes: rows.bytes + files.bytes };
   }
 
   private async requireSweep(id: string): Promise<SweepRow> {
