@@ -1,0 +1,203 @@
+/**
+ * Lopper's Grafana dashboards as code (Grafana Foundation SDK; Grafana 11.3 or later, for the XY chart), reading the
+ * sweep tables through a read-only Postgres data source (`grafana-role.sql`). `npm run grafana:dashboards` writes them
+ * to deploy/grafana/dashboards/, where Grafana's file provisioning (provisioning/) loads them.
+ *
+ * - "Lopper / Sweep": one sweep's accuracy-vs-compression scatter with its Pareto front (the trials no other beats on
+ *   both: GET /sweeps/:id/pareto), the front as a table, mean ± sd per method x amount over the seeds (GET /summary),
+ *   progress and every trial.
+ * - "Lopper / Team": sweeps in the time range (by tag: a schedule's nightly runs), the best accuracy each reached at a
+ *   chosen compression, trials finished per hour, time per trial by backend, recent failures.
+ *
+ * Every variable is interpolated as `${name:sqlstring}` (quoted, quotes doubled) and every timestamp column (UTC wall
+ * time in `timestamp(3)`) is read `AT TIME ZONE 'UTC'`: the queries mean the same whatever the session's time zone.
+ * test/grafana.test.ts runs every query of both files against Postgres as the read-only role and checks the front and the
+ * summary against the API's.
+ */
+import * as cog from '@grafana/grafana-foundation-sdk/cog';
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
+import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import * as xychart from '@grafana/grafana-foundation-sdk/xychart';
+
+/** The provisioned data source (provisioning/datasources/lopper.yaml). */
+export const DATASOURCE = { type: 'grafana-postgresql-datasource', uid: 'lopper-postgres' } as const;
+
+interface SqlQuery extends cog.Dataquery { refId: string; datasource: typeof DATASOURCE; rawSql: string; format: 'table' | 'time_series'; rawQuery: true; editorMode: 'code' }
+
+/** A raw-SQL target of the Postgres data source. */
+class Sql implements cog.Builder<cog.Dataquery> {
+  constructor(private readonly refId: string, private readonly rawSql: string, private readonly format: 'table' | 'time_series' = 'table') {}
+  build(): SqlQuery {
+    return { refId: this.refId, datasource: DATASOURCE, rawSql: this.rawSql, format: this.format, rawQuery: true, editorMode: 'code', _implementsDataqueryVariant() {} };
+  }
+}
+
+const utc = (col: string) => `${col} AT TIME ZONE 'UTC'`;
+const DONE = `t.status = 'DONE'`;
+const SPEEDUP = `CASE WHEN t."latencyMs" <> 0 AND t."baselineLatencyMs" <> 0 THEN t."baselineLatencyMs" / t."latencyMs" END`;
+const PARAMS_REMOVED = `CASE WHEN t."baselineParams" <> 0 THEN 1 - t."totalParams"::float8 / t."baselineParams" END`;
+const BASELINE_ACCURACY = (sweep: string) => `(SELECT avg(b.accuracy) FROM "SweepBaseline" sb JOIN "Baseline" b ON b.key = sb."baselineKey" WHERE sb."sweepId" = ${sweep})`;
+/** The selected sweep's trials of the selected methods. */
+const IN_SWEEP = (t: string) => `${t}."sweepId" = \${sweep:sqlstring} AND ${t}.method IN (\${method:sqlstring})`;
+const TAGGED = `(\${tag:sqlstring} = '(any)' OR \${tag:sqlstring} = ANY(s.tags))`;
+const MIN_COMPRESSION = `\${min_compression:sqlstring}::float8`;
+
+/** The queries, by name; each panel below takes one. */
+export const SQL = {
+  // to_char of the stored UTC wall time (a timestamptz would be printed in the session's zone).
+  sweepVariable: `SELECT s.id AS __value, s.name || ' · ' || to_char(s."createdAt", 'YYYY-MM-DD HH24:MI') || ' UTC · ' || s.status AS __text
+FROM "Sweep" s ORDER BY s."createdAt" DESC, s.id LIMIT 500`,
+  methodVariable: `SELECT DISTINCT t.method FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring} ORDER BY 1`,
+  progress: `SELECT count(*) FILTER (WHERE t.status = 'DONE') AS "done", count(*) FILTER (WHERE t.status = 'RUNNING') AS "running",
+  count(*) FILTER (WHERE t.status = 'PENDING') AS "pending", count(*) FILTER (WHERE t.status = 'FAILED') AS "failed",
+  ${BASELINE_ACCURACY('${sweep:sqlstring}')} AS "baseline accuracy"
+FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring}`,
+  /** Every finished trial: the scatter's points. */
+  points: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy", t.method || ' ' || t.amount || ' seed ' || t.seed AS "trial"
+FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL
+ORDER BY 1, 2`,
+  /** The nondominated finished trials (accuracy up, compression up), by compression: GET /sweeps/:id/pareto's front. */
+  front: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy", t.method, t.amount, t.seed, t."accuracyDrop" AS "drop",
+  ${PARAMS_REMOVED} AS "params removed", ${SPEEDUP} AS "speedup", t."gzipBytes" AS "gzip size", t.id AS "trial id"
+FROM "Trial" t
+WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM "Trial" o WHERE ${IN_SWEEP('o')} AND o.status = 'DONE'
+      AND o.accuracy >= t.accuracy AND o."compressionRate" >= t."compressionRate" AND (o.accuracy > t.accuracy OR o."compressionRate" > t."compressionRate"))
+ORDER BY 1, 2, t.id`,
+  /** Per method x amount: mean and sample sd over the seeds done (sd 0 for one seed), and the front of the means: GET /sweeps/:id/summary. */
+  summary: `WITH cells AS (
+  SELECT t.method, t.amount,
+    count(*) FILTER (WHERE ${DONE}) AS "seeds done", count(*) FILTER (WHERE t.status = 'FAILED') AS "failed",
+    count(*) FILTER (WHERE t.status IN ('PENDING', 'RUNNING')) AS "to run",
+${[['t.accuracy', 'accuracy'], ['t."accuracyDrop"', 'drop'], ['t."compressionRate"', 'compression'], [PARAMS_REMOVED, 'params removed'], [SPEEDUP, 'speedup'], ['t."gzipBytes"', 'gzip size']]
+    .map(([x, name]) => `    avg(${x}) FILTER (WHERE ${DONE}) AS "${name}",
+    CASE count(${x}) FILTER (WHERE ${DONE}) WHEN 0 THEN NULL WHEN 1 THEN 0 ELSE stddev_samp(${x}) FILTER (WHERE ${DONE}) END AS "${name} sd"`).join(',\n')}
+  FROM "Trial" t WHERE ${IN_SWEEP('t')}
+  GROUP BY t.method, t.amount)
+SELECT c.*, (c.accuracy IS NOT NULL AND c.compression IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM cells o WHERE o.accuracy >= c.accuracy AND o.compression >= c.compression AND (o.accuracy > c.accuracy OR o.compression > c.compression))) AS "on front"
+FROM cells c ORDER BY c.method COLLATE "C", c.amount`,
+  trials: `SELECT t.method, t.amount, t.seed, t.status, t.accuracy, t."accuracyDrop" AS "drop", t."compressionRate" AS "compression",
+  ${PARAMS_REMOVED} AS "params removed", ${SPEEDUP} AS "speedup", t."gzipBytes" AS "gzip size", t."durationMs" / 1000.0 AS "duration s",
+  t.backend, t.device, t.attempts, split_part(t.error, E'\\n', 1) AS "error", t.id AS "trial id"
+FROM "Trial" t WHERE ${IN_SWEEP('t')}
+ORDER BY t.seed, t.method COLLATE "C", t.amount, t.id`,
+  tagVariable: `SELECT '(any)' UNION ALL (SELECT DISTINCT tag FROM "Sweep" s, unnest(s.tags) AS tag ORDER BY 1)`,
+  /** Sweeps created in the time range, newest first. */
+  sweeps: `SELECT ${utc('s."createdAt"')} AS "created", s.name, s.id, s.model, s.status,
+  count(t.id) FILTER (WHERE ${DONE}) AS "done", s."totalTrials" AS "trials", count(t.id) FILTER (WHERE t.status = 'FAILED') AS "failed",
+  ${BASELINE_ACCURACY('s.id')} AS "baseline accuracy",
+  max(t.accuracy) FILTER (WHERE ${DONE} AND t."compressionRate" >= ${MIN_COMPRESSION}) AS "best accuracy at min. compression",
+  max(t."compressionRate") FILTER (WHERE ${DONE}) AS "most compression"
+FROM "Sweep" s LEFT JOIN "Trial" t ON t."sweepId" = s.id
+WHERE $__timeFilter(${utc('s."createdAt"')}) AND ${TAGGED}
+GROUP BY s.id ORDER BY s."createdAt" DESC, s.id`,
+  /** One point per sweep (its creation time): the best accuracy at the chosen compression, and the baseline's; by model. */
+  trend: `SELECT ${utc('s."createdAt"')} AS "time", s.model AS "metric",
+  max(t.accuracy) FILTER (WHERE ${DONE} AND t."compressionRate" >= ${MIN_COMPRESSION}) AS "best accuracy",
+  ${BASELINE_ACCURACY('s.id')} AS "baseline"
+FROM "Sweep" s LEFT JOIN "Trial" t ON t."sweepId" = s.id
+WHERE $__timeFilter(${utc('s."createdAt"')}) AND ${TAGGED}
+GROUP BY s.id ORDER BY 1, s.id`,
+  throughput: `SELECT $__timeGroupAlias(${utc('t."finishedAt"')}, 1h), count(*) FILTER (WHERE ${DONE}) AS "done", count(*) FILTER (WHERE t.status = 'FAILED') AS "failed"
+FROM "Trial" t JOIN "Sweep" s ON s.id = t."sweepId"
+WHERE t."finishedAt" IS NOT NULL AND $__timeFilter(${utc('t."finishedAt"')}) AND ${TAGGED}
+GROUP BY 1 ORDER BY 1`,
+  backends: `SELECT t.backend, t.device, s.model, count(*) AS "trials",
+  percentile_cont(0.5) WITHIN GROUP (ORDER BY t."durationMs") / 1000 AS "median s per trial", avg(t.attempts) AS "mean attempts"
+FROM "Trial" t JOIN "Sweep" s ON s.id = t."sweepId"
+WHERE ${DONE} AND $__timeFilter(${utc('t."finishedAt"')}) AND ${TAGGED}
+GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+  failures: `SELECT ${utc('t."finishedAt"')} AS "failed at", s.name AS "sweep", t.method, t.amount, t.seed, t.attempts, t.backend,
+  split_part(t.error, E'\\n', 1) AS "error", t."sweepId" AS "sweep id"
+FROM "Trial" t JOIN "Sweep" s ON s.id = t."sweepId"
+WHERE t.status = 'FAILED' AND $__timeFilter(${utc('t."finishedAt"')}) AND ${TAGGED}
+ORDER BY t."finishedAt" DESC, t.id LIMIT 100`,
+} as const;
+
+const ds: common.DataSourceRef = { ...DATASOURCE };
+const grid = (x: number, y: number, w: number, h: number): dashboard.GridPos => ({ x, y, w, h });
+/** Field overrides by column name. */
+type Override = [string, dashboard.DynamicConfigValue[]];
+const unit = (name: string, value: string): Override => [name, [{ id: 'unit', value }]];
+const sweepLink = (name: string): Override => [name, [{ id: 'links', value: [{ title: 'open this sweep', url: '/d/lopper-sweep/lopper-sweep?var-sweep=${__value.raw}' }] }]];
+
+function tablePanel(title: string, sql: string, pos: dashboard.GridPos, overrides: Override[] = []) {
+  let p = new table.PanelBuilder().title(title).datasource(ds).gridPos(pos).withTarget(new Sql('A', sql));
+  for (const [name, props] of overrides) p = p.overrideByName(name, props);
+  return p;
+}
+
+const PERCENT = ['accuracy', 'drop', 'compression', 'params removed', 'accuracy sd', 'drop sd', 'compression sd', 'params removed sd', 'baseline accuracy',
+  'best accuracy at min. compression', 'most compression'].map((n) => unit(n, 'percentunit'));
+const BYTES = ['gzip size', 'gzip size sd'].map((n) => unit(n, 'bytes'));
+const TIMES = ['speedup', 'speedup sd'].map((n) => unit(n, 'x'));
+
+export function sweepDashboard(): dashboard.Dashboard {
+  const sweep = new dashboard.QueryVariableBuilder('sweep').label('sweep').datasource(ds).query(SQL.sweepVariable).definition(SQL.sweepVariable)
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.Disabled);
+  const method = new dashboard.QueryVariableBuilder('method').label('methods').datasource(ds).query(SQL.methodVariable).definition(SQL.methodVariable)
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.AlphabeticalAsc).multi(true).includeAll(true)
+    .current({ text: 'All', value: '$__all', selected: true });
+  const scatter = new xychart.PanelBuilder().title('Accuracy vs compression: every finished trial, and the Pareto front')
+    .description('x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other trial of the selected methods beats on both.')
+    .datasource(ds).gridPos(grid(0, 4, 14, 12))
+    .withTarget(new Sql('points', SQL.points)).withTarget(new Sql('front', SQL.front))
+    .mapping(xychart.SeriesMapping.Manual)
+    .series([
+      new xychart.XYSeriesConfigBuilder().name({ fixed: 'trials' }).frame({ matcher: { id: 'byIndex', options: 0 } })
+        .x({ matcher: { id: 'byName', options: 'compression' } }).y({ matcher: { id: 'byName', options: 'accuracy' } }),
+      new xychart.XYSeriesConfigBuilder().name({ fixed: 'Pareto front' }).frame({ matcher: { id: 'byIndex', options: 1 } })
+        .x({ matcher: { id: 'byName', options: 'compression' } }).y({ matcher: { id: 'byName', options: 'accuracy' } }),
+    ])
+    .unit('percentunit').axisLabel('')
+    .overrideByQuery('front', [{ id: 'custom.show', value: xychart.XYShowMode.PointsAndLines }, { id: 'custom.pointSize', value: { fixed: 9 } }])
+    .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true));
+  const progress = new stat.PanelBuilder().title('Progress').datasource(ds).gridPos(grid(0, 0, 24, 4)).withTarget(new Sql('A', SQL.progress))
+    .reduceOptions(new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']).fields(''))
+    .textMode(common.BigValueTextMode.ValueAndName).graphMode(common.BigValueGraphMode.None).colorMode(common.BigValueColorMode.None)
+    .overrideByName('baseline accuracy', [{ id: 'unit', value: 'percentunit' }, { id: 'decimals', value: 2 }]);
+  return new dashboard.DashboardBuilder('Lopper / Sweep').uid('lopper-sweep').tags(['lopper']).editable().timezone('utc')
+    .time({ from: 'now-30d', to: 'now' }).refresh('30s')
+    .description('One pruning sweep: accuracy against compression, its Pareto front, mean ± sd over the seeds, every trial.')
+    .withVariable(sweep).withVariable(method)
+    .withPanel(progress)
+    .withPanel(scatter)
+    .withPanel(tablePanel('Pareto front', SQL.front, grid(14, 4, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Per method x amount: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 16, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 26, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .build();
+}
+
+export function teamDashboard(): dashboard.Dashboard {
+  const tag = new dashboard.QueryVariableBuilder('tag').label('tag').description('schedule:<id> for one schedule\'s runs').datasource(ds)
+    .query(SQL.tagVariable).definition(SQL.tagVariable).refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.Disabled)
+    .current({ text: '(any)', value: '(any)', selected: true });
+  const minCompression = new dashboard.CustomVariableBuilder('min_compression').label('min. compression').values('0.5,0.8,0.9,0.95')
+    .current({ text: '0.8', value: '0.8', selected: true });
+  const trend = new timeseries.PanelBuilder().title('Best accuracy at ≥ ${min_compression} compression, per sweep (nightly runs: pick their tag)')
+    .datasource(ds).gridPos(grid(0, 10, 12, 9)).withTarget(new Sql('A', SQL.trend, 'time_series'))
+    .unit('percentunit').showPoints(common.VisibilityMode.Always).spanNulls(true);
+  const throughput = new timeseries.PanelBuilder().title('Trials finished per hour').datasource(ds).gridPos(grid(12, 10, 12, 9))
+    .withTarget(new Sql('A', SQL.throughput, 'time_series')).drawStyle(common.GraphDrawStyle.Bars).fillOpacity(60);
+  return new dashboard.DashboardBuilder('Lopper / Team').uid('lopper-team').tags(['lopper']).editable().timezone('utc')
+    .time({ from: 'now-7d', to: 'now' }).refresh('1m')
+    .description('All sweeps: what each reached, trials per hour, time per trial by backend, recent failures.')
+    .withVariable(tag).withVariable(minCompression)
+    .withPanel(tablePanel('Sweeps created in the time range', SQL.sweeps, grid(0, 0, 24, 10), [...PERCENT, sweepLink('id')]))
+    .withPanel(trend)
+    .withPanel(throughput)
+    .withPanel(tablePanel('Time per finished trial by backend and model', SQL.backends, grid(0, 19, 12, 8)))
+    .withPanel(tablePanel('Recent failures (first line of each error)', SQL.failures, grid(12, 19, 12, 8), [sweepLink('sweep id')]))
+    .build();
+}
+
+/** The provisioned files, by name. */
+export const DASHBOARDS: Record<string, () => dashboard.Dashboard> = { 'lopper-sweep.json': sweepDashboard, 'lopper-team.json': teamDashboard };
+
+/** A dashboard as the file Grafana loads: stable JSON (the SDK's builders leave functions out). */
+export const dashboardJson = (d: dashboard.Dashboard) => `${JSON.stringify(d, null, 2)}\n`;
