@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DirectoryArtifactStore, readArtifact, removeFileArtifact } from './artifacts.js';
@@ -29,7 +29,9 @@ describe('artifacts', () => {
     const path = uri.slice('file:'.length);
     const hourAgo = new Date(Date.now() - 3600_000);
     utimesSync(path, hourAgo, hourAgo);
-    expect(removeFileArtifact(uri, 2 * 3600_000)).toBeNull(); // stored within the last 2 hours
+    expect(removeFileArtifact(uri, 2 * 3600_000)).toBeNull(); // stored within the last 2 hours: put back where it was
+    expect(readFileSync(path)).toEqual(Buffer.from(new Uint8Array(100).fill(7)));
+    expect(readdirSync(dir).every((f) => f.endsWith('.bin'))).toBe(true); // nothing left aside
     await store.put('pruned', new Uint8Array(100).fill(7)); // the same bytes again: a row may be about to reference them
     expect(statSync(path).mtimeMs).toBeGreaterThan(Date.now() - 60_000);
     expect(removeFileArtifact(uri, 1800_000)).toBeNull();
@@ -37,6 +39,9 @@ describe('artifacts', () => {
     expect(removeFileArtifact(uri, 1800_000)).toBe(100);
     expect(existsSync(path)).toBe(false);
     expect(removeFileArtifact(uri, 0)).toBeNull(); // gone, or another machine's directory
+    expect(readdirSync(dir).every((f) => f.endsWith('.bin'))).toBe(true);
+    expect(await store.put('pruned', new Uint8Array(100).fill(7))).toBe(uri); // collected bytes stored again: a new file
+    expect(statSync(path).size).toBe(100);
     expect(() => removeFileArtifact('pg:artifact/abc', 0)).toThrow('not a file artifact: pg:artifact/abc');
   });
 });

@@ -1,6 +1,6 @@
 /** Where model artifacts live: Postgres (default; any worker can fetch them) or a local directory. */
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync, statSync, unlinkSync, utimesSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, linkSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PrismaClient } from '../../prisma/src/client.js';
 
@@ -44,13 +44,20 @@ export class DirectoryArtifactStore implements ArtifactStore {
   async put(kind: string, bytes: Uint8Array): Promise<string> {
     const name = `${kind}-${sha256(bytes)}.bin`;
     const path = join(this.dir, name);
-    if (!existsSync(path)) {
-      writeFileSync(`${path}.tmp`, bytes);
-      renameSync(`${path}.tmp`, path); // never a half-written artifact
-    } else {
-      const now = new Date();
-      utimesSync(path, now, now); // as PostgresArtifactStore.put: collection leaves bytes a row is about to reference
+    if (existsSync(path)) {
+      // As PostgresArtifactStore.put: a new mtime keeps collection off bytes a row is about to reference. ENOENT: it was
+      // collected (moved away) meanwhile; write it again.
+      try {
+        const now = new Date();
+        utimesSync(path, now, now);
+        return `file:${path}`;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      }
     }
+    const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, path); // never a half-written artifact
     return `file:${path}`;
   }
 
@@ -73,14 +80,21 @@ function readFileArtifact(uri: string): Uint8Array {
 export function removeFileArtifact(uri: string, graceMs: number, now = Date.now()): number | null {
   if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
   const path = uri.slice('file:'.length);
-  let st;
+  // Moved aside first, then judged by its mtime: a worker's put either touched it before the move (it goes back) or
+  // finds it gone and writes it again.
+  const aside = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.gc`;
   try {
-    st = statSync(path);
+    renameSync(path, aside);
   } catch {
     return null; // another machine's directory, or already gone
   }
-  if (st.mtimeMs > now - graceMs) return null;
-  unlinkSync(path);
+  const st = statSync(aside);
+  if (st.mtimeMs > now - graceMs) {
+    try { linkSync(aside, path); } catch { /* written again meanwhile */ }
+    unlinkSync(aside);
+    return null;
+  }
+  unlinkSync(aside);
   return st.size;
 }
 
