@@ -68,6 +68,34 @@ describe('gradual pruning and fine-tuning options', () => {
   }, 300_000);
 });
 
+describe('the fine-tuning axis', () => {
+  it('runs each setting of a grid point with its own fine-tuning, from one baseline, and records which', async () => {
+    const spec = testSpec({
+      methods: ['l1-unstructured'], amounts: [0.5], trainSubset: 640, testSubset: 256, batchSize: 64, finetuneEpochs: 1,
+      finetuneSettings: [{ name: 'none', finetuneEpochs: 0 }, { name: 'kd2', finetuneEpochs: 2, finetuneLearningRate: 5e-4, finetune: { distill: { temperature: 2, alpha: 0.5 } } }],
+    });
+    const { sweepId, grid } = await createSweepRows(spec);
+    expect(grid.map((t) => t.finetune)).toEqual(['none', 'kd2']);
+    const baseline = (await env.run(acts.trainBaseline, { sweepId, spec, seed: 1 })) as BaselineRef;
+    for (const t of grid) await env.run(acts.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline });
+    const rows = await prisma.trial.findMany({ where: { sweepId }, orderBy: { finetune: 'desc' } });
+    expect(rows.map((t) => [t.id, t.finetune, t.status])).toEqual([[`${sweepId}:l1-unstructured:0.5:1:none`, 'none', 'DONE'], [`${sweepId}:l1-unstructured:0.5:1:kd2`, 'kd2', 'DONE']]);
+    const cfg = rows.map((t) => t.config as { finetuneSetting: string; finetuneEpochs: number; finetuneLearningRate: number; finetune: { distill: unknown; lrSchedule: string }; baselineKey: string });
+    expect(cfg.map((c) => [c.finetuneSetting, c.finetuneEpochs, c.finetuneLearningRate, c.finetune.distill, c.finetune.lrSchedule, c.baselineKey])).toEqual([
+      ['none', 0, 1e-4, null, 'cosine', baseline.key], // learningRate / 10: the sweep gives no finetuneLearningRate
+      ['kd2', 2, 5e-4, { temperature: 2, alpha: 0.5 }, 'cosine', baseline.key],
+    ]);
+    // Same pruning (same masks), different fine-tuning: the weights that stayed moved in one trial only.
+    expect(rows[0].nonzeroParams).toBe(rows[1].nonzeroParams);
+    expect(rows[0].accuracy).not.toBe(rows[1].accuracy);
+    // A setting the sweep does not have: refused without retrying, before anything runs.
+    await prisma.trial.update({ where: { id: grid[0].trialId }, data: { status: 'PENDING' } });
+    await expect(env.run(acts.runTrial, { sweepId, trialId: grid[0].trialId, spec: { ...spec, finetuneSettings: [{ name: 'other' }] }, method: 'l1-unstructured' as const, amount: 0.5, seed: 1, finetune: 'none', baseline }))
+      .rejects.toMatchObject({ nonRetryable: true, message: 'the sweep has no fine-tuning setting "none" (it has other)' });
+    expect((await prisma.trial.findUniqueOrThrow({ where: { id: grid[0].trialId } })).status).toBe('PENDING');
+  }, 300_000);
+});
+
 describe('baselines kept in memory between trials', () => {
   /** Activities over a store that counts the baseline reads; trials alternate between two seeds' baselines. */
   async function baselineReads(baselineCacheBytes?: number): Promise<number> {

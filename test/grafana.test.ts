@@ -66,14 +66,14 @@ async function seed() {
   for (const s of sweeps) {
     for (const method of s.id === 'sw-g-a' ? METHODS : ['l1-unstructured']) {
       for (const amount of [0.5, 0.8]) {
-        for (const seedNo of [1, 2, 3]) {
+        for (const [seedNo, finetune] of [1, 2, 3].flatMap((x) => (s.id === 'sw-g-a' ? ['ft1', 'kd'] : ['default']).map((f) => [x, f] as const))) {
           const i: number = rows.length;
           const status: string = i === 4 ? 'FAILED' : i === 7 ? 'PENDING' : i === 9 ? 'RUNNING' : 'DONE';
           const done = status === 'DONE';
           const totalParams = method === 'l1-unstructured' ? 1000 : Math.round(1000 * (1 - amount * (0.8 + r() * 0.2)));
           const nonzero = method === 'l1-unstructured' ? Math.round(1000 * (1 - amount)) : totalParams;
           rows.push({
-            id: `${s.id}:${method}:${amount}:${seedNo}`, sweepId: s.id, method, amount, seed: seedNo, config: {}, status,
+            id: `${s.id}:${method}:${amount}:${seedNo}${finetune === 'default' ? '' : `:${finetune}`}`, sweepId: s.id, method, amount, seed: seedNo, finetune, config: {}, status,
             // Accuracy on a 0.5-point grid: ties in accuracy between trials, as real test sets (10,000 images) make them.
             accuracy: done ? 0.85 + Math.floor(r() * 12) * 0.005 : null, baselineParams: 1000, totalParams: done ? totalParams : null,
             nonzeroParams: done ? nonzero : null, compressionRate: done ? 1 - nonzero / 1000 : null, accuracyDrop: done ? r() / 50 : null,
@@ -118,7 +118,9 @@ afterAll(async () => {
 });
 
 const allMethods = async () => (await run(variable(SWEEP, 'method'), { vars: { sweep: ['sw-g-a'] }, ...RANGE })).map((r) => r.method as string);
-const sweepCtx = async (methods?: string[]): Promise<GrafanaContext> => ({ vars: { sweep: ['sw-g-a'], method: methods ?? (await allMethods()) }, ...RANGE });
+const allSettings = async () => (await run(variable(SWEEP, 'finetune'), { vars: { sweep: ['sw-g-a'] }, ...RANGE })).map((r) => r.finetune as string);
+const sweepCtx = async (methods?: string[], settings?: string[]): Promise<GrafanaContext> =>
+  ({ vars: { sweep: ['sw-g-a'], method: methods ?? (await allMethods()), finetune: settings ?? (await allSettings()) }, ...RANGE });
 const teamCtx = (tag = '(any)', minCompression = '0.8'): GrafanaContext => ({ vars: { tag: [tag], min_compression: [minCompression] }, ...RANGE });
 
 describe('Grafana dashboards on Postgres, as the read-only role', () => {
@@ -129,7 +131,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
       for (const p of d.panels) for (const t of p.targets) { await run(t.rawSql, ctx); n++; }
       return n;
     };
-    expect(await count(SWEEP, await sweepCtx())).toBe(8);
+    expect(await count(SWEEP, await sweepCtx())).toBe(9);
     expect(await count(TEAM, teamCtx())).toBe(6);
     await expect(grafana.query('SELECT count(*) FROM "Artifact"')).rejects.toThrow('permission denied for table Artifact');
     await expect(grafana.query('SELECT count(*) FROM "UserModel"')).rejects.toThrow('permission denied for table UserModel');
@@ -141,6 +143,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
     expect(sweeps.map((s) => s.__value)).toEqual(['sw-g-b', 'sw-g-a', 'sw-g-old']);
     expect(sweeps[1].__text).toBe("nightly lenet's · 2026-11-20 01:00 UTC · COMPLETED"); // UTC although the session is in Auckland
     expect(await allMethods()).toEqual(METHODS);
+    expect(await allSettings()).toEqual(['ft1', 'kd']);
     expect((await run(variable(TEAM, 'tag'), teamCtx())).map((r) => Object.values(r)[0])).toEqual(['(any)', "it's", 'nightly']);
   });
 
@@ -161,18 +164,21 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
     expect(front.filter((f) => dup.includes(f['trial id'] as string)).length).toBe(2);
   });
 
-  it('takes the front over the selected methods only', async () => {
-    const methods = ['l1-unstructured', 'network-slimming'];
-    const sql = await run(target(SWEEP, 'front', /^Accuracy vs compression/), await sweepCtx(methods));
-    const done = rows.filter((t) => t.sweepId === 'sw-g-a' && t.status === 'DONE' && methods.includes(t.method));
-    const expected = paretoFront(done.map((t) => ({ id: t.id, objectives: [t.accuracy!, t.compressionRate!] }))).front.map((p) => p.id);
-    expect(sql.map((r) => r['trial id']).sort()).toEqual(expected.sort());
+  it('takes the front over the selected methods and fine-tuning settings only', async () => {
+    for (const [methods, settings] of [[['l1-unstructured', 'network-slimming'], ['ft1', 'kd']], [METHODS, ['kd']], [['taylor-structured'], ['ft1']]]) {
+      const sql = await run(target(SWEEP, 'front', /^Accuracy vs compression/), await sweepCtx(methods, settings));
+      const done = rows.filter((t) => t.sweepId === 'sw-g-a' && t.status === 'DONE' && methods.includes(t.method) && settings.includes(t.finetune));
+      const expected = paretoFront(done.map((t) => ({ id: t.id, objectives: [t.accuracy!, t.compressionRate!] }))).front.map((p) => p.id);
+      expect(sql.map((r) => r['trial id']).sort()).toEqual(expected.sort());
+      expect(sql.every((r) => settings.includes(r['fine-tuning'] as string))).toBe(true);
+    }
   });
 
-  it('summarises each method x amount as GET /sweeps/:id/summary does: seeds, mean, sample sd, the front of the means', async () => {
+  it('summarises each method x amount x fine-tuning as GET /sweeps/:id/summary does: seeds, mean, sample sd, the front of the means', async () => {
     const api = (await service.summary('sw-g-a')).cells;
     const sql = await run(target(SWEEP, 'A', /^Per method x amount/), await sweepCtx());
-    expect(sql.map((r) => [r.method, r.amount])).toEqual(api.map((c) => [c.method, c.amount]));
+    expect(sql.map((r) => [r.method, r.amount, r['fine-tuning']])).toEqual(api.map((c) => [c.method, c.amount, c.finetune]));
+    expect(api.length).toBe(12); // 3 methods x 2 amounts x 2 settings
     const close = (got: unknown, want: number | null | undefined) => (want === null || want === undefined ? got === null : Math.abs(Number(got) - want) < 1e-9);
     for (const [i, c] of api.entries()) {
       const r = sql[i];

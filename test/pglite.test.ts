@@ -57,6 +57,8 @@ it("takes the API's interactive transactions (resuming a sweep) and its trial fi
   expect((await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } })).status).toBe('PENDING');
   expect((await repo.trials(sweepId, { status: 'DONE', offset: 0, limit: 1 })).map((t) => t.status)).toEqual(['DONE']);
   expect(await repo.trials(sweepId, { status: 'FAILED', offset: 0 })).toEqual([]);
+  expect((await repo.trials(sweepId, { finetune: 'default', offset: 0 })).map((t) => t.finetune)).toEqual(['default']);
+  expect(await repo.trials(sweepId, { finetune: 'kd', offset: 0 })).toEqual([]);
   // Artifact collection: referenced ones stay; an unreferenced one goes once past the grace period.
   expect(await repo.collectArtifacts(0)).toEqual({ artifacts: 0, bytes: 0 });
   const trial = await prisma.trial.findFirstOrThrow({ where: { sweepId } });

@@ -126,6 +126,19 @@ describe('SweepWorkflow on the Temporal dev server', () => {
     expect(r.finished[0]).toEqual({ status: 'COMPLETED', error: '2 of 4 trials failed' });
   }, 180_000);
 
+  it('runs every fine-tuning setting of each grid point, naming it to the trial, on one baseline per seed', async () => {
+    const seen: [string, string | undefined][] = [];
+    const r = recorder({ failTrial: (t) => { seen.push([t.trialId, t.finetune]); return false; } });
+    const sweepId = uid('wf-finetune');
+    const spec = testSpec({ methods: ['l1-unstructured'], amounts: [0.5], seeds: [1, 2], finetuneSettings: [{ name: 'none', finetuneEpochs: 0 }, { name: 'kd', finetune: { distill: { temperature: 4, alpha: 0.5 } } }] });
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec, activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result).toEqual({ sweepId, trials: 4, failed: 0, status: 'COMPLETED' });
+    expect(r.calls.filter((c) => c.startsWith('baseline:')).sort()).toEqual(['baseline:1', 'baseline:2']);
+    expect(seen.sort()).toEqual([1, 2].flatMap((seed) => ['kd', 'none'].map((f): [string, string] => [`${sweepId}:l1-unstructured:0.5:${seed}:${f}`, f])).sort());
+  });
+
   it('continues as new in bounded chunks without repeating a trial or a baseline', async () => {
     const r = recorder({ trialDelayMs: 1 });
     const sweepId = uid('wf-can');

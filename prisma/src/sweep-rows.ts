@@ -10,7 +10,7 @@ export async function createSweepRows(prisma: PrismaClient, id: string, spec: Sw
   const grid = expandGrid(id, spec);
   await prisma.$transaction([
     prisma.sweep.create({ data: { id, name: spec.name, model: spec.model, dataset: spec.dataset, spec: spec as object, tags: spec.tags, totalTrials: grid.length } }),
-    prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId: id, method: t.method, amount: t.amount, seed: t.seed, config: { method: t.method, amount: t.amount, seed: t.seed } })) }),
+    prisma.trial.createMany({ data: grid.map((t) => ({ id: t.trialId, sweepId: id, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, config: { method: t.method, amount: t.amount, seed: t.seed, finetuneSetting: t.finetune } })) }),
   ]);
   return grid.length;
 }

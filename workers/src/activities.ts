@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { DEFAULT_FINETUNE, DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, specForFinetune, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, channelFlops, flopsRegularised, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
@@ -257,7 +257,14 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
     },
 
     async runTrial(input: RunTrialInput): Promise<TrialOutcome> {
-      const { trialId, spec, method, amount, seed, baseline } = input;
+      const { trialId, method, amount, seed, baseline } = input;
+      const finetune = input.finetune ?? DEFAULT_FINETUNE;
+      let spec: SweepSpec; // the sweep as this trial's fine-tuning setting sees it
+      try {
+        spec = specForFinetune(input.spec, finetune);
+      } catch (e) {
+        throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidConfig');
+      }
       if (!(METHODS as readonly string[]).includes(method)) throw ApplicationFailure.nonRetryable(`unknown method "${method}"`, 'InvalidConfig');
       if (!(amount >= 0 && amount < 1)) throw ApplicationFailure.nonRetryable(`amount ${amount} is outside [0, 1)`, 'InvalidConfig');
       const trial = await repo.getTrial(trialId);
@@ -280,7 +287,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           const baselineLatencyMs = await inferenceLatencyMs(baselineModel);
           const finetuneLearningRate = spec.finetuneLearningRate ?? spec.learningRate / 10;
           live.phase('prune');
-          const pruned = await prune(model, input, trainSet, finetuneLearningRate, live);
+          const pruned = await prune(model, { ...input, spec }, trainSet, finetuneLearningRate, live);
           model = pruned.model;
           const unpruned = model.layers.filter((l) => l.trainableWeights.length && !pruned.prunedLayers.has(l.name)).map((l) => l.name);
           await train(model, trainSet, {
@@ -304,7 +311,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
             compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
             latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
             durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-            config: { method, amount, seed, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
+            config: { method, amount, seed, finetuneSetting: finetune, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
           };
           live.phase('store');
           await repo.completeTrial(trialId, result);

@@ -17,6 +17,8 @@ export interface RunTrialInput {
   method: MethodName;
   amount: number;
   seed: number;
+  /** The fine-tuning setting (spec.finetuneSettings); absent in trials started before the axis existed: DEFAULT_FINETUNE. */
+  finetune?: string;
   baseline: BaselineRef;
 }
 

@@ -1,4 +1,4 @@
-import { expandGrid, gridSize, trialId } from './spec.js';
+import { DEFAULT_FINETUNE, expandGrid, finetuneNames, gridSize, specForFinetune, trialId, type SweepSpec } from './spec.js';
 
 describe('grid expansion', () => {
   it('expands seeds x methods x amounts in a fixed order with deterministic ids', () => {
@@ -14,5 +14,39 @@ describe('grid expansion', () => {
     const spec = { methods: ['l1-unstructured', 'l1-unstructured'] as const, amounts: [0.5, 0.5, 0.7], seeds: [1, 1] };
     expect(expandGrid('s', { ...spec, methods: [...spec.methods] })).toHaveLength(2);
     expect(gridSize({ ...spec, methods: [...spec.methods] })).toBe(2);
+  });
+});
+
+describe('the fine-tuning axis', () => {
+  const base = {
+    name: 'n', model: 'mlp', dataset: 'fashion-mnist', methods: ['l1-unstructured'], amounts: [0.5, 0.9], seeds: [1], baselineEpochs: 1, finetuneEpochs: 2,
+    batchSize: 128, learningRate: 1e-3, finetuneLearningRate: 1e-4, concurrency: 1, requireGpu: false, tags: [],
+    slimming: { lambda: 1e-4, sparsityEpochs: 1 }, finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null },
+    structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 2, flopsPenalty: 0 },
+  } as SweepSpec;
+
+  it('is one setting, "default", with the four-part ids, when the sweep names none', () => {
+    expect(finetuneNames(base)).toEqual([DEFAULT_FINETUNE]);
+    expect(expandGrid('s', base).map((t) => [t.trialId, t.finetune])).toEqual([['s:l1-unstructured:0.5:1', 'default'], ['s:l1-unstructured:0.9:1', 'default']]);
+    expect(specForFinetune(base)).toBe(base);
+    expect(() => specForFinetune(base, 'kd')).toThrow('the sweep has no fine-tuning setting "kd"');
+  });
+
+  it('adds a grid axis after amount, each setting named in the trial id', () => {
+    const spec = { ...base, finetuneSettings: [{ name: 'none', finetuneEpochs: 0 }, { name: 'kd', finetune: { distill: { temperature: 4, alpha: 0.5 } } }] };
+    expect(gridSize(spec)).toBe(4);
+    expect(expandGrid('s', spec).map((t) => t.trialId)).toEqual(['s:l1-unstructured:0.5:1:none', 's:l1-unstructured:0.5:1:kd', 's:l1-unstructured:0.9:1:none', 's:l1-unstructured:0.9:1:kd']);
+    expect(trialId('s', 'l1-unstructured', 0.5, 1, 'kd')).toBe('s:l1-unstructured:0.5:1:kd');
+  });
+
+  it("gives each trial the sweep's fields with its setting's over them, key by key in finetune", () => {
+    const spec = { ...base, finetuneSettings: [{ name: 'none', finetuneEpochs: 0 }, { name: 'kd', finetuneLearningRate: 1e-3, finetune: { distill: { temperature: 2, alpha: 0.3 }, lrSchedule: 'constant' as const } }] };
+    const none = specForFinetune(spec, 'none');
+    expect([none.finetuneEpochs, none.finetuneLearningRate, none.finetune, none.finetuneSettings]).toEqual([0, 1e-4, base.finetune, undefined]);
+    const kd = specForFinetune(spec, 'kd');
+    expect([kd.finetuneEpochs, kd.finetuneLearningRate, kd.finetune]).toEqual([2, 1e-3, { lrSchedule: 'constant', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: { temperature: 2, alpha: 0.3 } }]);
+    expect(specForFinetune({ ...spec, finetuneLearningRate: undefined }, 'none').finetuneLearningRate).toBeUndefined(); // learningRate / 10 stays the default
+    expect(() => specForFinetune(spec, 'default')).toThrow('the sweep has no fine-tuning setting "default" (it has none, kd)');
+    expect(spec.finetuneSettings).toHaveLength(2); // untouched
   });
 });

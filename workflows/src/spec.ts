@@ -50,6 +50,20 @@ export interface FinetuneOptions {
   distill: { temperature: number; alpha: number } | null;
 }
 
+/**
+ * One value of the grid's fine-tuning axis: a name, and the fine-tuning fields it sets over the sweep's own
+ * (finetuneEpochs, finetuneLearningRate, and each key of finetune it gives).
+ */
+export interface FinetuneSetting {
+  name: string;
+  finetuneEpochs?: number;
+  finetuneLearningRate?: number;
+  finetune?: Partial<FinetuneOptions>;
+}
+
+/** The fine-tuning axis of a sweep that gives no finetuneSettings: its own fields, under this name. */
+export const DEFAULT_FINETUNE = 'default';
+
 export interface StructuredOptions {
   /** Fewest channels each layer keeps, as a fraction of its channels (one channel always stays). */
   minKeepFraction: number;
@@ -112,6 +126,8 @@ export interface SweepSpec {
   structured: StructuredOptions;
   /** Absent in sweeps stored before it existed: DEFAULT_GRADUAL. */
   gradual?: GradualOptions;
+  /** The grid's fine-tuning axis (absent: one setting, DEFAULT_FINETUNE, the fields above). */
+  finetuneSettings?: FinetuneSetting[];
   tags: string[];
 }
 
@@ -120,29 +136,63 @@ export interface TrialPoint {
   method: MethodName;
   amount: number;
   seed: number;
+  /** The fine-tuning setting's name (DEFAULT_FINETUNE in a sweep without finetuneSettings). */
+  finetune: string;
+}
+
+/** The names on the sweep's fine-tuning axis, in order, duplicates removed. */
+export function finetuneNames(spec: Pick<SweepSpec, 'finetuneSettings'>): string[] {
+  return spec.finetuneSettings?.length ? [...new Set(spec.finetuneSettings.map((f) => f.name))] : [DEFAULT_FINETUNE];
+}
+
+/** The spec as a trial of fine-tuning setting `name` sees it: the setting's fields over the sweep's, and no axis. */
+export function specForFinetune(spec: SweepSpec, name: string = DEFAULT_FINETUNE): SweepSpec {
+  if (!spec.finetuneSettings?.length) {
+    if (name !== DEFAULT_FINETUNE) throw new Error(`the sweep has no fine-tuning setting "${name}"`);
+    return spec;
+  }
+  const f = spec.finetuneSettings.find((x) => x.name === name);
+  if (!f) throw new Error(`the sweep has no fine-tuning setting "${name}" (it has ${finetuneNames(spec).join(', ')})`);
+  const { finetuneSettings: _, ...rest } = spec;
+  return {
+    ...rest,
+    finetuneEpochs: f.finetuneEpochs ?? spec.finetuneEpochs,
+    ...(f.finetuneLearningRate !== undefined || spec.finetuneLearningRate !== undefined ? { finetuneLearningRate: f.finetuneLearningRate ?? spec.finetuneLearningRate } : {}),
+    finetune: { ...spec.finetune, ...f.finetune },
+  };
 }
 
 /** The tag of every sweep a schedule starts (`GET /sweeps?tag=schedule:<id>` lists them). */
 export const scheduleTag = (scheduleId: string) => `schedule:${scheduleId}`;
 
-/** Deterministic trial id: the same grid point of the same sweep always has the same id. */
-export function trialId(sweepId: string, method: string, amount: number, seed: number): string {
-  return `${sweepId}:${method}:${amount}:${seed}`;
+/**
+ * Deterministic trial id: the same grid point of the same sweep always has the same id. A named fine-tuning setting
+ * (finetuneSettings) is its last part; a sweep without them keeps the four-part ids.
+ */
+export function trialId(sweepId: string, method: string, amount: number, seed: number, finetune?: string): string {
+  return `${sweepId}:${method}:${amount}:${seed}${finetune === undefined ? '' : `:${finetune}`}`;
 }
 
-/** The grid in a fixed order: seed, then method, then amount (duplicates removed). */
-export function expandGrid(sweepId: string, spec: Pick<SweepSpec, 'methods' | 'amounts' | 'seeds'>): TrialPoint[] {
+type GridAxes = Pick<SweepSpec, 'methods' | 'amounts' | 'seeds' | 'finetuneSettings'>;
+
+/** The grid in a fixed order: seed, then method, then amount, then fine-tuning setting (duplicates removed). */
+export function expandGrid(sweepId: string, spec: GridAxes): TrialPoint[] {
   const out: TrialPoint[] = [];
   const uniq = <T>(xs: T[]) => xs.filter((x, i) => xs.indexOf(x) === i);
+  const named = !!spec.finetuneSettings?.length;
   for (const seed of uniq(spec.seeds)) {
     for (const method of uniq(spec.methods)) {
-      for (const amount of uniq(spec.amounts)) out.push({ trialId: trialId(sweepId, method, amount, seed), method, amount, seed });
+      for (const amount of uniq(spec.amounts)) {
+        for (const finetune of finetuneNames(spec)) {
+          out.push({ trialId: trialId(sweepId, method, amount, seed, named ? finetune : undefined), method, amount, seed, finetune });
+        }
+      }
     }
   }
   return out;
 }
 
-export function gridSize(spec: Pick<SweepSpec, 'methods' | 'amounts' | 'seeds'>): number {
+export function gridSize(spec: GridAxes): number {
   const n = (xs: unknown[]) => new Set(xs).size;
-  return n(spec.methods) * n(spec.amounts) * n(spec.seeds);
+  return n(spec.methods) * n(spec.amounts) * n(spec.seeds) * finetuneNames(spec).length;
 }

@@ -78,7 +78,7 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
       while (next < slice.length) {
         const t = slice[next++];
         try {
-          await compute.runTrial({ sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline: bySeed.get(t.seed)! });
+          await compute.runTrial({ sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline: bySeed.get(t.seed)! });
         } catch (err) {
           if (isCancellation(err)) throw err;
           failed++;

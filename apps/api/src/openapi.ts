@@ -40,18 +40,19 @@ export function openApiDocument(): object {
       },
       '/sweeps/{id}/trials': {
         get: {
-          summary: 'The trials with their metrics, ordered by seed, method, amount; optionally filtered and paged',
+          summary: 'The trials with their metrics, ordered by seed, method, amount, fine-tuning setting; optionally filtered and paged',
           parameters: [
             idParam,
             { name: 'status', in: 'query', schema: { enum: [...TRIAL_STATUSES] } },
             { name: 'method', in: 'query', schema: { enum: [...METHODS] } },
+            { name: 'finetune', in: 'query', description: 'one fine-tuning setting (a name in the sweep\'s finetuneSettings; "default" without them)', schema: { type: 'string' } },
             { name: 'limit', in: 'query', description: 'at most this many (default: all)', schema: { type: 'integer', minimum: 1 } },
             { name: 'offset', in: 'query', description: 'skip this many first', schema: { type: 'integer', minimum: 0, default: 0 } },
           ],
           responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 400: errors[400], 404: errors[404] },
         },
       },
-      '/trials/{id}': { get: { summary: 'One trial with its metrics (ids: <sweep id>:<method>:<amount>:<seed>)', parameters: [idParam], responses: { 200: { description: 'Trial', ...json(ref('Trial')) }, 404: { description: 'Unknown trial', ...json(ref('Error')) } } } },
+      '/trials/{id}': { get: { summary: 'One trial with its metrics (ids: <sweep id>:<method>:<amount>:<seed>, then :<fine-tuning setting> in a sweep with finetuneSettings)', parameters: [idParam], responses: { 200: { description: 'Trial', ...json(ref('Trial')) }, 404: { description: 'Unknown trial', ...json(ref('Error')) } } } },
       '/trials/{id}/model': {
         get: {
           summary: "The trial's model (pruned and fine-tuned; channels removed for structured methods) as TF.js files, in the shape POST /models takes; it outputs logits",
@@ -65,7 +66,7 @@ export function openApiDocument(): object {
       },
       '/sweeps/{id}/summary': {
         get: {
-          summary: 'Per method x amount over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',
+          summary: 'Per method x amount x fine-tuning setting over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',
           parameters: [idParam],
           responses: { 200: { description: 'Summary', ...json(ref('Summary')) }, 404: errors[404] },
         },
@@ -73,7 +74,7 @@ export function openApiDocument(): object {
       '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
       '/compare': {
         get: {
-          summary: 'Sweeps side by side: each one\'s cells (method x amount, mean ± sample sd over its seeds), `pareto` marking the front over all of them',
+          summary: 'Sweeps side by side: each one\'s cells (method x amount x fine-tuning setting, mean ± sample sd over its seeds), `pareto` marking the front over all of them',
           parameters: [{ name: 'sweeps', in: 'query', required: true, description: `1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated`, schema: { type: 'string' } }],
           responses: {
             200: { description: 'Comparison', ...json({ type: 'object', properties: { sweeps: { type: 'array', items: { type: 'object' } }, cells: { type: 'array', items: { allOf: [{ type: 'object', properties: { sweepId: { type: 'string' } } }, ref('SummaryCell')] } } } }) },
@@ -154,7 +155,7 @@ export function openApiDocument(): object {
         Trial: {
           type: 'object',
           properties: {
-            id: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' },
+            id: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' },
             status: { enum: ['PENDING', 'RUNNING', 'DONE', 'FAILED'] }, accuracy: nullableNumber, accuracyDrop: nullableNumber,
             totalParams: nullableNumber, nonzeroParams: nullableNumber, baselineParams: nullableNumber, compressionRate: { ...nullableNumber, description: '1 - nonzero / baseline params' },
             flops: nullableNumber, effectiveFlops: nullableNumber,
@@ -175,12 +176,12 @@ export function openApiDocument(): object {
         SummaryCell: {
           type: 'object',
           properties: {
-            method: { type: 'string' }, amount: { type: 'number' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
+            method: { type: 'string' }, amount: { type: 'number' }, finetune: { type: 'string' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
             ...Object.fromEntries(['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'].map((k) => [k, ref('Spread')])),
             pareto: { type: 'boolean' },
           },
         },
-        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },
+        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },
         Pareto: {
           type: 'object',
           properties: {

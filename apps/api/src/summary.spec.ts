@@ -2,7 +2,7 @@ import { compare, mean, sampleSd, summarize } from './summary.js';
 import type { TrialView } from './sweeps/sweeps.dto.js';
 
 const trial = (method: string, amount: number, seed: number, over: Partial<TrialView> = {}): TrialView => ({
-  id: `s:${method}:${amount}:${seed}`, method, amount, seed, status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 100, nonzeroParams: 50,
+  id: `s:${method}:${amount}:${seed}`, method, amount, seed, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 100, nonzeroParams: 50,
   baselineParams: 100, compressionRate: 0.5, flops: 1000, effectiveFlops: 500, latencyMs: 1, baselineLatencyMs: 1, speedup: 1, sizeBytes: 400,
   gzipBytes: 300, durationMs: 1, backend: 'wasm', device: 'cpu', attempts: 1, error: null, config: {}, ...over,
 });
@@ -33,6 +33,16 @@ describe('summarize', () => {
     expect(st.paramsRemoved!.mean).toBeCloseTo(0.75, 12); // 1 - 30/100 and 1 - 20/100: physically gone
     expect(un.paramsRemoved).toEqual({ mean: 0, sd: 0, n: 1 }); // masks remove nothing
     expect(st.speedup).toEqual({ mean: 2.25, sd: Math.sqrt(0.125), n: 2 });
+  });
+
+  it('keeps fine-tuning settings apart: one cell per method x amount x setting, settings in name order', () => {
+    const s = summarize('s', [
+      trial('l1-structured', 0.5, 1, { finetune: 'kd', accuracy: 0.9 }),
+      trial('l1-structured', 0.5, 2, { finetune: 'kd', accuracy: 0.8 }),
+      trial('l1-structured', 0.5, 1, { finetune: 'ft1', accuracy: 0.7 }),
+      trial('l1-structured', 0.3, 1, { finetune: 'kd', accuracy: 0.95 }),
+    ]);
+    expect(s.cells.map((c) => [c.amount, c.finetune, c.seeds, c.accuracy!.mean])).toEqual([[0.3, 'kd', [1], 0.95], [0.5, 'ft1', [1], 0.7], [0.5, 'kd', [1, 2], expect.closeTo(0.85, 12)]]);
   });
 
   it('marks the cells on the front of mean accuracy vs mean compression', () => {

@@ -14,6 +14,8 @@ export interface Spread { mean: number; sd: number; n: number }
 export interface SummaryCell {
   method: string;
   amount: number;
+  /** The fine-tuning setting ("default" in a sweep without finetuneSettings). */
+  finetune: string;
   /** Seeds whose trial is DONE (the statistics are over these), and the counts of the others. */
   seeds: number[];
   failed: number;
@@ -52,18 +54,18 @@ export function markFront<C extends SummaryCell>(cells: C[]): C[] {
   return cells.map((c, i) => ({ ...c, pareto: front.has(i) }));
 }
 
-/** One cell per method x amount, by method then amount; `pareto` left false (markFront sets it). */
+/** One cell per method x amount x fine-tuning setting, in that order; `pareto` left false (markFront sets it). */
 export function summaryCells(trials: TrialView[]): SummaryCell[] {
   const groups = new Map<string, TrialView[]>();
   for (const t of trials) {
-    const k = JSON.stringify([t.method, t.amount]);
+    const k = JSON.stringify([t.method, t.amount, t.finetune]);
     groups.set(k, [...(groups.get(k) ?? []), t]);
   }
   const cells = [...groups.values()].map((ts): SummaryCell => {
     const done = ts.filter((t) => t.status === 'DONE');
     const of = (f: (t: TrialView) => number | null) => spread(done.map(f));
     return {
-      method: ts[0].method, amount: ts[0].amount, seeds: done.map((t) => t.seed),
+      method: ts[0].method, amount: ts[0].amount, finetune: ts[0].finetune, seeds: done.map((t) => t.seed),
       failed: ts.filter((t) => t.status === 'FAILED').length, unfinished: ts.filter((t) => t.status === 'PENDING' || t.status === 'RUNNING').length,
       accuracy: of((t) => t.accuracy), accuracyDrop: of((t) => t.accuracyDrop), compressionRate: of((t) => t.compressionRate),
       paramsRemoved: of((t) => (t.totalParams !== null && t.baselineParams ? 1 - t.totalParams / t.baselineParams : null)),
@@ -71,7 +73,8 @@ export function summaryCells(trials: TrialView[]): SummaryCell[] {
       sizeBytes: of((t) => t.sizeBytes), gzipBytes: of((t) => t.gzipBytes), pareto: false,
     };
   });
-  return cells.sort((a, b) => (a.method < b.method ? -1 : a.method > b.method ? 1 : a.amount - b.amount));
+  const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return cells.sort((a, b) => byText(a.method, b.method) || a.amount - b.amount || byText(a.finetune, b.finetune));
 }
 
 /** Several sweeps side by side (GET /compare): their cells, and the front over all of them. */

@@ -26,7 +26,7 @@ describe('CLI formatting', () => {
     expect(table(['a', 'bb'], [['xyz', 1], ['q', 22]])).toBe('a    bb\n---  --\nxyz   1\nq    22');
   });
   it('prints the Pareto front', () => {
-    const out = paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [{ trialId: 't', method: 'l1-unstructured', amount: 0.5, seed: 1, accuracy: 0.8, compressionRate: 0.49 }] });
+    const out = paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [{ trialId: 't', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', accuracy: 0.8, compressionRate: 0.49 }] });
     expect(out).toContain('l1-unstructured');
     expect(out).toContain('80.00%');
     expect(out).toContain('49.00%');
@@ -34,7 +34,7 @@ describe('CLI formatting', () => {
   });
   it('prints trials: metrics of finished ones, the first line of a failed one\'s error, dashes for what is not measured yet', () => {
     const base: TrialView = {
-      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1, baselineParams: 2,
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'default', status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1, baselineParams: 2,
       compressionRate: 0.744, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2.1, speedup: 2.1, sizeBytes: 70_758, gzipBytes: 1,
       durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
     };
@@ -49,9 +49,23 @@ describe('CLI formatting', () => {
     expect(lines[4].split(/\s+/)).toEqual(['taylor-structured', '0.5', '1', 'PENDING', '-', '-', '-', '-', '-', '-']);
     expect(trialsTable([])).toBe('(no trials match)');
   });
+  it('names each row\'s fine-tuning setting where the sweep has a fine-tuning axis, and only there', () => {
+    const t: TrialView = {
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'kd', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
+      compressionRate: 0.5, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1024, gzipBytes: 1024, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
+    };
+    const lines = trialsTable([t, { ...t, finetune: 'none', status: 'FAILED', error: 'x' }]).split('\n');
+    expect(lines[0].split(/\s{2,}/).slice(0, 5)).toEqual(['method', 'amount', 'seed', 'fine-tuning', 'status']);
+    expect(lines[2].split(/\s+/).slice(0, 5)).toEqual(['l1-structured', '0.5', '1', 'kd', 'DONE']);
+    expect(lines[3].split(/\s+/).slice(0, 6)).toEqual(['l1-structured', '0.5', '1', 'none', 'FAILED', 'error:']);
+    expect(trialsTable([{ ...t, finetune: 'default' }]).split('\n')[0]).not.toContain('fine-tuning');
+    const summary = summaryTable(summarize('s', [t, { ...t, finetune: 'none', accuracy: 0.8 }])).split('\n');
+    expect(summary[0].trim().split(/\s{2,}/).slice(0, 4)).toEqual(['method', 'amount', 'fine-tuning', 'seeds done']);
+    expect(summary.slice(2).map((l) => l.trim().split(/\s{2,}/).slice(0, 3))).toEqual([['* l1-structured', '0.5', 'kd'], ['l1-structured', '0.5', 'none']]);
+  });
   it('prints the summary: mean ± sd over the seeds done, one value for one seed, and marks the front', () => {
     const t = (seed: number, over: Partial<TrialView>): TrialView => ({
-      id: `t${seed}`, method: 'taylor-structured', amount: 0.5, seed, status: 'DONE', accuracy: 0.9, accuracyDrop: 0.001, totalParams: 25, nonzeroParams: 25,
+      id: `t${seed}`, method: 'taylor-structured', amount: 0.5, seed, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.001, totalParams: 25, nonzeroParams: 25,
       baselineParams: 100, compressionRate: 0.75, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1, gzipBytes: 2048,
       durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {}, ...over,
     });
@@ -65,7 +79,7 @@ describe('CLI formatting', () => {
   });
   it('prints a comparison: each row names its sweep (name and creation time)', () => {
     const t: TrialView = {
-      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
       compressionRate: 0.5, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1, gzipBytes: 1024, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
     };
     const sweeps = [{ id: 'a', name: 'nightly', model: 'mlp', status: 'COMPLETED', createdAt: '2026-11-28T02:00:05.000Z' }, { id: 'b', name: 'nightly', model: 'mlp', status: 'COMPLETED', createdAt: '2026-11-29T02:00:04.000Z' }];

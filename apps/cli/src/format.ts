@@ -2,6 +2,7 @@
 import type { Comparison, SummaryCell, SweepSummary, Spread } from '../../api/src/summary.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
+import { DEFAULT_FINETUNE } from '../../../workflows/src/spec.js';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -12,11 +13,16 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
+/** A sweep with a fine-tuning axis (finetuneSettings) gets a column naming each row's setting; one without, none. */
+const hasAxis = (rows: { finetune?: string }[]) => rows.some((r) => r.finetune !== undefined && r.finetune !== DEFAULT_FINETUNE);
+const withSetting = <T>(on: boolean, cols: T[], at: number, value: T): T[] => (on ? [...cols.slice(0, at), value, ...cols.slice(at)] : cols);
+
 export function paretoTable(p: ParetoView): string {
   if (!p.front.length) return '(no finished trials yet)';
+  const on = hasAxis(p.front);
   return table(
-    ['method', 'amount', 'seed', 'accuracy', 'compression'],
-    p.front.map((t) => [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)]),
+    withSetting(on, ['method', 'amount', 'seed', 'accuracy', 'compression'], 3, 'fine-tuning'),
+    p.front.map((t) => withSetting<string | number>(on, [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)], 3, t.finetune)),
   );
 }
 
@@ -25,15 +31,16 @@ export function trialsTable(trials: TrialView[]): string {
   if (!trials.length) return '(no trials match)';
   const opt = (x: number | null, f: (x: number) => string) => (x === null ? '-' : f(x));
   const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  const on = hasAxis(trials);
   const rows = trials.map((t) => {
-    const grid = [t.method, t.amount, t.seed, t.status];
+    const grid = withSetting<string | number>(on, [t.method, t.amount, t.seed, t.status], 3, t.finetune);
     if (t.status === 'FAILED') return [...grid, `error: ${(t.error ?? 'unknown').split('\n')[0].slice(0, 100)}`, '', '', '', '', ''];
     return [
       ...grid, opt(t.accuracy, pct), opt(t.accuracyDrop, (d) => `${(100 * d).toFixed(2)}`), opt(t.compressionRate, pct),
       opt(t.speedup, (x) => `${x.toFixed(2)}x`), opt(t.sizeBytes, kib), t.backend ?? '-',
     ];
   });
-  return table(['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], rows);
+  return table(withSetting(on, ['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], 3, 'fine-tuning'), rows);
 }
 
 /** Sweeps: id, status, trials done of all, baseline accuracy, when created, name. */
@@ -47,12 +54,12 @@ export function sweepsTable(list: SweepView[]): string {
 const CELL_HEADERS = ['amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size'];
 
 /** A summary cell's columns after the method: mean ± sample sd over the seeds that finished (one value for one seed). */
-function cellColumns(c: SummaryCell): (string | number)[] {
+function cellColumns(c: SummaryCell, setting: boolean): (string | number)[] {
   const pm = (x: Spread | null, f: (v: number) => string) => (x === null ? '-' : x.n > 1 ? `${f(x.mean)} ± ${f(x.sd)}` : f(x.mean));
   const p2 = (v: number) => (100 * v).toFixed(2);
   const p1 = (v: number) => `${(100 * v).toFixed(1)}%`;
   return [
-    c.amount, `${c.seeds.length}${c.failed ? ` (${c.failed} failed)` : ''}${c.unfinished ? ` (${c.unfinished} to run)` : ''}`,
+    c.amount, ...(setting ? [c.finetune] : []), `${c.seeds.length}${c.failed ? ` (${c.failed} failed)` : ''}${c.unfinished ? ` (${c.unfinished} to run)` : ''}`,
     pm(c.accuracy, p2), pm(c.accuracyDrop, p2), pm(c.compressionRate, p1), pm(c.paramsRemoved, p1),
     pm(c.speedup, (v) => `${v.toFixed(2)}x`), pm(c.gzipBytes, (v) => `${(v / 1024).toFixed(1)} KiB`),
   ];
@@ -61,14 +68,16 @@ function cellColumns(c: SummaryCell): (string | number)[] {
 /** The sweep per method x amount: mean ± sample sd over the seeds that finished; `*` marks the front of the means. */
 export function summaryTable(s: SweepSummary): string {
   if (!s.cells.length) return '(no trials)';
-  return table(['  method', ...CELL_HEADERS], s.cells.map((c) => [`${c.pareto ? '*' : ' '} ${c.method}`, ...cellColumns(c)]));
+  const on = hasAxis(s.cells);
+  return table(['  method', ...withSetting(on, CELL_HEADERS, 1, 'fine-tuning')], s.cells.map((c) => [`${c.pareto ? '*' : ' '} ${c.method}`, ...cellColumns(c, on)]));
 }
 
 /** Sweeps side by side, each named by its name and creation date; `*` marks the front over all of them. */
 export function compareTable(c: Comparison): string {
   if (!c.cells.length) return '(no trials)';
   const label = new Map(c.sweeps.map((s) => [s.id, `${s.name} ${s.createdAt.slice(0, 16).replace('T', ' ')}`]));
-  return table(['  sweep', 'method', ...CELL_HEADERS], c.cells.map((x) => [`${x.pareto ? '*' : ' '} ${label.get(x.sweepId)}`, x.method, ...cellColumns(x)]));
+  const on = hasAxis(c.cells);
+  return table(['  sweep', 'method', ...withSetting(on, CELL_HEADERS, 1, 'fine-tuning')], c.cells.map((x) => [`${x.pareto ? '*' : ' '} ${label.get(x.sweepId)}`, x.method, ...cellColumns(x, on)]));
 }
 
 /** Schedules: when each runs next and how many runs it started. */

@@ -77,6 +77,26 @@ describe('parseSweepSpec', () => {
     expect(fields({ ...ok, finetuneEpochs: 0, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 })).toEqual(['finetune', 'finetuneLearningRate']);
     expect(parseSweepSpec({ ...ok, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 }, 10).finetuneLearningRate).toBe(1e-4);
   });
+  it('takes a fine-tuning axis: named settings over the sweep\'s own fields, each bad one named', () => {
+    const axis = { ...ok, finetuneEpochs: 2, finetuneSettings: [{ name: 'none', finetuneEpochs: 0 }, { name: 'kd', finetune: { distill: { temperature: 4, alpha: 0.5 } } }, { name: 'long.cos', finetuneEpochs: 6, finetuneLearningRate: 1e-3 }] };
+    const spec = parseSweepSpec(axis, 100);
+    // Stored as given: a setting's finetune holds only the keys it sets (no defaults filled in over the sweep's).
+    expect(spec.finetuneSettings).toEqual([{ name: 'none', finetuneEpochs: 0 }, { name: 'kd', finetune: { distill: { temperature: 4, alpha: 0.5 } } }, { name: 'long.cos', finetuneEpochs: 6, finetuneLearningRate: 1e-3 }]);
+    expect(fields(axis, 2)).toEqual(['methods x amounts x seeds x finetuneSettings']); // 1 x 1 x 1 x 3
+    expect(fields({ ...ok, finetuneSettings: [] })).toEqual(['finetuneSettings']);
+    expect(fields({ ...ok, finetuneSettings: [{ name: 'a:b' }, { name: '' }, { name: 'x', finetuneEpochs: -1 }, { name: 'y', bogus: 1 }] })).toEqual(['finetuneSettings.0.name', 'finetuneSettings.1.name', 'finetuneSettings.2.finetuneEpochs', 'finetuneSettings.3']);
+    expect(fields({ ...ok, finetuneSettings: [{ name: 'x', finetune: { lrSchedule: 'step' } }] })).toEqual(['finetuneSettings.0.finetune.lrSchedule']);
+    expect(fields({ ...ok, finetuneSettings: [{ name: 'a' }, { name: 'b' }, { name: 'a' }] })).toEqual(['finetuneSettings.2.name']);
+    // Scheduled methods prune while fine-tuning: every setting must fine-tune (its own epochs, or the sweep's it inherits).
+    const gradual = { ...ok, methods: ['gradual-l1-unstructured'], finetuneEpochs: 0 };
+    expect(fields({ ...gradual, finetuneSettings: [{ name: 'a', finetuneEpochs: 2 }, { name: 'b' }] })).toEqual(['finetuneSettings.1.finetuneEpochs']);
+    expect(parseSweepSpec({ ...gradual, finetuneSettings: [{ name: 'a', finetuneEpochs: 2 }] }, 10).finetuneSettings).toHaveLength(1);
+    // Fine-tuning options nothing reads: a setting's, where it does not fine-tune; the sweep's, where no setting does.
+    expect(fields({ ...ok, finetuneSettings: [{ name: 'a', finetuneEpochs: 0, finetune: { lrSchedule: 'constant' }, finetuneLearningRate: 0.1 }, { name: 'b' }] }))
+      .toEqual(['finetuneSettings.0.finetune', 'finetuneSettings.0.finetuneLearningRate']);
+    expect(fields({ ...ok, finetuneEpochs: 0, finetune: { lrSchedule: 'constant' }, finetuneSettings: [{ name: 'a' }, { name: 'b' }] })).toEqual(['finetune']);
+    expect(parseSweepSpec({ ...ok, finetuneEpochs: 0, finetune: { lrSchedule: 'constant' }, finetuneSettings: [{ name: 'a' }, { name: 'b', finetuneEpochs: 1 }] }, 10).finetune.lrSchedule).toBe('constant');
+  });
   it('takes a user model by the id POST /models returned, with baselineEpochs 0 allowed for it only', () => {
     const id = `um-${'a'.repeat(64)}`;
     expect(parseSweepSpec({ ...ok, model: 'user', userModel: id, baselineEpochs: 0, methods: ['network-slimming'] }, 10)).toMatchObject({ model: 'user', userModel: id, baselineEpochs: 0 });
@@ -114,8 +134,8 @@ describe('parseTrialQuery', () => {
     expect(errors({ limit: '0' })[0]).toEqual({ field: 'limit', message: 'must be an integer in [1, 1000000] (got "0")' });
     expect(errors({ offset: '-1' })[0].field).toBe('offset');
     expect(errors({ page: '2', sort: 'accuracy' })).toEqual([
-      { field: 'page', message: 'unknown query parameter (status, method, limit, offset)' },
-      { field: 'sort', message: 'unknown query parameter (status, method, limit, offset)' },
+      { field: 'page', message: 'unknown query parameter (status, method, finetune, limit, offset)' },
+      { field: 'sort', message: 'unknown query parameter (status, method, finetune, limit, offset)' },
     ]);
   });
 });

@@ -5,6 +5,24 @@ import { fieldErrors, ValidationError } from '../errors.js';
 import { enumParam, intParam, onlyParams, pageLimit, queryValue } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const EPOCHS = z.number().int().min(0).max(1000);
+const LEARNING_RATE = finite.gt(0).max(10);
+const DISTILL = z.object({ temperature: finite.gt(0).max(100).default(4), alpha: finite.min(0).max(1).default(0.7) }).strict().nullable();
+const LR_SCHEDULE = z.enum(['cosine', 'constant'], { error: 'must be cosine or constant' });
+const MIN_LEARNING_RATE = finite.min(0).max(10);
+const UNPRUNED_LR_MULTIPLIER = finite.gt(0, 'must be > 0').max(100);
+const FinetuneSchema = z
+  .object({
+    lrSchedule: LR_SCHEDULE.default('cosine'),
+    minLearningRate: MIN_LEARNING_RATE.default(1e-6),
+    unprunedLrMultiplier: UNPRUNED_LR_MULTIPLIER.default(1),
+    distill: DISTILL.default(null),
+  })
+  .strict();
+/** A fine-tuning setting's finetune: only the keys it gives, each replacing the sweep's (no defaults filled in). */
+const FinetuneOverrideSchema = z
+  .object({ lrSchedule: LR_SCHEDULE.optional(), minLearningRate: MIN_LEARNING_RATE.optional(), unprunedLrMultiplier: UNPRUNED_LR_MULTIPLIER.optional(), distill: DISTILL.optional() })
+  .strict();
 
 export const CreateSweepSchema = z
   .object({
@@ -16,12 +34,12 @@ export const CreateSweepSchema = z
     amounts: z.array(finite.min(0, 'must be in [0, 1)').lt(1, 'must be in [0, 1)')).min(1, 'must hold at least one amount'),
     seeds: z.array(z.number().int('must be an integer').min(0).max(2 ** 31 - 1)).min(1, 'must hold at least one seed'),
     baselineEpochs: z.number().int().min(0).max(1000),
-    finetuneEpochs: z.number().int().min(0).max(1000),
+    finetuneEpochs: EPOCHS,
     trainSubset: z.number().int().min(1).max(60_000).optional(),
     testSubset: z.number().int().min(1).max(10_000).optional(),
     batchSize: z.number().int().min(1).max(8192).default(128),
     learningRate: finite.gt(0).max(10).default(1e-3),
-    finetuneLearningRate: finite.gt(0).max(10).optional(),
+    finetuneLearningRate: LEARNING_RATE.optional(),
     concurrency: z.number().int().min(1).max(1000).default(4),
     requireGpu: z.boolean().default(false),
     slimming: z
@@ -31,19 +49,22 @@ export const CreateSweepSchema = z
       })
       .strict()
       .default({ lambda: 1e-4, sparsityEpochs: 1 }),
-    finetune: z
-      .object({
-        lrSchedule: z.enum(['cosine', 'constant'], { error: 'must be cosine or constant' }).default('cosine'),
-        minLearningRate: finite.min(0).max(10).default(1e-6),
-        unprunedLrMultiplier: finite.gt(0, 'must be > 0').max(100).default(1),
-        distill: z
-          .object({ temperature: finite.gt(0).max(100).default(4), alpha: finite.min(0).max(1).default(0.7) })
-          .strict()
-          .nullable()
-          .default(null),
-      })
-      .strict()
-      .default({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null }),
+    finetune: FinetuneSchema.default({ lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null }),
+    // The grid's fine-tuning axis: each setting's fields over the ones above (absent: one setting, those fields).
+    finetuneSettings: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$/, 'must be 1-40 letters, digits, ".", "_" or "-", starting with a letter or digit'),
+            finetuneEpochs: EPOCHS.optional(),
+            finetuneLearningRate: LEARNING_RATE.optional(),
+            finetune: FinetuneOverrideSchema.optional(),
+          })
+          .strict(),
+      )
+      .min(1, 'must hold at least one setting (or be left out)')
+      .max(20, 'must hold at most 20 settings')
+      .optional(),
     structured: z
       .object({
         minKeepFraction: finite.min(0).lt(1, 'must be < 1').default(0.1),
@@ -93,15 +114,24 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   if (spec.methods.includes('network-slimming') && spec.model !== USER_MODEL && !BATCHNORM_MODELS.includes(spec.model)) {
     throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; model "${spec.model}" has none (use ${BATCHNORM_MODELS.join(', ')})` }]);
   }
+  const settings = spec.finetuneSettings ?? [];
+  const seen = new Set<string>();
+  for (const [i, f] of settings.entries()) {
+    if (seen.has(f.name)) throw new ValidationError([{ field: `finetuneSettings.${i}.name`, message: `"${f.name}" names an earlier setting too: names must differ` }]);
+    seen.add(f.name);
+  }
   const scheduled = spec.methods.filter((m) => SCHEDULED_METHOD_NAMES.includes(m));
-  if (scheduled.length && spec.finetuneEpochs < 1) {
-    throw new ValidationError([{ field: 'finetuneEpochs', message: `${scheduled.join(', ')} prune during fine-tuning: finetuneEpochs must be >= 1` }]);
+  if (scheduled.length) {
+    const noEpochs = settings.length
+      ? settings.flatMap((f, i) => ((f.finetuneEpochs ?? spec.finetuneEpochs) < 1 ? [`finetuneSettings.${i}.finetuneEpochs`] : []))
+      : spec.finetuneEpochs < 1 ? ['finetuneEpochs'] : [];
+    if (noEpochs.length) throw new ValidationError(noEpochs.map((field) => ({ field, message: `${scheduled.join(', ')} prune during fine-tuning: finetuneEpochs must be >= 1${field === 'finetuneEpochs' ? '' : " (the setting's, or the sweep's it inherits)"}` })));
   }
   const unread = unreadOptions(body as Record<string, unknown>, spec);
   if (unread.length) throw new ValidationError(unread);
   const n = gridSize(spec);
   if (n > maxTrials) {
-    throw new ValidationError([{ field: 'methods x amounts x seeds', message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);
+    throw new ValidationError([{ field: settings.length ? 'methods x amounts x seeds x finetuneSettings' : 'methods x amounts x seeds', message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);
   }
   return spec;
 }
@@ -123,9 +153,18 @@ function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field:
     const by = readers === STRUCTURED_METHOD_NAMES ? 'the structured methods' : readers.join(', ');
     out.push({ field: path, message: `is read by ${by} only, and methods (${methods.join(', ')}) include none of them: remove it or add such a method` });
   }
-  if (spec.finetuneEpochs === 0) {
+  // The sweep's fine-tuning fields are read by every setting that fine-tunes (all of them, without settings).
+  const settings = spec.finetuneSettings ?? [];
+  const epochs = settings.length ? settings.map((f) => f.finetuneEpochs ?? spec.finetuneEpochs) : [spec.finetuneEpochs];
+  if (epochs.every((e) => e === 0)) {
     for (const path of ['finetune', 'finetuneLearningRate']) {
-      if (given(path)) out.push({ field: path, message: 'applies to fine-tuning, and finetuneEpochs is 0: remove it or fine-tune' });
+      if (given(path)) out.push({ field: path, message: `applies to fine-tuning, and finetuneEpochs is 0${settings.length ? ' in every setting' : ''}: remove it or fine-tune` });
+    }
+  }
+  for (const [i, f] of settings.entries()) {
+    if (epochs[i] !== 0) continue;
+    for (const key of ['finetune', 'finetuneLearningRate'] as const) {
+      if (f[key] !== undefined) out.push({ field: `finetuneSettings.${i}.${key}`, message: `applies to fine-tuning, and this setting's finetuneEpochs is 0: remove it or fine-tune` });
     }
   }
   return out;
@@ -133,10 +172,12 @@ function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field:
 
 export const TRIAL_STATUSES = ['PENDING', 'RUNNING', 'DONE', 'FAILED'] as const;
 
-/** GET /sweeps/:id/trials: optional filters and a page (in the listing's fixed order: seed, method, amount). */
+/** GET /sweeps/:id/trials: optional filters and a page (in the listing's fixed order: seed, method, amount, fine-tuning setting). */
 export interface TrialQuery {
   status?: (typeof TRIAL_STATUSES)[number];
   method?: MethodName;
+  /** One fine-tuning setting's trials. */
+  finetune?: string;
   /** Trials to return at most; all when absent. */
   limit?: number;
   /** Trials to skip first. */
@@ -145,10 +186,11 @@ export interface TrialQuery {
 
 /** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
 export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
-  onlyParams(q, ['status', 'method', 'limit', 'offset']);
+  onlyParams(q, ['status', 'method', 'finetune', 'limit', 'offset']);
   return {
     status: enumParam('status', queryValue(q, 'status'), TRIAL_STATUSES),
     method: enumParam('method', queryValue(q, 'method'), METHODS),
+    finetune: queryValue(q, 'finetune'),
     limit: intParam('limit', queryValue(q, 'limit'), 1, 1_000_000),
     offset: intParam('offset', queryValue(q, 'offset'), 0, 1_000_000, 0),
   };
@@ -195,7 +237,8 @@ export interface SweepView {
 }
 
 export interface TrialView {
-  id: string; method: string; amount: number; seed: number; status: string; accuracy: number | null;
+  /** finetune: the fine-tuning setting's name ("default" in a sweep without finetuneSettings). */
+  id: string; method: string; amount: number; seed: number; finetune: string; status: string; accuracy: number | null;
   accuracyDrop: number | null; totalParams: number | null; nonzeroParams: number | null; baselineParams: number | null; compressionRate: number | null;
   flops: number | null; effectiveFlops: number | null; latencyMs: number | null; baselineLatencyMs: number | null; speedup: number | null;
   sizeBytes: number | null; gzipBytes: number | null; durationMs: number | null; backend: string | null; device: string | null;
@@ -208,7 +251,7 @@ export interface TrialView {
  */
 export interface TrialModelView { name: string; modelJson: Record<string, unknown>; weights: Record<string, string> }
 
-export interface ParetoPoint { trialId: string; method: string; amount: number; seed: number; accuracy: number; compressionRate: number }
+export interface ParetoPoint { trialId: string; method: string; amount: number; seed: number; finetune: string; accuracy: number; compressionRate: number }
 
 export interface ParetoView {
   sweepId: string;

@@ -101,7 +101,7 @@ export class SweepsService {
       .filter((t) => t.status === 'DONE' && t.accuracy !== null && t.compressionRate !== null)
       .map((t) => ({ id: t.id, objectives: [t.accuracy!, t.compressionRate!], t }));
     const { front, dominated } = paretoFront(points);
-    const pt = (t: TrialView): ParetoPoint => ({ trialId: t.id, method: t.method, amount: t.amount, seed: t.seed, accuracy: t.accuracy!, compressionRate: t.compressionRate! });
+    const pt = (t: TrialView): ParetoPoint => ({ trialId: t.id, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, accuracy: t.accuracy!, compressionRate: t.compressionRate! });
     return {
       sweepId: id,
       objectives: { accuracy: 'max', compressionRate: 'max' },
@@ -181,7 +181,7 @@ export class SweepsService {
 
 function trialView(t: TrialRow): TrialView {
   return {
-    id: t.id, method: t.method, amount: t.amount, seed: t.seed, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
+    id: t.id, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
     totalParams: t.totalParams, nonzeroParams: t.nonzeroParams, baselineParams: t.baselineParams, compressionRate: t.compressionRate, flops: num(t.flops),
     effectiveFlops: num(t.effectiveFlops), latencyMs: t.latencyMs, baselineLatencyMs: t.baselineLatencyMs,
     speedup: t.latencyMs && t.baselineLatencyMs ? t.baselineLatencyMs / t.latencyMs : null, sizeBytes: t.sizeBytes, gzipBytes: t.gzipBytes, durationMs: t.durationMs, backend: t.backend, device: t.device, attempts: t.attempts,
