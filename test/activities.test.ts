@@ -14,7 +14,7 @@ import { WorkerRepository } from '../workers/src/repository.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import { randomGroupSeed } from '../workers/src/pruning/channels.js';
 import { aliveChannels, lnStructured, randomStructured } from '../workers/src/pruning/structured.js';
-import { OPTION_READERS, expandGrid, type SweepSpec } from '../workflows/src/spec.js';
+import { OPTION_READERS, expandGrid, specForModel, type SweepSpec } from '../workflows/src/spec.js';
 import { createSweepRows as writeSweepRows } from '../prisma/src/sweep-rows.js';
 import type { BaselineRef, LopperActivities } from '../workflows/src/activity-types.js';
 import { testSpec } from './helpers/spec.js';
@@ -93,6 +93,27 @@ describe('the fine-tuning axis', () => {
     await expect(env.run(acts.runTrial, { sweepId, trialId: grid[0].trialId, spec: { ...spec, finetuneSettings: [{ name: 'other' }] }, method: 'l1-unstructured' as const, amount: 0.5, seed: 1, finetune: 'none', baseline }))
       .rejects.toMatchObject({ nonRetryable: true, message: 'the sweep has no fine-tuning setting "none" (it has other)' });
     expect((await prisma.trial.findUniqueOrThrow({ where: { id: grid[0].trialId } })).status).toBe('PENDING');
+  }, 300_000);
+});
+
+describe('the model axis', () => {
+  it('trains and links a baseline per model, runs each trial on its model, and records it', async () => {
+    const spec = testSpec({ model: 'mlp', models: ['mlp', 'lenet5'], methods: ['l1-structured'], amounts: [0.5], trainSubset: 256, testSubset: 128, batchSize: 64 });
+    const { sweepId, grid } = await createSweepRows(spec);
+    expect(grid.map((t) => [t.trialId, t.model])).toEqual([[`${sweepId}:mlp:l1-structured:0.5:1`, 'mlp'], [`${sweepId}:lenet5:l1-structured:0.5:1`, 'lenet5']]);
+    expect((await prisma.sweep.findUniqueOrThrow({ where: { id: sweepId } })).model).toBe('mlp,lenet5');
+    const baselines = new Map<string, BaselineRef>();
+    for (const model of ['mlp', 'lenet5']) baselines.set(model, (await env.run(acts.trainBaseline, { sweepId, spec: specForModel(spec, model), seed: 1 })) as BaselineRef);
+    expect([...baselines.values()].map((b) => [b.model, b.totalParams])).toEqual([['mlp', 266_610], ['lenet5', expect.any(Number)]]);
+    expect(baselines.get('lenet5')!.totalParams).not.toBe(266_610);
+    const links = await prisma.sweepBaseline.findMany({ where: { sweepId }, orderBy: { model: 'asc' } });
+    expect(links.map((l) => [l.model, l.seed, l.baselineKey])).toEqual([['lenet5', 1, baselines.get('lenet5')!.key], ['mlp', 1, baselines.get('mlp')!.key]]);
+    for (const t of grid) await env.run(acts.runTrial, { sweepId, trialId: t.trialId, spec, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline: baselines.get(t.model)! });
+    const rows = await prisma.trial.findMany({ where: { sweepId }, orderBy: { model: 'asc' } });
+    expect(rows.map((t) => [t.model, t.status, t.baselineParams, (t.config as { model: string }).model])).toEqual([
+      ['lenet5', 'DONE', baselines.get('lenet5')!.totalParams, 'lenet5'], ['mlp', 'DONE', 266_610, 'mlp'],
+    ]);
+    expect(rows.every((t) => t.totalParams! < t.baselineParams!)).toBe(true); // channels removed from each model's own baseline
   }, 300_000);
 });
 

@@ -104,6 +104,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
   it('trains a real baseline (accuracy above 0.7 on the subset)', () => {
     expect(sweep.baselineAccuracy).toBeGreaterThan(0.7);
     expect(sweep.baselineParams).toBe(MLP_TOTAL);
+    expect([sweep.models, sweep.baselines.map((b) => [b.model, b.totalParams, b.accuracy])]).toEqual([['mlp'], [['mlp', MLP_TOTAL, sweep.baselineAccuracy]]]);
   });
 
   it('filters and pages the trial listing, and refuses a bad query parameter by name', async () => {
@@ -188,7 +189,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(((await api.trial('nope').catch((e: unknown) => e)) as ApiError).status).toBe(404);
     const id = 'sw-e2e-not-done';
     await prisma.sweep.create({ data: { id, name: 'not done', model: 'mlp', dataset: 'fashion-mnist', spec: grid, tags: [], totalTrials: 1 } });
-    await prisma.trial.create({ data: { id: `${id}:l1-unstructured:0.5:1`, sweepId: id, method: 'l1-unstructured', amount: 0.5, seed: 1, config: {}, status: 'RUNNING' } });
+    await prisma.trial.create({ data: { id: `${id}:l1-unstructured:0.5:1`, sweepId: id, model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, config: {}, status: 'RUNNING' } });
     const busy = await api.trialModel(`${id}:l1-unstructured:0.5:1`).catch((e: unknown) => e);
     expect([(busy as ApiError).status, (busy as ApiError).body.message]).toEqual([409, `trial ${id}:l1-unstructured:0.5:1 is RUNNING: its model is stored when the trial is DONE`]);
     await prisma.sweep.delete({ where: { id } });

@@ -50,20 +50,23 @@ function rng(seed: number) { let s = seed >>> 0; return () => ((s = (Math.imul(s
 async function seed() {
   const r = rng(7);
   const sweeps = [
-    { id: 'sw-g-a', name: "nightly lenet's", model: 'lenet5', tags: ['nightly', "it's"], createdAt: new Date(T0) },
-    { id: 'sw-g-b', name: 'mlp run', model: 'mlp', tags: ['nightly'], createdAt: new Date(T0 + 86_400_000) },
-    { id: 'sw-g-old', name: 'old', model: 'mlp', tags: [], createdAt: new Date(T0 - 30 * 86_400_000) },
+    // A has a model axis (two models, each with its baselines); B and the old one have one model.
+    { id: 'sw-g-a', name: "nightly lenet's", models: ['lenet5', 'mlp'], tags: ['nightly', "it's"], createdAt: new Date(T0) },
+    { id: 'sw-g-b', name: 'mlp run', models: ['mlp'], tags: ['nightly'], createdAt: new Date(T0 + 86_400_000) },
+    { id: 'sw-g-old', name: 'old', models: ['mlp'], tags: [], createdAt: new Date(T0 - 30 * 86_400_000) },
   ];
-  for (const s of sweeps) {
-    await prisma.sweep.create({ data: { ...s, dataset: 'fashion-mnist', spec: {}, totalTrials: 0, status: 'COMPLETED' } });
-    for (const seedNo of [1, 2]) {
-      const key = `bl-${s.id}-${seedNo}`;
-      await prisma.baseline.create({ data: { key, model: s.model, dataset: 'fashion-mnist', seed: seedNo, config: {}, accuracy: 0.9 + seedNo / 100, totalParams: 1000, flops: 1n, artifactUri: `pg:artifact/${key}`, durationMs: 1, backend: 'wasm' } });
-      await prisma.sweepBaseline.create({ data: { sweepId: s.id, baselineKey: key, seed: seedNo } });
+  for (const { models, ...s } of sweeps) {
+    await prisma.sweep.create({ data: { ...s, model: models.join(','), dataset: 'fashion-mnist', spec: {}, totalTrials: 0, status: 'COMPLETED' } });
+    for (const model of models) {
+      for (const seedNo of [1, 2]) {
+        const key = `bl-${s.id}-${model}-${seedNo}`;
+        await prisma.baseline.create({ data: { key, model, dataset: 'fashion-mnist', seed: seedNo, config: {}, accuracy: 0.9 + seedNo / 100 + (model === 'mlp' ? 0.005 : 0), totalParams: 1000, flops: 1n, artifactUri: `pg:artifact/${key}`, durationMs: 1, backend: 'wasm' } });
+        await prisma.sweepBaseline.create({ data: { sweepId: s.id, model, baselineKey: key, seed: seedNo } });
+      }
     }
   }
   const rows = [];
-  for (const s of sweeps) {
+  for (const s of sweeps) for (const model of s.models) {
     for (const method of s.id === 'sw-g-a' ? METHODS : ['l1-unstructured']) {
       for (const amount of [0.5, 0.8]) {
         for (const [seedNo, finetune] of [1, 2, 3].flatMap((x) => (s.id === 'sw-g-a' ? ['ft1', 'kd'] : ['default']).map((f) => [x, f] as const))) {
@@ -73,7 +76,7 @@ async function seed() {
           const totalParams = method === 'l1-unstructured' ? 1000 : Math.round(1000 * (1 - amount * (0.8 + r() * 0.2)));
           const nonzero = method === 'l1-unstructured' ? Math.round(1000 * (1 - amount)) : totalParams;
           rows.push({
-            id: `${s.id}:${method}:${amount}:${seedNo}${finetune === 'default' ? '' : `:${finetune}`}`, sweepId: s.id, method, amount, seed: seedNo, finetune, config: {}, status,
+            id: `${s.id}:${s.id === 'sw-g-a' ? `${model}:` : ''}${method}:${amount}:${seedNo}${finetune === 'default' ? '' : `:${finetune}`}`, sweepId: s.id, model, method, amount, seed: seedNo, finetune, config: {}, status,
             // Accuracy on a 0.5-point grid: ties in accuracy between trials, as real test sets (10,000 images) make them.
             accuracy: done ? 0.85 + Math.floor(r() * 12) * 0.005 : null, baselineParams: 1000, totalParams: done ? totalParams : null,
             nonzeroParams: done ? nonzero : null, compressionRate: done ? 1 - nonzero / 1000 : null, accuracyDrop: done ? r() / 50 : null,
@@ -118,9 +121,10 @@ afterAll(async () => {
 });
 
 const allMethods = async () => (await run(variable(SWEEP, 'method'), { vars: { sweep: ['sw-g-a'] }, ...RANGE })).map((r) => r.method as string);
+const allModels = async () => (await run(variable(SWEEP, 'model'), { vars: { sweep: ['sw-g-a'] }, ...RANGE })).map((r) => r.model as string);
 const allSettings = async () => (await run(variable(SWEEP, 'finetune'), { vars: { sweep: ['sw-g-a'] }, ...RANGE })).map((r) => r.finetune as string);
 const sweepCtx = async (methods?: string[], settings?: string[]): Promise<GrafanaContext> =>
-  ({ vars: { sweep: ['sw-g-a'], method: methods ?? (await allMethods()), finetune: settings ?? (await allSettings()) }, ...RANGE });
+  ({ vars: { sweep: ['sw-g-a'], model: await allModels(), method: methods ?? (await allMethods()), finetune: settings ?? (await allSettings()) }, ...RANGE });
 const teamCtx = (tag = '(any)', minCompression = '0.8'): GrafanaContext => ({ vars: { tag: [tag], min_compression: [minCompression] }, ...RANGE });
 
 describe('Grafana dashboards on Postgres, as the read-only role', () => {
@@ -131,7 +135,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
       for (const p of d.panels) for (const t of p.targets) { await run(t.rawSql, ctx); n++; }
       return n;
     };
-    expect(await count(SWEEP, await sweepCtx())).toBe(9);
+    expect(await count(SWEEP, await sweepCtx())).toBe(10);
     expect(await count(TEAM, teamCtx())).toBe(6);
     await expect(grafana.query('SELECT count(*) FROM "Artifact"')).rejects.toThrow('permission denied for table Artifact');
     await expect(grafana.query('SELECT count(*) FROM "UserModel"')).rejects.toThrow('permission denied for table UserModel');
@@ -144,6 +148,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
     expect(sweeps[1].__text).toBe("nightly lenet's · 2026-11-20 01:00 UTC · COMPLETED"); // UTC although the session is in Auckland
     expect(await allMethods()).toEqual(METHODS);
     expect(await allSettings()).toEqual(['ft1', 'kd']);
+    expect(await allModels()).toEqual(['lenet5', 'mlp']);
     expect((await run(variable(TEAM, 'tag'), teamCtx())).map((r) => Object.values(r)[0])).toEqual(['(any)', "it's", 'nightly']);
   });
 
@@ -174,11 +179,12 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
     }
   });
 
-  it('summarises each method x amount x fine-tuning as GET /sweeps/:id/summary does: seeds, mean, sample sd, the front of the means', async () => {
+  it('summarises each model x method x amount x fine-tuning as GET /sweeps/:id/summary does: seeds, mean, sample sd, the front of the means', async () => {
     const api = (await service.summary('sw-g-a')).cells;
-    const sql = await run(target(SWEEP, 'A', /^Per method x amount/), await sweepCtx());
+    const sql = await run(target(SWEEP, 'A', /^Per model x method x amount/), await sweepCtx());
     expect(sql.map((r) => [r.method, r.amount, r['fine-tuning']])).toEqual(api.map((c) => [c.method, c.amount, c.finetune]));
-    expect(api.length).toBe(12); // 3 methods x 2 amounts x 2 settings
+    expect(api.length).toBe(24); // 2 models x 3 methods x 2 amounts x 2 settings
+    expect(sql.map((r) => r.model)).toEqual(api.map((c) => c.model));
     const close = (got: unknown, want: number | null | undefined) => (want === null || want === undefined ? got === null : Math.abs(Number(got) - want) < 1e-9);
     for (const [i, c] of api.entries()) {
       const r = sql[i];
@@ -227,7 +233,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
 
   it('shows the median time per trial by backend and the recent failures, first line of each error', async () => {
     const backends = await run(target(TEAM, 'A', /^Time per finished trial/), teamCtx());
-    const durations = (model: string) => rows.filter((t) => t.status === 'DONE' && t.sweepId !== 'sw-g-old' && ({ 'sw-g-a': 'lenet5', 'sw-g-b': 'mlp' } as Record<string, string>)[t.sweepId] === model).map((t) => t.durationMs!).sort((x, y) => x - y);
+    const durations = (model: string) => rows.filter((t) => t.status === 'DONE' && t.sweepId !== 'sw-g-old' && t.model === model).map((t) => t.durationMs!).sort((x, y) => x - y);
     const median = (xs: number[]) => (xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2);
     expect(backends.map((r) => [r.backend, r.model, Number(r.trials), r['median s per trial']])).toEqual(
       ['lenet5', 'mlp'].map((m) => ['wasm', m, durations(m).length, median(durations(m)) / 1000]),

@@ -35,7 +35,7 @@ it('applies the migrations and runs a baseline and a trial through Prisma on PGl
   const sweepId = 'pglite-sweep';
   const [t] = expandGrid(sweepId, spec);
   await prisma.sweep.create({ data: { id: sweepId, name: 'p', model: 'mlp', dataset: 'fashion-mnist', spec: spec as object, tags: ['x'], totalTrials: 1 } });
-  await prisma.trial.create({ data: { id: t.trialId, sweepId, method: t.method, amount: t.amount, seed: t.seed, config: {} } });
+  await prisma.trial.create({ data: { id: t.trialId, sweepId, model: t.model, method: t.method, amount: t.amount, seed: t.seed, config: {} } });
   const acts = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('wasm') });
   const env = new MockActivityEnvironment();
   // Several pooled connections at once: PGlite's socket server queues them.
@@ -73,7 +73,7 @@ it("deletes an ended sweep and the files its trials' models were (a dir: store),
   const repo = new SweepsRepository(prisma);
   const store = new DirectoryArtifactStore(mkdtempSync(join(tmpdir(), 'lopper-dir-artifacts-')));
   const [own, shared] = [await store.put('pruned', new Uint8Array([1, 2, 3])), await store.put('pruned', new Uint8Array([4, 5]))];
-  const data = { method: 'l1-unstructured', amount: 0.5, seed: 1, config: {}, status: 'DONE' as const };
+  const data = { model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, config: {}, status: 'DONE' as const };
   for (const [id, uris] of [['dir-a', [own, shared, shared]], ['dir-b', [shared]]] as const) {
     await prisma.sweep.create({ data: { id, name: id, model: 'mlp', dataset: 'fashion-mnist', spec: {}, tags: [], totalTrials: uris.length, status: 'COMPLETED' } });
     await prisma.trial.createMany({ data: uris.map((artifactUri, i) => ({ ...data, seed: i, id: `${id}-t${i}`, sweepId: id, artifactUri })) });

@@ -139,6 +139,24 @@ describe('SweepWorkflow on the Temporal dev server', () => {
     expect(seen.sort()).toEqual([1, 2].flatMap((seed) => ['kd', 'none'].map((f): [string, string] => [`${sweepId}:l1-unstructured:0.5:${seed}:${f}`, f])).sort());
   });
 
+  it('trains one baseline per model and seed, and gives each trial its own model\'s', async () => {
+    const seen: string[] = [];
+    const r = recorder({ failTrial: (t) => { seen.push(`${t.trialId}<-${t.baseline.key}`); return false; } });
+    r.acts.trainBaseline = async ({ spec, seed }) => {
+      r.calls.push(`baseline:${spec.model}:${seed}:${spec.models === undefined}`);
+      return { model: spec.model, seed, key: `k-${spec.model}-${seed}`, accuracy: 0.8, totalParams: 100 };
+    };
+    const sweepId = uid('wf-models');
+    const spec = testSpec({ model: 'lenet5', models: ['lenet5', 'mlp'], methods: ['l1-unstructured'], amounts: [0.5], seeds: [1, 2] });
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec, activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result).toEqual({ sweepId, trials: 4, failed: 0, status: 'COMPLETED' });
+    // Each baseline activity gets one model's spec (no model axis left in it).
+    expect(r.calls.filter((c) => c.startsWith('baseline:')).sort()).toEqual(['baseline:lenet5:1:true', 'baseline:lenet5:2:true', 'baseline:mlp:1:true', 'baseline:mlp:2:true']);
+    expect(seen.sort()).toEqual(['lenet5', 'mlp'].flatMap((m) => [1, 2].map((seed) => `${sweepId}:${m}:l1-unstructured:0.5:${seed}<-k-${m}-${seed}`)).sort());
+  });
+
   it('continues as new in bounded chunks without repeating a trial or a baseline', async () => {
     const r = recorder({ trialDelayMs: 1 });
     const sweepId = uid('wf-can');

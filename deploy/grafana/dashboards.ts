@@ -41,8 +41,9 @@ const DONE = `t.status = 'DONE'`;
 const SPEEDUP = `CASE WHEN t."latencyMs" <> 0 AND t."baselineLatencyMs" <> 0 THEN t."baselineLatencyMs" / t."latencyMs" END`;
 const PARAMS_REMOVED = `CASE WHEN t."baselineParams" <> 0 THEN 1 - t."totalParams"::float8 / t."baselineParams" END`;
 const BASELINE_ACCURACY = (sweep: string) => `(SELECT avg(b.accuracy) FROM "SweepBaseline" sb JOIN "Baseline" b ON b.key = sb."baselineKey" WHERE sb."sweepId" = ${sweep})`;
-/** The selected sweep's trials of the selected methods and fine-tuning settings. */
-const IN_SWEEP = (t: string) => `${t}."sweepId" = \${sweep:sqlstring} AND ${t}.method IN (\${method:sqlstring}) AND ${t}.finetune IN (\${finetune:sqlstring})`;
+/** The selected sweep's trials of the selected models, methods and fine-tuning settings. */
+const IN_SWEEP = (t: string) =>
+  `${t}."sweepId" = \${sweep:sqlstring} AND ${t}.model IN (\${model:sqlstring}) AND ${t}.method IN (\${method:sqlstring}) AND ${t}.finetune IN (\${finetune:sqlstring})`;
 const TAGGED = `(\${tag:sqlstring} = '(any)' OR \${tag:sqlstring} = ANY(s.tags))`;
 const MIN_COMPRESSION = `\${min_compression:sqlstring}::float8`;
 
@@ -51,6 +52,7 @@ export const SQL = {
   // to_char of the stored UTC wall time (a timestamptz would be printed in the session's zone).
   sweepVariable: `SELECT s.id AS __value, s.name || ' · ' || to_char(s."createdAt", 'YYYY-MM-DD HH24:MI') || ' UTC · ' || s.status AS __text
 FROM "Sweep" s ORDER BY s."createdAt" DESC, s.id LIMIT 500`,
+  modelVariable: `SELECT DISTINCT t.model FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring} ORDER BY 1`,
   methodVariable: `SELECT DISTINCT t.method FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring} ORDER BY 1`,
   finetuneVariable: `SELECT DISTINCT t.finetune FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring} ORDER BY 1`,
   progress: `SELECT count(*) FILTER (WHERE t.status = 'DONE') AS "done", count(*) FILTER (WHERE t.status = 'RUNNING') AS "running",
@@ -59,11 +61,11 @@ FROM "Sweep" s ORDER BY s."createdAt" DESC, s.id LIMIT 500`,
 FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring}`,
   /** Every finished trial: the scatter's points. */
   points: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy",
-  t.method || ' ' || t.amount || ' seed ' || t.seed || CASE WHEN t.finetune <> 'default' THEN ' ' || t.finetune ELSE '' END AS "trial"
+  t.model || ' ' || t.method || ' ' || t.amount || ' seed ' || t.seed || CASE WHEN t.finetune <> 'default' THEN ' ' || t.finetune ELSE '' END AS "trial"
 FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL
 ORDER BY 1, 2`,
   /** The nondominated finished trials (accuracy up, compression up), by compression: GET /sweeps/:id/pareto's front. */
-  front: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy", t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t."accuracyDrop" AS "drop",
+  front: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy", t.model, t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t."accuracyDrop" AS "drop",
   ${PARAMS_REMOVED} AS "params removed", ${SPEEDUP} AS "speedup", t."gzipBytes" AS "gzip size", t.id AS "trial id"
 FROM "Trial" t
 WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL
@@ -71,24 +73,24 @@ WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compression
     SELECT 1 FROM "Trial" o WHERE ${IN_SWEEP('o')} AND o.status = 'DONE'
       AND o.accuracy >= t.accuracy AND o."compressionRate" >= t."compressionRate" AND (o.accuracy > t.accuracy OR o."compressionRate" > t."compressionRate"))
 ORDER BY 1, 2, t.id`,
-  /** Per method x amount x fine-tuning setting: mean and sample sd over the seeds done (sd 0 for one seed), and the front of the means: GET /sweeps/:id/summary. */
+  /** Per model x method x amount x fine-tuning setting: mean and sample sd over the seeds done (sd 0 for one seed), and the front of the means: GET /sweeps/:id/summary. */
   summary: `WITH cells AS (
-  SELECT t.method, t.amount, t.finetune AS "fine-tuning",
+  SELECT t.model, t.method, t.amount, t.finetune AS "fine-tuning",
     count(*) FILTER (WHERE ${DONE}) AS "seeds done", count(*) FILTER (WHERE t.status = 'FAILED') AS "failed",
     count(*) FILTER (WHERE t.status IN ('PENDING', 'RUNNING')) AS "to run",
 ${[['t.accuracy', 'accuracy'], ['t."accuracyDrop"', 'drop'], ['t."compressionRate"', 'compression'], [PARAMS_REMOVED, 'params removed'], [SPEEDUP, 'speedup'], ['t."gzipBytes"', 'gzip size']]
     .map(([x, name]) => `    avg(${x}) FILTER (WHERE ${DONE}) AS "${name}",
     CASE count(${x}) FILTER (WHERE ${DONE}) WHEN 0 THEN NULL WHEN 1 THEN 0 ELSE stddev_samp(${x}) FILTER (WHERE ${DONE}) END AS "${name} sd"`).join(',\n')}
   FROM "Trial" t WHERE ${IN_SWEEP('t')}
-  GROUP BY t.method, t.amount, t.finetune)
+  GROUP BY t.model, t.method, t.amount, t.finetune)
 SELECT c.*, (c.accuracy IS NOT NULL AND c.compression IS NOT NULL AND NOT EXISTS (
     SELECT 1 FROM cells o WHERE o.accuracy >= c.accuracy AND o.compression >= c.compression AND (o.accuracy > c.accuracy OR o.compression > c.compression))) AS "on front"
-FROM cells c ORDER BY c.method COLLATE "C", c.amount, c."fine-tuning" COLLATE "C"`,
-  trials: `SELECT t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t.status, t.accuracy, t."accuracyDrop" AS "drop", t."compressionRate" AS "compression",
+FROM cells c ORDER BY c.model COLLATE "C", c.method COLLATE "C", c.amount, c."fine-tuning" COLLATE "C"`,
+  trials: `SELECT t.model, t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t.status, t.accuracy, t."accuracyDrop" AS "drop", t."compressionRate" AS "compression",
   ${PARAMS_REMOVED} AS "params removed", ${SPEEDUP} AS "speedup", t."gzipBytes" AS "gzip size", t."durationMs" / 1000.0 AS "duration s",
   t.backend, t.device, t.attempts, split_part(t.error, E'\\n', 1) AS "error", t.id AS "trial id"
 FROM "Trial" t WHERE ${IN_SWEEP('t')}
-ORDER BY t.seed, t.method COLLATE "C", t.amount, t.finetune COLLATE "C", t.id`,
+ORDER BY t.model COLLATE "C", t.seed, t.method COLLATE "C", t.amount, t.finetune COLLATE "C", t.id`,
   tagVariable: `SELECT '(any)' UNION ALL (SELECT DISTINCT tag FROM "Sweep" s, unnest(s.tags) AS tag ORDER BY 1)`,
   /** Sweeps created in the time range, newest first. */
   sweeps: `SELECT ${utc('s."createdAt"')} AS "created", s.name, s.id, s.model, s.status,
@@ -99,23 +101,23 @@ ORDER BY t.seed, t.method COLLATE "C", t.amount, t.finetune COLLATE "C", t.id`,
 FROM "Sweep" s LEFT JOIN "Trial" t ON t."sweepId" = s.id
 WHERE $__timeFilter(${utc('s."createdAt"')}) AND ${TAGGED}
 GROUP BY s.id ORDER BY s."createdAt" DESC, s.id`,
-  /** One point per sweep (its creation time): the best accuracy at the chosen compression, and the baseline's; by model. */
-  trend: `SELECT ${utc('s."createdAt"')} AS "time", s.model AS "metric",
+  /** One point per sweep and model (the sweep's creation time): the best accuracy at the chosen compression, and the baseline's. */
+  trend: `SELECT ${utc('s."createdAt"')} AS "time", t.model AS "metric",
   max(t.accuracy) FILTER (WHERE ${DONE} AND t."compressionRate" >= ${MIN_COMPRESSION}) AS "best accuracy",
-  ${BASELINE_ACCURACY('s.id')} AS "baseline"
-FROM "Sweep" s LEFT JOIN "Trial" t ON t."sweepId" = s.id
+  (SELECT avg(b.accuracy) FROM "SweepBaseline" sb JOIN "Baseline" b ON b.key = sb."baselineKey" WHERE sb."sweepId" = s.id AND sb.model = t.model) AS "baseline"
+FROM "Sweep" s JOIN "Trial" t ON t."sweepId" = s.id
 WHERE $__timeFilter(${utc('s."createdAt"')}) AND ${TAGGED}
-GROUP BY s.id ORDER BY 1, s.id`,
+GROUP BY s.id, t.model ORDER BY 1, s.id, t.model`,
   throughput: `SELECT $__timeGroupAlias(${utc('t."finishedAt"')}, 1h), count(*) FILTER (WHERE ${DONE}) AS "done", count(*) FILTER (WHERE t.status = 'FAILED') AS "failed"
 FROM "Trial" t JOIN "Sweep" s ON s.id = t."sweepId"
 WHERE t."finishedAt" IS NOT NULL AND $__timeFilter(${utc('t."finishedAt"')}) AND ${TAGGED}
 GROUP BY 1 ORDER BY 1`,
-  backends: `SELECT t.backend, t.device, s.model, count(*) AS "trials",
+  backends: `SELECT t.backend, t.device, t.model, count(*) AS "trials",
   percentile_cont(0.5) WITHIN GROUP (ORDER BY t."durationMs") / 1000 AS "median s per trial", avg(t.attempts) AS "mean attempts"
 FROM "Trial" t JOIN "Sweep" s ON s.id = t."sweepId"
 WHERE ${DONE} AND $__timeFilter(${utc('t."finishedAt"')}) AND ${TAGGED}
 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
-  failures: `SELECT ${utc('t."finishedAt"')} AS "failed at", s.name AS "sweep", t.method, t.amount, t.seed, t.attempts, t.backend,
+  failures: `SELECT ${utc('t."finishedAt"')} AS "failed at", s.name AS "sweep", t.model, t.method, t.amount, t.seed, t.attempts, t.backend,
   split_part(t.error, E'\\n', 1) AS "error", t."sweepId" AS "sweep id"
 FROM "Trial" t JOIN "Sweep" s ON s.id = t."sweepId"
 WHERE t.status = 'FAILED' AND $__timeFilter(${utc('t."finishedAt"')}) AND ${TAGGED}
@@ -143,11 +145,14 @@ const TIMES = ['speedup', 'speedup sd'].map((n) => unit(n, 'x'));
 export function sweepDashboard(): dashboard.Dashboard {
   const sweep = new dashboard.QueryVariableBuilder('sweep').label('sweep').datasource(ds).query(SQL.sweepVariable).definition(SQL.sweepVariable)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.Disabled);
+  const model = new dashboard.QueryVariableBuilder('model').label('models').datasource(ds).query(SQL.modelVariable).definition(SQL.modelVariable)
+    .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.AlphabeticalAsc).multi(true).includeAll(true)
+    .current({ text: 'All', value: '$__all', selected: true });
   const method = new dashboard.QueryVariableBuilder('method').label('methods').datasource(ds).query(SQL.methodVariable).definition(SQL.methodVariable)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.AlphabeticalAsc).multi(true).includeAll(true)
     .current({ text: 'All', value: '$__all', selected: true });
   const scatter = new xychart.PanelBuilder().title('Accuracy vs compression: every finished trial, and the Pareto front')
-    .description('x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other trial of the selected methods and fine-tuning settings beats on both.')
+    .description('x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other selected trial beats on both (compression is against each trial\'s own model\'s baseline).')
     .datasource(ds).gridPos(grid(0, 4, 14, 12))
     .withTarget(new Sql('points', SQL.points)).withTarget(new Sql('front', SQL.front))
     .mapping(xychart.SeriesMapping.Manual)
@@ -170,11 +175,11 @@ export function sweepDashboard(): dashboard.Dashboard {
   return new dashboard.DashboardBuilder('Lopper / Sweep').uid('lopper-sweep').tags(['lopper']).editable().timezone('utc')
     .time({ from: 'now-30d', to: 'now' }).refresh('30s')
     .description('One pruning sweep: accuracy against compression, its Pareto front, mean ± sd over the seeds, every trial.')
-    .withVariable(sweep).withVariable(method).withVariable(finetune)
+    .withVariable(sweep).withVariable(model).withVariable(method).withVariable(finetune)
     .withPanel(progress)
     .withPanel(scatter)
     .withPanel(tablePanel('Pareto front', SQL.front, grid(14, 4, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Per method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 16, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 16, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
     .withPanel(tablePanel('Trials', SQL.trials, grid(0, 26, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
     .build();
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
 import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
-import { DEFAULT_FINETUNE, DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, specForFinetune, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
+import { DEFAULT_FINETUNE, DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, specForModel, specForTrial, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, channelFlops, flopsRegularised, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
 import { channelGroups, removeChannels } from './pruning/surgery.js';
@@ -226,7 +226,9 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       await repo.markSweepRunning(sweepId);
     },
 
-    async trainBaseline({ sweepId, spec, seed }: TrainBaselineInput): Promise<BaselineRef> {
+    async trainBaseline(input: TrainBaselineInput): Promise<BaselineRef> {
+      const { sweepId, seed } = input;
+      const spec = specForModel(input.spec); // the workflow passes one model's spec (specForModel); this keeps it so
       const key = baselineKey(spec, seed);
       let row = await repo.findBaseline(key);
       if (!row) {
@@ -252,16 +254,16 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           }
         });
       }
-      await repo.linkBaseline(sweepId, seed, key, row.totalParams);
-      return { seed, key, accuracy: row.accuracy, totalParams: row.totalParams };
+      await repo.linkBaseline(sweepId, spec.model, seed, key, row.totalParams);
+      return { model: spec.model, seed, key, accuracy: row.accuracy, totalParams: row.totalParams };
     },
 
     async runTrial(input: RunTrialInput): Promise<TrialOutcome> {
       const { trialId, method, amount, seed, baseline } = input;
       const finetune = input.finetune ?? DEFAULT_FINETUNE;
-      let spec: SweepSpec; // the sweep as this trial's fine-tuning setting sees it
+      let spec: SweepSpec; // the sweep as this trial's model and fine-tuning setting see it
       try {
-        spec = specForFinetune(input.spec, finetune);
+        spec = specForTrial(input.spec, { model: input.model, finetune });
       } catch (e) {
         throw ApplicationFailure.nonRetryable((e as Error).message, 'InvalidConfig');
       }
@@ -311,7 +313,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
             compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
             latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
             durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-            config: { method, amount, seed, finetuneSetting: finetune, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
+            config: { model: spec.model, method, amount, seed, finetuneSetting: finetune, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
           };
           live.phase('store');
           await repo.completeTrial(trialId, result);

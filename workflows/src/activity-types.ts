@@ -2,6 +2,8 @@
 import type { MethodName, SweepSpec } from './spec.js';
 
 export interface BaselineRef {
+  /** Absent in results recorded before the model axis: the sweep's model. */
+  model?: string;
   seed: number;
   key: string;
   accuracy: number;
@@ -17,6 +19,8 @@ export interface RunTrialInput {
   method: MethodName;
   amount: number;
   seed: number;
+  /** The trial's model (spec.models); absent in trials started before the axis existed: spec.model. */
+  model?: string;
   /** The fine-tuning setting (spec.finetuneSettings); absent in trials started before the axis existed: DEFAULT_FINETUNE. */
   finetune?: string;
   baseline: BaselineRef;

@@ -104,7 +104,10 @@ export type MethodName = (typeof METHODS)[number];
 
 export interface SweepSpec {
   name: string;
+  /** The model; with `models`, the first of them. */
   model: ModelName;
+  /** The grid's model axis (absent: `model` alone). Each model has its own baselines, one per seed. */
+  models?: ModelName[];
   /** With model `user`: the id POST /models returned (um-<sha256 of the stored model>). */
   userModel?: string;
   dataset: DatasetName;
@@ -133,11 +136,33 @@ export interface SweepSpec {
 
 export interface TrialPoint {
   trialId: string;
+  model: ModelName;
   method: MethodName;
   amount: number;
   seed: number;
   /** The fine-tuning setting's name (DEFAULT_FINETUNE in a sweep without finetuneSettings). */
   finetune: string;
+}
+
+/** The models on the sweep's model axis, in order, duplicates removed. */
+export function modelNames(spec: Pick<SweepSpec, 'model' | 'models'>): ModelName[] {
+  return spec.models?.length ? [...new Set(spec.models)] : [spec.model];
+}
+
+/** The spec as the baselines and trials of one model see it: that model, and no model axis. */
+export function specForModel(spec: SweepSpec, model: string = spec.model): SweepSpec {
+  if (!spec.models?.length) {
+    if (model !== spec.model) throw new Error(`the sweep has no model "${model}" (its model is ${spec.model})`);
+    return spec;
+  }
+  if (!(spec.models as string[]).includes(model)) throw new Error(`the sweep has no model "${model}" (it has ${modelNames(spec).join(', ')})`);
+  const { models: _, ...rest } = spec;
+  return { ...rest, model: model as ModelName };
+}
+
+/** One trial's spec: its model's, then its fine-tuning setting's. */
+export function specForTrial(spec: SweepSpec, point: { model?: string; finetune?: string }): SweepSpec {
+  return specForFinetune(specForModel(spec, point.model), point.finetune);
 }
 
 /** The names on the sweep's fine-tuning axis, in order, duplicates removed. */
@@ -166,25 +191,30 @@ export function specForFinetune(spec: SweepSpec, name: string = DEFAULT_FINETUNE
 export const scheduleTag = (scheduleId: string) => `schedule:${scheduleId}`;
 
 /**
- * Deterministic trial id: the same grid point of the same sweep always has the same id. A named fine-tuning setting
- * (finetuneSettings) is its last part; a sweep without them keeps the four-part ids.
+ * Deterministic trial id: the same grid point of the same sweep always has the same id. A sweep with a model axis
+ * (models) puts the model after the sweep id; one with a fine-tuning axis (finetuneSettings) ends in the setting's name;
+ * a sweep with neither keeps the four-part ids.
  */
-export function trialId(sweepId: string, method: string, amount: number, seed: number, finetune?: string): string {
-  return `${sweepId}:${method}:${amount}:${seed}${finetune === undefined ? '' : `:${finetune}`}`;
+export function trialId(sweepId: string, method: string, amount: number, seed: number, finetune?: string, model?: string): string {
+  return `${sweepId}:${model === undefined ? '' : `${model}:`}${method}:${amount}:${seed}${finetune === undefined ? '' : `:${finetune}`}`;
 }
 
-type GridAxes = Pick<SweepSpec, 'methods' | 'amounts' | 'seeds' | 'finetuneSettings'>;
+type GridAxes = Pick<SweepSpec, 'model' | 'models' | 'methods' | 'amounts' | 'seeds' | 'finetuneSettings'>;
 
-/** The grid in a fixed order: seed, then method, then amount, then fine-tuning setting (duplicates removed). */
+/** The grid in a fixed order: model, seed, method, amount, fine-tuning setting (duplicates removed). */
 export function expandGrid(sweepId: string, spec: GridAxes): TrialPoint[] {
   const out: TrialPoint[] = [];
   const uniq = <T>(xs: T[]) => xs.filter((x, i) => xs.indexOf(x) === i);
-  const named = !!spec.finetuneSettings?.length;
-  for (const seed of uniq(spec.seeds)) {
-    for (const method of uniq(spec.methods)) {
-      for (const amount of uniq(spec.amounts)) {
-        for (const finetune of finetuneNames(spec)) {
-          out.push({ trialId: trialId(sweepId, method, amount, seed, named ? finetune : undefined), method, amount, seed, finetune });
+  const namedSettings = !!spec.finetuneSettings?.length;
+  const namedModels = !!spec.models?.length;
+  for (const model of modelNames(spec)) {
+    for (const seed of uniq(spec.seeds)) {
+      for (const method of uniq(spec.methods)) {
+        for (const amount of uniq(spec.amounts)) {
+          for (const finetune of finetuneNames(spec)) {
+            const id = trialId(sweepId, method, amount, seed, namedSettings ? finetune : undefined, namedModels ? model : undefined);
+            out.push({ trialId: id, model, method, amount, seed, finetune });
+          }
         }
       }
     }
@@ -194,5 +224,5 @@ export function expandGrid(sweepId: string, spec: GridAxes): TrialPoint[] {
 
 export function gridSize(spec: GridAxes): number {
   const n = (xs: unknown[]) => new Set(xs).size;
-  return n(spec.methods) * n(spec.amounts) * n(spec.seeds) * finetuneNames(spec).length;
+  return modelNames(spec).length * n(spec.methods) * n(spec.amounts) * n(spec.seeds) * finetuneNames(spec).length;
 }

@@ -1,5 +1,5 @@
 /**
- * SweepWorkflow: baselines once per seed, then one trial per grid point with bounded concurrency.
+ * SweepWorkflow: baselines once per model and seed, then one trial per grid point with bounded concurrency.
  * Deterministic code only (no Node builtins, no I/O): everything else happens in activities.
  */
 import {
@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { BaselineRef, LopperActivities } from './activity-types.js';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, TRIALS_PER_RUN } from './constants.js';
-import { expandGrid, gridSize, type SweepSpec } from './spec.js';
+import { expandGrid, gridSize, modelNames, specForModel, type SweepSpec } from './spec.js';
 import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure } from './failures.js';
 
 export interface SweepWorkflowInput {
@@ -67,10 +67,11 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
     let baselines = input.baselines;
     if (!baselines) {
       await bookkeeping.markSweepRunning(sweepId);
+      // One baseline per model and seed (a sweep without models: its model's, one per seed, as before the axis).
       const seeds = [...new Set(spec.seeds)];
-      baselines = await Promise.all(seeds.map((seed) => compute.trainBaseline({ sweepId, spec, seed })));
+      baselines = await Promise.all(modelNames(spec).flatMap((model) => seeds.map((seed) => compute.trainBaseline({ sweepId, spec: specForModel(spec, model), seed }))));
     }
-    const bySeed = new Map(baselines.map((b) => [b.seed, b]));
+    const baselineOf = new Map(baselines.map((b) => [`${b.model ?? spec.model}/${b.seed}`, b]));
 
     const slice = grid.slice(offset, offset + perRun);
     let next = 0;
@@ -78,7 +79,7 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
       while (next < slice.length) {
         const t = slice[next++];
         try {
-          await compute.runTrial({ sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline: bySeed.get(t.seed)! });
+          await compute.runTrial({ sweepId, trialId: t.trialId, spec, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline: baselineOf.get(`${t.model}/${t.seed}`)! });
         } catch (err) {
           if (isCancellation(err)) throw err;
           failed++;

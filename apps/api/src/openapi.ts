@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { UploadModelSchema } from './models/models.dto.js';
 import { CreateScheduleSchema } from './schedules/schedules.dto.js';
 import { CreateSweepSchema, MAX_COMPARED_SWEEPS, SWEEP_STATUSES, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
-import { METHODS } from '../../../workflows/src/spec.js';
+import { METHODS, MODELS } from '../../../workflows/src/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -40,11 +40,12 @@ export function openApiDocument(): object {
       },
       '/sweeps/{id}/trials': {
         get: {
-          summary: 'The trials with their metrics, ordered by seed, method, amount, fine-tuning setting; optionally filtered and paged',
+          summary: 'The trials with their metrics, ordered by model, seed, method, amount, fine-tuning setting; optionally filtered and paged',
           parameters: [
             idParam,
             { name: 'status', in: 'query', schema: { enum: [...TRIAL_STATUSES] } },
             { name: 'method', in: 'query', schema: { enum: [...METHODS] } },
+            { name: 'model', in: 'query', description: 'one model (of the sweep\'s models)', schema: { enum: [...MODELS] } },
             { name: 'finetune', in: 'query', description: 'one fine-tuning setting (a name in the sweep\'s finetuneSettings; "default" without them)', schema: { type: 'string' } },
             { name: 'limit', in: 'query', description: 'at most this many (default: all)', schema: { type: 'integer', minimum: 1 } },
             { name: 'offset', in: 'query', description: 'skip this many first', schema: { type: 'integer', minimum: 0, default: 0 } },
@@ -52,7 +53,7 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 400: errors[400], 404: errors[404] },
         },
       },
-      '/trials/{id}': { get: { summary: 'One trial with its metrics (ids: <sweep id>:<method>:<amount>:<seed>, then :<fine-tuning setting> in a sweep with finetuneSettings)', parameters: [idParam], responses: { 200: { description: 'Trial', ...json(ref('Trial')) }, 404: { description: 'Unknown trial', ...json(ref('Error')) } } } },
+      '/trials/{id}': { get: { summary: 'One trial with its metrics (ids: <sweep id>:<method>:<amount>:<seed>; <sweep id>:<model>:… in a sweep with models; then :<fine-tuning setting> in a sweep with finetuneSettings)', parameters: [idParam], responses: { 200: { description: 'Trial', ...json(ref('Trial')) }, 404: { description: 'Unknown trial', ...json(ref('Error')) } } } },
       '/trials/{id}/model': {
         get: {
           summary: "The trial's model (pruned and fine-tuned; channels removed for structured methods) as TF.js files, in the shape POST /models takes; it outputs logits",
@@ -66,7 +67,7 @@ export function openApiDocument(): object {
       },
       '/sweeps/{id}/summary': {
         get: {
-          summary: 'Per method x amount x fine-tuning setting over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',
+          summary: 'Per model x method x amount x fine-tuning setting over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',
           parameters: [idParam],
           responses: { 200: { description: 'Summary', ...json(ref('Summary')) }, 404: errors[404] },
         },
@@ -144,18 +145,21 @@ export function openApiDocument(): object {
         Sweep: {
           type: 'object',
           properties: {
-            id: { type: 'string' }, name: { type: 'string' }, model: { type: 'string' }, dataset: { type: 'string' },
+            id: { type: 'string' }, name: { type: 'string' }, model: { type: 'string', description: 'the model, or the models joined by commas' },
+            models: { type: 'array', items: { type: 'string' } }, dataset: { type: 'string' },
             status: { enum: ['PENDING', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] }, tags: { type: 'array', items: { type: 'string' } },
             totalTrials: { type: 'integer' },
             counts: { type: 'object', properties: { pending: { type: 'integer' }, running: { type: 'integer' }, done: { type: 'integer' }, failed: { type: 'integer' } } },
-            baselineAccuracy: nullableNumber, baselineParams: nullableNumber, error: { type: ['string', 'null'] },
+            baselineAccuracy: { ...nullableNumber, description: 'mean over the baselines' }, baselineParams: { ...nullableNumber, description: 'the baselines\' parameter count where they all have the same (one model), else null' },
+            baselines: { type: 'array', items: { type: 'object', properties: { model: { type: 'string' }, seed: { type: 'integer' }, accuracy: { type: 'number' }, totalParams: { type: 'integer' } } } },
+            error: { type: ['string', 'null'] },
             createdAt: { type: 'string', format: 'date-time' }, finishedAt: { type: ['string', 'null'], format: 'date-time' }, spec: ref('CreateSweep'),
           },
         },
         Trial: {
           type: 'object',
           properties: {
-            id: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' },
+            id: { type: 'string' }, model: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' },
             status: { enum: ['PENDING', 'RUNNING', 'DONE', 'FAILED'] }, accuracy: nullableNumber, accuracyDrop: nullableNumber,
             totalParams: nullableNumber, nonzeroParams: nullableNumber, baselineParams: nullableNumber, compressionRate: { ...nullableNumber, description: '1 - nonzero / baseline params' },
             flops: nullableNumber, effectiveFlops: nullableNumber,
@@ -176,12 +180,12 @@ export function openApiDocument(): object {
         SummaryCell: {
           type: 'object',
           properties: {
-            method: { type: 'string' }, amount: { type: 'number' }, finetune: { type: 'string' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
+            model: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, finetune: { type: 'string' }, seeds: { type: 'array', items: { type: 'integer' } }, failed: { type: 'integer' }, unfinished: { type: 'integer' },
             ...Object.fromEntries(['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'].map((k) => [k, ref('Spread')])),
             pareto: { type: 'boolean' },
           },
         },
-        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },
+        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, model: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },
         Pareto: {
           type: 'object',
           properties: {

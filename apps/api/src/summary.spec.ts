@@ -2,7 +2,7 @@ import { compare, mean, sampleSd, summarize } from './summary.js';
 import type { TrialView } from './sweeps/sweeps.dto.js';
 
 const trial = (method: string, amount: number, seed: number, over: Partial<TrialView> = {}): TrialView => ({
-  id: `s:${method}:${amount}:${seed}`, method, amount, seed, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 100, nonzeroParams: 50,
+  id: `s:${method}:${amount}:${seed}`, method, amount, seed, model: 'mlp', finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 100, nonzeroParams: 50,
   baselineParams: 100, compressionRate: 0.5, flops: 1000, effectiveFlops: 500, latencyMs: 1, baselineLatencyMs: 1, speedup: 1, sizeBytes: 400,
   gzipBytes: 300, durationMs: 1, backend: 'wasm', device: 'cpu', attempts: 1, error: null, config: {}, ...over,
 });

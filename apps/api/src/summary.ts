@@ -12,6 +12,8 @@ export const sampleSd = (xs: number[]) => (xs.length < 2 ? 0 : Math.sqrt(xs.redu
 export interface Spread { mean: number; sd: number; n: number }
 
 export interface SummaryCell {
+  /** The model (the sweep's, or one of its models). */
+  model: string;
   method: string;
   amount: number;
   /** The fine-tuning setting ("default" in a sweep without finetuneSettings). */
@@ -54,18 +56,18 @@ export function markFront<C extends SummaryCell>(cells: C[]): C[] {
   return cells.map((c, i) => ({ ...c, pareto: front.has(i) }));
 }
 
-/** One cell per method x amount x fine-tuning setting, in that order; `pareto` left false (markFront sets it). */
+/** One cell per model x method x amount x fine-tuning setting, in that order; `pareto` left false (markFront sets it). */
 export function summaryCells(trials: TrialView[]): SummaryCell[] {
   const groups = new Map<string, TrialView[]>();
   for (const t of trials) {
-    const k = JSON.stringify([t.method, t.amount, t.finetune]);
+    const k = JSON.stringify([t.model, t.method, t.amount, t.finetune]);
     groups.set(k, [...(groups.get(k) ?? []), t]);
   }
   const cells = [...groups.values()].map((ts): SummaryCell => {
     const done = ts.filter((t) => t.status === 'DONE');
     const of = (f: (t: TrialView) => number | null) => spread(done.map(f));
     return {
-      method: ts[0].method, amount: ts[0].amount, finetune: ts[0].finetune, seeds: done.map((t) => t.seed),
+      model: ts[0].model, method: ts[0].method, amount: ts[0].amount, finetune: ts[0].finetune, seeds: done.map((t) => t.seed),
       failed: ts.filter((t) => t.status === 'FAILED').length, unfinished: ts.filter((t) => t.status === 'PENDING' || t.status === 'RUNNING').length,
       accuracy: of((t) => t.accuracy), accuracyDrop: of((t) => t.accuracyDrop), compressionRate: of((t) => t.compressionRate),
       paramsRemoved: of((t) => (t.totalParams !== null && t.baselineParams ? 1 - t.totalParams / t.baselineParams : null)),
@@ -74,7 +76,7 @@ export function summaryCells(trials: TrialView[]): SummaryCell[] {
     };
   });
   const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return cells.sort((a, b) => byText(a.method, b.method) || a.amount - b.amount || byText(a.finetune, b.finetune));
+  return cells.sort((a, b) => byText(a.model, b.model) || byText(a.method, b.method) || a.amount - b.amount || byText(a.finetune, b.finetune));
 }
 
 /** Several sweeps side by side (GET /compare): their cells, and the front over all of them. */

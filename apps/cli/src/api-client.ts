@@ -43,8 +43,8 @@ export class LopperApi {
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
   /** Sweeps, newest first: `limit` (50) at a time, `before` the previous page's last id, filtered by `tag` (a schedule's: schedule:<id>) or `status`. */
   sweeps(query: { limit?: number | string; tag?: string; status?: string; before?: string } = {}) { return this.call<SweepView[]>('GET', `/sweeps${queryString(query)}`); }
-  /** The sweep's trials (seed, method, amount, fine-tuning order); `query` filters by status, method or fine-tuning setting and pages with limit/offset. */
-  trials(id: string, query: { status?: string; method?: string; finetune?: string; limit?: number; offset?: number } = {}) {
+  /** The sweep's trials (model, seed, method, amount, fine-tuning order); `query` filters by status, method, model or fine-tuning setting and pages with limit/offset. */
+  trials(id: string, query: { status?: string; method?: string; model?: string; finetune?: string; limit?: number; offset?: number } = {}) {
     return this.call<TrialView[]>('GET', `/sweeps/${encodeURIComponent(id)}/trials${queryString(query)}`);
   }
   trial(id: string) { return this.call<TrialView>('GET', `/trials/${encodeURIComponent(id)}`); }

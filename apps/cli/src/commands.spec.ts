@@ -3,7 +3,7 @@ import type { LopperApi } from './api-client.js';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 
 const sweep = (id: string): SweepView => ({
-  id, name: id, model: 'mlp', dataset: 'fashion-mnist', status: 'COMPLETED', tags: [], totalTrials: 1,
+  id, name: id, model: 'mlp', models: ['mlp'], dataset: 'fashion-mnist', status: 'COMPLETED', tags: [], totalTrials: 1, baselines: [],
   counts: { pending: 0, running: 0, done: 1, failed: 0 }, baselineAccuracy: 0.9, baselineParams: 1, error: null,
   createdAt: '2026-11-29T00:00:00.000Z', finishedAt: null, spec: {} as SweepView['spec'],
 });

@@ -98,7 +98,7 @@ export async function listSweeps(api: LopperApi, query: { tag?: string; status?:
   }
 }
 
-export async function trials(api: LopperApi, id: string, query: { status?: string; method?: string; finetune?: string }, out: (s: string) => void): Promise<void> {
+export async function trials(api: LopperApi, id: string, query: { status?: string; method?: string; model?: string; finetune?: string }, out: (s: string) => void): Promise<void> {
   out(trialsTable(await api.trials(id, query)));
 }
 

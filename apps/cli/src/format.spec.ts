@@ -3,7 +3,7 @@ import { compare, summarize } from '../../api/src/summary.js';
 import type { SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 const sweep = (over: Partial<SweepView>): SweepView => ({
-  id: 's', name: 'n', model: 'mlp', dataset: 'fashion-mnist', status: 'RUNNING', tags: [], totalTrials: 4,
+  id: 's', name: 'n', model: 'mlp', models: ['mlp'], dataset: 'fashion-mnist', status: 'RUNNING', tags: [], totalTrials: 4, baselines: [],
   counts: { pending: 1, running: 1, done: 1, failed: 1 }, baselineAccuracy: 0.8512, baselineParams: 1, error: null,
   createdAt: '', finishedAt: null, spec: {} as SweepView['spec'], ...over,
 });
@@ -12,6 +12,8 @@ describe('CLI formatting', () => {
   it('draws the progress bar from finished (done + failed) trials', () => {
     expect(progressLine(sweep({}), 10)).toBe('[#####-----] 2/4 trials (1 running, 1 failed) baseline 85.12% RUNNING');
     expect(progressLine(sweep({ baselineAccuracy: null, counts: { pending: 4, running: 0, done: 0, failed: 0 } }), 4)).toBe('[----] 0/4 trials (0 running, 0 failed) baseline training RUNNING');
+    const two = sweep({ models: ['mlp', 'lenet5'], baselines: [{ model: 'lenet5', seed: 1, accuracy: 0.9, totalParams: 1 }, { model: 'lenet5', seed: 2, accuracy: 0.88, totalParams: 1 }, { model: 'mlp', seed: 1, accuracy: 0.85, totalParams: 2 }] });
+    expect(progressLine(two, 10)).toBe('[#####-----] 2/4 trials (1 running, 1 failed) baselines lenet5 89.00%, mlp 85.00% RUNNING');
   });
   it('lists sweeps: trials done of all, failed, baseline accuracy (a dash before it is measured), creation time', () => {
     const lines = sweepsTable([
@@ -26,7 +28,7 @@ describe('CLI formatting', () => {
     expect(table(['a', 'bb'], [['xyz', 1], ['q', 22]])).toBe('a    bb\n---  --\nxyz   1\nq    22');
   });
   it('prints the Pareto front', () => {
-    const out = paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [{ trialId: 't', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', accuracy: 0.8, compressionRate: 0.49 }] });
+    const out = paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [{ trialId: 't', model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', accuracy: 0.8, compressionRate: 0.49 }] });
     expect(out).toContain('l1-unstructured');
     expect(out).toContain('80.00%');
     expect(out).toContain('49.00%');
@@ -34,7 +36,7 @@ describe('CLI formatting', () => {
   });
   it('prints trials: metrics of finished ones, the first line of a failed one\'s error, dashes for what is not measured yet', () => {
     const base: TrialView = {
-      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'default', status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1, baselineParams: 2,
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, model: 'mlp', finetune: 'default', status: 'DONE', accuracy: 0.8834, accuracyDrop: 0.0051, totalParams: 1, nonzeroParams: 1, baselineParams: 2,
       compressionRate: 0.744, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2.1, speedup: 2.1, sizeBytes: 70_758, gzipBytes: 1,
       durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
     };
@@ -51,7 +53,7 @@ describe('CLI formatting', () => {
   });
   it('names each row\'s fine-tuning setting where the sweep has a fine-tuning axis, and only there', () => {
     const t: TrialView = {
-      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'kd', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, model: 'mlp', finetune: 'kd', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
       compressionRate: 0.5, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1024, gzipBytes: 1024, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
     };
     const lines = trialsTable([t, { ...t, finetune: 'none', status: 'FAILED', error: 'x' }]).split('\n');
@@ -63,9 +65,21 @@ describe('CLI formatting', () => {
     expect(summary[0].trim().split(/\s{2,}/).slice(0, 4)).toEqual(['method', 'amount', 'fine-tuning', 'seeds done']);
     expect(summary.slice(2).map((l) => l.trim().split(/\s{2,}/).slice(0, 3))).toEqual([['* l1-structured', '0.5', 'kd'], ['l1-structured', '0.5', 'none']]);
   });
+  it('names each row\'s model where the rows are of more than one model', () => {
+    const t: TrialView = {
+      id: 't', model: 'mlp', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
+      compressionRate: 0.5, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1024, gzipBytes: 1024, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
+    };
+    const lines = trialsTable([t, { ...t, model: 'lenet5', finetune: 'kd' }]).split('\n');
+    expect(lines[0].split(/\s{2,}/).slice(0, 6)).toEqual(['model', 'method', 'amount', 'seed', 'fine-tuning', 'status']);
+    expect(lines[3].split(/\s+/).slice(0, 6)).toEqual(['lenet5', 'l1-structured', '0.5', '1', 'kd', 'DONE']);
+    const summary = summaryTable(summarize('s', [t, { ...t, model: 'lenet5' }])).split('\n');
+    expect(summary[0].trim().split(/\s{2,}/).slice(0, 4)).toEqual(['method', 'model', 'amount', 'seeds done']);
+    expect(summary.slice(2).map((l) => l.trim().split(/\s{2,}/).slice(1, 2))).toEqual([['lenet5'], ['mlp']]);
+  });
   it('prints the summary: mean ± sd over the seeds done, one value for one seed, and marks the front', () => {
     const t = (seed: number, over: Partial<TrialView>): TrialView => ({
-      id: `t${seed}`, method: 'taylor-structured', amount: 0.5, seed, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.001, totalParams: 25, nonzeroParams: 25,
+      id: `t${seed}`, method: 'taylor-structured', amount: 0.5, seed, model: 'mlp', finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.001, totalParams: 25, nonzeroParams: 25,
       baselineParams: 100, compressionRate: 0.75, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1, gzipBytes: 2048,
       durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {}, ...over,
     });
@@ -79,7 +93,7 @@ describe('CLI formatting', () => {
   });
   it('prints a comparison: each row names its sweep (name and creation time)', () => {
     const t: TrialView = {
-      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
+      id: 't', method: 'l1-structured', amount: 0.5, seed: 1, model: 'mlp', finetune: 'default', status: 'DONE', accuracy: 0.9, accuracyDrop: 0.01, totalParams: 50, nonzeroParams: 50, baselineParams: 100,
       compressionRate: 0.5, flops: 1, effectiveFlops: 1, latencyMs: 1, baselineLatencyMs: 2, speedup: 2, sizeBytes: 1, gzipBytes: 1024, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
     };
     const sweeps = [{ id: 'a', name: 'nightly', model: 'mlp', status: 'COMPLETED', createdAt: '2026-11-28T02:00:05.000Z' }, { id: 'b', name: 'nightly', model: 'mlp', status: 'COMPLETED', createdAt: '2026-11-29T02:00:04.000Z' }];

@@ -13,16 +13,25 @@ export function table(headers: string[], rows: (string | number)[][]): string {
 
 const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-/** A sweep with a fine-tuning axis (finetuneSettings) gets a column naming each row's setting; one without, none. */
-const hasAxis = (rows: { finetune?: string }[]) => rows.some((r) => r.finetune !== undefined && r.finetune !== DEFAULT_FINETUNE);
-const withSetting = <T>(on: boolean, cols: T[], at: number, value: T): T[] => (on ? [...cols.slice(0, at), value, ...cols.slice(at)] : cols);
+/**
+ * Rows of a sweep with a fine-tuning axis (finetuneSettings) get a column naming each row's setting, and rows of more
+ * than one model a column naming the model; without those axes, neither.
+ */
+interface Axes { model: boolean; setting: boolean }
+const axesOf = (rows: { model?: string; finetune?: string }[]): Axes => ({
+  model: new Set(rows.map((r) => r.model).filter((m) => m !== undefined)).size > 1,
+  setting: rows.some((r) => r.finetune !== undefined && r.finetune !== DEFAULT_FINETUNE),
+});
+/** `cols` with the model column first and the setting's at `settingAt` (an index into `cols`), where the rows have them. */
+const withAxes = <T>(on: Axes, cols: T[], settingAt: number, model: T, setting: T): T[] =>
+  [...(on.model ? [model] : []), ...cols.slice(0, settingAt), ...(on.setting ? [setting] : []), ...cols.slice(settingAt)];
 
 export function paretoTable(p: ParetoView): string {
   if (!p.front.length) return '(no finished trials yet)';
-  const on = hasAxis(p.front);
+  const on = axesOf(p.front);
   return table(
-    withSetting(on, ['method', 'amount', 'seed', 'accuracy', 'compression'], 3, 'fine-tuning'),
-    p.front.map((t) => withSetting<string | number>(on, [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)], 3, t.finetune)),
+    withAxes(on, ['method', 'amount', 'seed', 'accuracy', 'compression'], 3, 'model', 'fine-tuning'),
+    p.front.map((t) => withAxes<string | number>(on, [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)], 3, t.model, t.finetune)),
   );
 }
 
@@ -31,16 +40,16 @@ export function trialsTable(trials: TrialView[]): string {
   if (!trials.length) return '(no trials match)';
   const opt = (x: number | null, f: (x: number) => string) => (x === null ? '-' : f(x));
   const kib = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
-  const on = hasAxis(trials);
+  const on = axesOf(trials);
   const rows = trials.map((t) => {
-    const grid = withSetting<string | number>(on, [t.method, t.amount, t.seed, t.status], 3, t.finetune);
+    const grid = withAxes<string | number>(on, [t.method, t.amount, t.seed, t.status], 3, t.model, t.finetune);
     if (t.status === 'FAILED') return [...grid, `error: ${(t.error ?? 'unknown').split('\n')[0].slice(0, 100)}`, '', '', '', '', ''];
     return [
       ...grid, opt(t.accuracy, pct), opt(t.accuracyDrop, (d) => `${(100 * d).toFixed(2)}`), opt(t.compressionRate, pct),
       opt(t.speedup, (x) => `${x.toFixed(2)}x`), opt(t.sizeBytes, kib), t.backend ?? '-',
     ];
   });
-  return table(withSetting(on, ['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], 3, 'fine-tuning'), rows);
+  return table(withAxes(on, ['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], 3, 'model', 'fine-tuning'), rows);
 }
 
 /** Sweeps: id, status, trials done of all, baseline accuracy, when created, name. */
@@ -54,12 +63,12 @@ export function sweepsTable(list: SweepView[]): string {
 const CELL_HEADERS = ['amount', 'seeds done', 'accuracy %', 'drop (pts)', 'compression', 'params removed', 'speedup', 'gzip size'];
 
 /** A summary cell's columns after the method: mean ± sample sd over the seeds that finished (one value for one seed). */
-function cellColumns(c: SummaryCell, setting: boolean): (string | number)[] {
+function cellColumns(c: SummaryCell, on: Axes): (string | number)[] {
   const pm = (x: Spread | null, f: (v: number) => string) => (x === null ? '-' : x.n > 1 ? `${f(x.mean)} ± ${f(x.sd)}` : f(x.mean));
   const p2 = (v: number) => (100 * v).toFixed(2);
   const p1 = (v: number) => `${(100 * v).toFixed(1)}%`;
   return [
-    c.amount, ...(setting ? [c.finetune] : []), `${c.seeds.length}${c.failed ? ` (${c.failed} failed)` : ''}${c.unfinished ? ` (${c.unfinished} to run)` : ''}`,
+    ...(on.model ? [c.model] : []), c.amount, ...(on.setting ? [c.finetune] : []), `${c.seeds.length}${c.failed ? ` (${c.failed} failed)` : ''}${c.unfinished ? ` (${c.unfinished} to run)` : ''}`,
     pm(c.accuracy, p2), pm(c.accuracyDrop, p2), pm(c.compressionRate, p1), pm(c.paramsRemoved, p1),
     pm(c.speedup, (v) => `${v.toFixed(2)}x`), pm(c.gzipBytes, (v) => `${(v / 1024).toFixed(1)} KiB`),
   ];
@@ -68,16 +77,16 @@ function cellColumns(c: SummaryCell, setting: boolean): (string | number)[] {
 /** The sweep per method x amount: mean ± sample sd over the seeds that finished; `*` marks the front of the means. */
 export function summaryTable(s: SweepSummary): string {
   if (!s.cells.length) return '(no trials)';
-  const on = hasAxis(s.cells);
-  return table(['  method', ...withSetting(on, CELL_HEADERS, 1, 'fine-tuning')], s.cells.map((c) => [`${c.pareto ? '*' : ' '} ${c.method}`, ...cellColumns(c, on)]));
+  const on = axesOf(s.cells);
+  return table(['  method', ...withAxes(on, CELL_HEADERS, 1, 'model', 'fine-tuning')], s.cells.map((c) => [`${c.pareto ? '*' : ' '} ${c.method}`, ...cellColumns(c, on)]));
 }
 
 /** Sweeps side by side, each named by its name and creation date; `*` marks the front over all of them. */
 export function compareTable(c: Comparison): string {
   if (!c.cells.length) return '(no trials)';
   const label = new Map(c.sweeps.map((s) => [s.id, `${s.name} ${s.createdAt.slice(0, 16).replace('T', ' ')}`]));
-  const on = hasAxis(c.cells);
-  return table(['  sweep', 'method', ...withSetting(on, CELL_HEADERS, 1, 'fine-tuning')], c.cells.map((x) => [`${x.pareto ? '*' : ' '} ${label.get(x.sweepId)}`, x.method, ...cellColumns(x, on)]));
+  const on = axesOf(c.cells);
+  return table(['  sweep', 'method', ...withAxes(on, CELL_HEADERS, 1, 'model', 'fine-tuning')], c.cells.map((x) => [`${x.pareto ? '*' : ' '} ${label.get(x.sweepId)}`, x.method, ...cellColumns(x, on)]));
 }
 
 /** Schedules: when each runs next and how many runs it started. */
@@ -94,7 +103,10 @@ export function progressLine(s: SweepView, width = 30): string {
   const frac = s.totalTrials ? finished / s.totalTrials : 0;
   const filled = Math.round(frac * width);
   const bar = `${'#'.repeat(filled)}${'-'.repeat(width - filled)}`;
-  const base = s.baselineAccuracy === null ? 'baseline training' : `baseline ${pct(s.baselineAccuracy)}`;
+  // Several models: each one's mean baseline accuracy (over its seeds), as far as trained.
+  const models = [...new Set((s.baselines ?? []).map((b) => b.model))];
+  const perModel = models.map((m) => { const a = s.baselines.filter((b) => b.model === m).map((b) => b.accuracy); return `${m} ${pct(a.reduce((x, y) => x + y, 0) / a.length)}`; });
+  const base = s.baselineAccuracy === null ? 'baseline training' : (s.models?.length ?? 1) > 1 ? `baselines ${perModel.join(', ')}` : `baseline ${pct(s.baselineAccuracy)}`;
   return `[${bar}] ${finished}/${s.totalTrials} trials (${s.counts.running} running, ${s.counts.failed} failed) ${base} ${s.status}`;
 }
 

@@ -18,8 +18,8 @@ sweep.command('submit <file>').description('submit a sweep from a JSON or YAML f
 sweep.command('status <id>').description('show progress; follows until the sweep ends unless --once').option('--once', 'print once and exit')
   .action(async (id: string, o: { once?: boolean }) => { await cmd.status(api(), id, { follow: !o.once }); });
 sweep.command('trials <id>').description('print the trials and their metrics as a table').option('--status <status>', 'PENDING, RUNNING, DONE or FAILED only')
-  .option('--method <method>', 'one method only').option('--finetune <name>', 'one fine-tuning setting only (finetuneSettings)')
-  .action(async (id: string, o: { status?: string; method?: string; finetune?: string }) => cmd.trials(api(), id, o, print));
+  .option('--method <method>', 'one method only').option('--model <model>', 'one model only (models)').option('--finetune <name>', 'one fine-tuning setting only (finetuneSettings)')
+  .action(async (id: string, o: { status?: string; method?: string; model?: string; finetune?: string }) => cmd.trials(api(), id, o, print));
 sweep.command('summary <id>').description('per method x amount over the seeds: mean ± sd of accuracy, drop, compression, speedup, size')
   .action(async (id: string) => cmd.summary(api(), id, print));
 sweep.command('list').description('list sweeps, newest first').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')

@@ -77,6 +77,24 @@ describe('parseSweepSpec', () => {
     expect(fields({ ...ok, finetuneEpochs: 0, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 })).toEqual(['finetune', 'finetuneLearningRate']);
     expect(parseSweepSpec({ ...ok, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 }, 10).finetuneLearningRate).toBe(1e-4);
   });
+  it('takes a model axis: models instead of model, each checked against the methods and the user model', () => {
+    const { model: _, ...noModel } = ok;
+    const spec = parseSweepSpec({ ...noModel, models: ['lenet5', 'mlp', 'lenet5'] }, 100);
+    expect([spec.model, spec.models]).toEqual(['lenet5', ['lenet5', 'mlp']]); // model: the first; duplicates dropped
+    expect(parseSweepSpec(ok, 100).models).toBeUndefined();
+    expect(fields({ ...noModel, models: ['lenet5', 'mlp'], seeds: [1, 2, 3] }, 5)).toEqual(['models x methods x amounts x seeds']);
+    expect(fields({ ...ok, models: ['mlp'] })).toEqual(['models']); // both
+    expect(fields(noModel)).toEqual(['model']); // neither
+    expect(fields({ ...noModel, models: [] })).toEqual(['models']);
+    expect(fields({ ...noModel, models: ['mlp', 'big'] })).toEqual(['models.1']);
+    expect(fields({ ...noModel, models: ['lenet5', 'mlp'], methods: ['network-slimming'] })).toEqual(['methods']); // mlp has no BatchNorm
+    const um = 'um-' + 'a'.repeat(64);
+    expect(parseSweepSpec({ ...noModel, models: ['user', 'lenet5'], userModel: um }, 10).models).toEqual(['user', 'lenet5']);
+    expect(fields({ ...noModel, models: ['user', 'lenet5'] })).toEqual(['userModel']);
+    expect(fields({ ...noModel, models: ['mlp', 'lenet5'], userModel: um })).toEqual(['userModel']);
+    expect(fields({ ...noModel, models: ['user', 'lenet5'], userModel: um, baselineEpochs: 0 })).toEqual(['baselineEpochs']); // lenet5 must train
+    expect(parseSweepSpec({ ...noModel, models: ['user'], userModel: um, baselineEpochs: 0 }, 10).baselineEpochs).toBe(0);
+  });
   it('takes a fine-tuning axis: named settings over the sweep\'s own fields, each bad one named', () => {
     const axis = { ...ok, finetuneEpochs: 2, finetuneSettings: [{ name: 'none', finetuneEpochs: 0 }, { name: 'kd', finetune: { distill: { temperature: 4, alpha: 0.5 } } }, { name: 'long.cos', finetuneEpochs: 6, finetuneLearningRate: 1e-3 }] };
     const spec = parseSweepSpec(axis, 100);
@@ -134,8 +152,8 @@ describe('parseTrialQuery', () => {
     expect(errors({ limit: '0' })[0]).toEqual({ field: 'limit', message: 'must be an integer in [1, 1000000] (got "0")' });
     expect(errors({ offset: '-1' })[0].field).toBe('offset');
     expect(errors({ page: '2', sort: 'accuracy' })).toEqual([
-      { field: 'page', message: 'unknown query parameter (status, method, finetune, limit, offset)' },
-      { field: 'sort', message: 'unknown query parameter (status, method, finetune, limit, offset)' },
+      { field: 'page', message: 'unknown query parameter (status, method, model, finetune, limit, offset)' },
+      { field: 'sort', message: 'unknown query parameter (status, method, model, finetune, limit, offset)' },
     ]);
   });
 });

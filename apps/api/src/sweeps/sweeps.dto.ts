@@ -1,6 +1,6 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
-import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, modelNames, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { fieldErrors, ValidationError } from '../errors.js';
 import { enumParam, intParam, onlyParams, pageLimit, queryValue } from '../query.js';
 
@@ -27,7 +27,9 @@ const FinetuneOverrideSchema = z
 export const CreateSweepSchema = z
   .object({
     name: z.string().trim().min(1, 'must be a non-empty string').max(200),
-    model: z.enum(MODELS, { error: `must be one of ${MODELS.join(', ')}` }),
+    model: z.enum(MODELS, { error: `must be one of ${MODELS.join(', ')}` }).optional(),
+    // The grid's model axis, instead of model: each model has its own baselines, and trial ids name the model.
+    models: z.array(z.enum(MODELS, { error: `must be one of ${MODELS.join(', ')}` })).min(1, 'must name at least one model').max(10, 'must name at most 10 models').optional(),
     userModel: z.string().regex(/^um-[0-9a-f]{64}$/, 'must be an id that POST /models returned (um-<64 hex digits>)').optional(),
     dataset: z.enum(DATASETS, { error: `must be one of ${DATASETS.join(', ')}` }).default('fashion-mnist'),
     methods: z.array(z.enum(METHODS, { error: `must be one of ${METHODS.join(', ')}` })).min(1, 'must name at least one method'),
@@ -104,15 +106,21 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   if (!r.success) {
     throw new ValidationError(fieldErrors(r.error.issues));
   }
-  const spec = r.data as SweepSpec;
-  if (spec.model === USER_MODEL && !spec.userModel) throw new ValidationError([{ field: 'userModel', message: 'is required with model "user" (the id POST /models returned)' }]);
-  if (spec.model !== USER_MODEL && spec.userModel) throw new ValidationError([{ field: 'userModel', message: `goes with model "user" only (model is "${spec.model}")` }]);
-  if (spec.model !== USER_MODEL && spec.baselineEpochs < 1) {
+  const { model, models, ...rest } = r.data;
+  if (model && models) throw new ValidationError([{ field: 'models', message: 'give model (one) or models (several), not both' }]);
+  if (!model && !models) throw new ValidationError([{ field: 'model', message: `is required (one of ${MODELS.join(', ')}), or models: a list of them` }]);
+  const spec = { ...rest, model: model ?? models![0], ...(models ? { models: [...new Set(models)] } : {}) } as SweepSpec;
+  const all = modelNames(spec);
+  const named = models ? 'models include' : 'model is';
+  if (all.includes(USER_MODEL) && !spec.userModel) throw new ValidationError([{ field: 'userModel', message: 'is required with model "user" (the id POST /models returned)' }]);
+  if (!all.includes(USER_MODEL) && spec.userModel) throw new ValidationError([{ field: 'userModel', message: `goes with model "user" only (${named} ${all.map((m) => `"${m}"`).join(', ')})` }]);
+  if (all.some((m) => m !== USER_MODEL) && spec.baselineEpochs < 1) {
     throw new ValidationError([{ field: 'baselineEpochs', message: 'must be >= 1 (0, evaluating the model as uploaded, is for model "user" only)' }]);
   }
   // A user model's BatchNorm layers are checked by the worker when it loads the model.
-  if (spec.methods.includes('network-slimming') && spec.model !== USER_MODEL && !BATCHNORM_MODELS.includes(spec.model)) {
-    throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; model "${spec.model}" has none (use ${BATCHNORM_MODELS.join(', ')})` }]);
+  const noBatchNorm = all.filter((m) => m !== USER_MODEL && !BATCHNORM_MODELS.includes(m));
+  if (spec.methods.includes('network-slimming') && noBatchNorm.length) {
+    throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; ${noBatchNorm.length > 1 ? 'models' : 'model'} ${noBatchNorm.map((m) => `"${m}"`).join(', ')} ${noBatchNorm.length > 1 ? 'have' : 'has'} none (use ${BATCHNORM_MODELS.join(', ')})` }]);
   }
   const settings = spec.finetuneSettings ?? [];
   const seen = new Set<string>();
@@ -131,7 +139,8 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   if (unread.length) throw new ValidationError(unread);
   const n = gridSize(spec);
   if (n > maxTrials) {
-    throw new ValidationError([{ field: settings.length ? 'methods x amounts x seeds x finetuneSettings' : 'methods x amounts x seeds', message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);
+    const axes = [...(spec.models ? ['models'] : []), 'methods', 'amounts', 'seeds', ...(settings.length ? ['finetuneSettings'] : [])];
+    throw new ValidationError([{ field: axes.join(' x '), message: `grid has ${n} trials, over the cap of ${maxTrials}` }]);
   }
   return spec;
 }
@@ -172,10 +181,12 @@ function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field:
 
 export const TRIAL_STATUSES = ['PENDING', 'RUNNING', 'DONE', 'FAILED'] as const;
 
-/** GET /sweeps/:id/trials: optional filters and a page (in the listing's fixed order: seed, method, amount, fine-tuning setting). */
+/** GET /sweeps/:id/trials: optional filters and a page (in the listing's fixed order: model, seed, method, amount, fine-tuning setting). */
 export interface TrialQuery {
   status?: (typeof TRIAL_STATUSES)[number];
   method?: MethodName;
+  /** One model's trials. */
+  model?: string;
   /** One fine-tuning setting's trials. */
   finetune?: string;
   /** Trials to return at most; all when absent. */
@@ -186,10 +197,11 @@ export interface TrialQuery {
 
 /** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
 export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
-  onlyParams(q, ['status', 'method', 'finetune', 'limit', 'offset']);
+  onlyParams(q, ['status', 'method', 'model', 'finetune', 'limit', 'offset']);
   return {
     status: enumParam('status', queryValue(q, 'status'), TRIAL_STATUSES),
     method: enumParam('method', queryValue(q, 'method'), METHODS),
+    model: enumParam('model', queryValue(q, 'model'), MODELS),
     finetune: queryValue(q, 'finetune'),
     limit: intParam('limit', queryValue(q, 'limit'), 1, 1_000_000),
     offset: intParam('offset', queryValue(q, 'offset'), 0, 1_000_000, 0),
@@ -230,15 +242,20 @@ export function parseCompareQuery(q: Record<string, unknown>): string[] {
 
 export interface SweepCounts { pending: number; running: number; done: number; failed: number }
 
+/** A trained baseline the sweep's trials start from: one per model and seed. */
+export interface SweepBaselineView { model: string; seed: number; accuracy: number; totalParams: number }
+
 export interface SweepView {
-  id: string; name: string; model: string; dataset: string; status: string; tags: string[];
-  totalTrials: number; counts: SweepCounts; baselineAccuracy: number | null; baselineParams: number | null;
+  /** model: the sweep's model, or its models joined by commas; models: each. baselineAccuracy: the mean over all baselines;
+   *  baselineParams: their parameter count when all have the same (one model), else null; baselines: each. */
+  id: string; name: string; model: string; models: string[]; dataset: string; status: string; tags: string[];
+  totalTrials: number; counts: SweepCounts; baselineAccuracy: number | null; baselineParams: number | null; baselines: SweepBaselineView[];
   error: string | null; createdAt: string; finishedAt: string | null; spec: SweepSpec;
 }
 
 export interface TrialView {
-  /** finetune: the fine-tuning setting's name ("default" in a sweep without finetuneSettings). */
-  id: string; method: string; amount: number; seed: number; finetune: string; status: string; accuracy: number | null;
+  /** model: the trial's model (the sweep's, or one of its models); finetune: the fine-tuning setting's name ("default" in a sweep without finetuneSettings). */
+  id: string; model: string; method: string; amount: number; seed: number; finetune: string; status: string; accuracy: number | null;
   accuracyDrop: number | null; totalParams: number | null; nonzeroParams: number | null; baselineParams: number | null; compressionRate: number | null;
   flops: number | null; effectiveFlops: number | null; latencyMs: number | null; baselineLatencyMs: number | null; speedup: number | null;
   sizeBytes: number | null; gzipBytes: number | null; durationMs: number | null; backend: string | null; device: string | null;
@@ -251,7 +268,7 @@ export interface TrialView {
  */
 export interface TrialModelView { name: string; modelJson: Record<string, unknown>; weights: Record<string, string> }
 
-export interface ParetoPoint { trialId: string; method: string; amount: number; seed: number; finetune: string; accuracy: number; compressionRate: number }
+export interface ParetoPoint { trialId: string; model: string; method: string; amount: number; seed: number; finetune: string; accuracy: number; compressionRate: number }
 
 export interface ParetoView {
   sweepId: string;

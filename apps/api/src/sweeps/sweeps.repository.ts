@@ -106,11 +106,11 @@ export class SweepsRepository {
     return out;
   }
 
-  /** The sweep's trials in a fixed order (seed, method, amount, fine-tuning setting, id), optionally filtered and paged. */
+  /** The sweep's trials in a fixed order (model, seed, method, amount, fine-tuning setting, id), optionally filtered and paged. */
   async trials(sweepId: string, q: TrialQuery = { offset: 0 }) {
     return this.prisma.trial.findMany({
-      where: { sweepId, ...(q.status ? { status: q.status } : {}), ...(q.method ? { method: q.method } : {}), ...(q.finetune ? { finetune: q.finetune } : {}) },
-      orderBy: [{ seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }, { finetune: 'asc' }, { id: 'asc' }],
+      where: { sweepId, ...(q.status ? { status: q.status } : {}), ...(q.method ? { method: q.method } : {}), ...(q.model ? { model: q.model } : {}), ...(q.finetune ? { finetune: q.finetune } : {}) },
+      orderBy: [{ model: 'asc' }, { seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }, { finetune: 'asc' }, { id: 'asc' }],
       skip: q.offset,
       ...(q.limit !== undefined ? { take: q.limit } : {}),
     });

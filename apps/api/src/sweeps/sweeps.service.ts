@@ -1,7 +1,7 @@
 /** Sweep logic: validation, creation, views, Pareto front, cancellation. */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { SweepSpec } from '../../../../workflows/src/spec.js';
+import { modelNames, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
 import { Conflict, NotFound, ValidationError } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
@@ -101,7 +101,7 @@ export class SweepsService {
       .filter((t) => t.status === 'DONE' && t.accuracy !== null && t.compressionRate !== null)
       .map((t) => ({ id: t.id, objectives: [t.accuracy!, t.compressionRate!], t }));
     const { front, dominated } = paretoFront(points);
-    const pt = (t: TrialView): ParetoPoint => ({ trialId: t.id, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, accuracy: t.accuracy!, compressionRate: t.compressionRate! });
+    const pt = (t: TrialView): ParetoPoint => ({ trialId: t.id, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, accuracy: t.accuracy!, compressionRate: t.compressionRate! });
     return {
       sweepId: id,
       objectives: { accuracy: 'max', compressionRate: 'max' },
@@ -167,21 +167,26 @@ export class SweepsService {
   }
 
   private view(row: SweepRow, c: Record<string, number>): SweepView {
-    const accs = row.baselines.map((b) => b.baseline.accuracy);
+    const spec = row.spec as unknown as SweepSpec;
+    const baselines = row.baselines
+      .map((b) => ({ model: b.model, seed: b.seed, accuracy: b.baseline.accuracy, totalParams: b.baseline.totalParams }))
+      .sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : a.seed - b.seed));
+    const accs = baselines.map((b) => b.accuracy);
+    const params = [...new Set(baselines.map((b) => b.totalParams))];
     return {
-      id: row.id, name: row.name, model: row.model, dataset: row.dataset, status: row.status, tags: row.tags,
+      id: row.id, name: row.name, model: row.model, models: modelNames(spec), dataset: row.dataset, status: row.status, tags: row.tags,
       totalTrials: row.totalTrials,
       counts: { pending: c.PENDING ?? 0, running: c.RUNNING ?? 0, done: c.DONE ?? 0, failed: c.FAILED ?? 0 },
       baselineAccuracy: accs.length ? accs.reduce((a, b) => a + b, 0) / accs.length : null,
-      baselineParams: row.baselineParams, error: row.error,
-      createdAt: row.createdAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null, spec: row.spec as unknown as SweepSpec,
+      baselineParams: params.length === 1 ? params[0] : null, baselines, error: row.error,
+      createdAt: row.createdAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null, spec,
     };
   }
 }
 
 function trialView(t: TrialRow): TrialView {
   return {
-    id: t.id, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
+    id: t.id, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, status: t.status, accuracy: t.accuracy, accuracyDrop: t.accuracyDrop,
     totalParams: t.totalParams, nonzeroParams: t.nonzeroParams, baselineParams: t.baselineParams, compressionRate: t.compressionRate, flops: num(t.flops),
     effectiveFlops: num(t.effectiveFlops), latencyMs: t.latencyMs, baselineLatencyMs: t.baselineLatencyMs,
     speedup: t.latencyMs && t.baselineLatencyMs ? t.baselineLatencyMs / t.latencyMs : null, sizeBytes: t.sizeBytes, gzipBytes: t.gzipBytes, durationMs: t.durationMs, backend: t.backend, device: t.device, attempts: t.attempts,
