@@ -53,3 +53,25 @@ it('detects drift when the database differs from schema.prisma', async () => {
   await sql('ALTER TABLE "Trial" DROP COLUMN "device"', url);
   expect(await driftSql(url)).toMatch(/ADD COLUMN\s+"device"/);
 });
+
+it('gives rows written before the model axis their sweep\'s model', async () => {
+  const name = `${dbName}_axis`;
+  await sql(`CREATE DATABASE "${name}"`);
+  try {
+    const url = urlFor(name);
+    const names = migrationsList().migrationDirectories.map((d) => d.path);
+    const axis = names.find((n) => n.endsWith('_model_axis'))!;
+    const before = names[names.indexOf(axis) - 1];
+    expect(await applyMigrations(url, before)).toEqual(names.slice(0, names.indexOf(axis)));
+    await sql(`INSERT INTO "Sweep" (id, name, model, dataset, spec, tags, "totalTrials", "updatedAt") VALUES ('sw-old', 'o', 'lenet5', 'fashion-mnist', '{}', '{}', 1, now());
+      INSERT INTO "Trial" (id, "sweepId", method, amount, seed, config, "updatedAt") VALUES ('sw-old:l1-unstructured:0.5:1', 'sw-old', 'l1-unstructured', 0.5, 1, '{}', now());
+      INSERT INTO "Baseline" (key, model, dataset, seed, config, accuracy, "totalParams", flops, "artifactUri", "durationMs", backend) VALUES ('k', 'lenet5', 'fashion-mnist', 1, '{}', 0.9, 100, 1, 'x', 1, 'wasm');
+      INSERT INTO "SweepBaseline" ("sweepId", "baselineKey", seed) VALUES ('sw-old', 'k', 1);`, url);
+    expect(await applyMigrations(url)).toEqual(names.slice(names.indexOf(axis)));
+    const rows = await sql('SELECT t.model AS trial, t.finetune, sb.model AS baseline FROM "Trial" t, "SweepBaseline" sb', url);
+    expect(rows.rows).toEqual([{ trial: 'lenet5', finetune: 'default', baseline: 'lenet5' }]);
+    expect(await driftSql(url)).toBe('');
+  } finally {
+    await sql(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  }
+});

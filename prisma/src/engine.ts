@@ -101,10 +101,13 @@ export function migrationsList() {
 }
 
 /** Applies every pending migration folder (like `prisma migrate deploy`). Returns the names applied. */
-export async function applyMigrations(databaseUrl: string): Promise<string[]> {
+/** Applies the migration folders not yet applied (those up to `upTo`, a folder name, when given); returns their names. */
+export async function applyMigrations(databaseUrl: string, upTo?: string): Promise<string[]> {
   const { engine, close } = await openEngine(databaseUrl);
   try {
-    const out = await engine.applyMigrations({ migrationsList: migrationsList(), filters: NO_FILTERS });
+    const list = migrationsList();
+    if (upTo !== undefined) list.migrationDirectories = list.migrationDirectories.filter((d) => d.path <= upTo);
+    const out = await engine.applyMigrations({ migrationsList: list, filters: NO_FILTERS });
     return out.appliedMigrationNames as string[];
   } finally {
     await close();
