@@ -104,13 +104,13 @@ export async function trials(api: LopperApi, id: string, query: { status?: strin
 
 export async function summary(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {
   const s = await api.summary(id);
-  out(`${id} per method x amount: mean ± sample sd over the seeds done; * on the front of mean accuracy vs mean compression`);
+  out(`${id} per grid cell (method x amount, and model and fine-tuning setting where the sweep has those axes): mean ± sample sd over the seeds done; * on the front of mean accuracy vs mean compression`);
   out(summaryTable(s));
 }
 
 export async function compare(api: LopperApi, ids: string[], out: (s: string) => void): Promise<void> {
   const c = await api.compare(ids);
-  out(`${c.sweeps.length} sweeps per method x amount: mean ± sample sd over each one's seeds; * on the front over all of them`);
+  out(`${c.sweeps.length} sweeps per grid cell: mean ± sample sd over each one's seeds; * on the front over all of them`);
   out(compareTable(c));
 }
 

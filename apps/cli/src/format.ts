@@ -74,7 +74,7 @@ function cellColumns(c: SummaryCell, on: Axes): (string | number)[] {
   ];
 }
 
-/** The sweep per method x amount: mean ± sample sd over the seeds that finished; `*` marks the front of the means. */
+/** The sweep per grid cell (model x method x amount x fine-tuning setting): mean ± sample sd over the seeds that finished; `*` marks the front of the means. */
 export function summaryTable(s: SweepSummary): string {
   if (!s.cells.length) return '(no trials)';
   const on = axesOf(s.cells);

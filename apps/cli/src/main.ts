@@ -20,7 +20,7 @@ sweep.command('status <id>').description('show progress; follows until the sweep
 sweep.command('trials <id>').description('print the trials and their metrics as a table').option('--status <status>', 'PENDING, RUNNING, DONE or FAILED only')
   .option('--method <method>', 'one method only').option('--model <model>', 'one model only (models)').option('--finetune <name>', 'one fine-tuning setting only (finetuneSettings)')
   .action(async (id: string, o: { status?: string; method?: string; model?: string; finetune?: string }) => cmd.trials(api(), id, o, print));
-sweep.command('summary <id>').description('per method x amount over the seeds: mean ± sd of accuracy, drop, compression, speedup, size')
+sweep.command('summary <id>').description('per grid cell (model x method x amount x fine-tuning setting) over the seeds: mean ± sd of accuracy, drop, compression, speedup, size')
   .action(async (id: string) => cmd.summary(api(), id, print));
 sweep.command('list').description('list sweeps, newest first').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')
   .option('--status <status>', 'PENDING, RUNNING, COMPLETED, FAILED or CANCELLED only').option('--limit <n>', 'at most this many (1-500)', '50')
