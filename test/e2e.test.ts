@@ -201,6 +201,12 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     const expected = trials.filter((t) => !trials.some((o) => o !== t && beats(o, t))).map((t) => t.id).sort();
     expect(p.front.map((f) => f.trialId).sort()).toEqual(expected);
     expect(p.front.length + p.dominated.length).toBe(4);
+    // Against the stored model's gzip size instead (smaller is better).
+    const byGzip = await api.pareto(sweepId, 'gzip-size');
+    const smaller = (a: TrialView, b: TrialView) => a.accuracy! >= b.accuracy! && a.gzipBytes! <= b.gzipBytes! && (a.accuracy! > b.accuracy! || a.gzipBytes! < b.gzipBytes!);
+    expect([byGzip.objective, byGzip.objectives]).toEqual(['gzip-size', { accuracy: 'max', gzipBytes: 'min' }]);
+    expect(byGzip.front.map((f) => f.trialId).sort()).toEqual(trials.filter((t) => !trials.some((o) => o !== t && smaller(o, t))).map((t) => t.id).sort());
+    expect(((await api.pareto(sweepId, 'size').catch((e: unknown) => e)) as ApiError).body.errors?.map((e) => e.field)).toEqual(['objective']);
     for (const d of p.dominated) {
       const t = trials.find((x) => x.id === d.trialId)!;
       expect(d.dominatedBy.length).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { UploadModelSchema } from './models/models.dto.js';
 import { CreateScheduleSchema } from './schedules/schedules.dto.js';
-import { CreateSweepSchema, MAX_COMPARED_SWEEPS, SWEEP_STATUSES, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
+import { CreateSweepSchema, MAX_COMPARED_SWEEPS, PARETO_OBJECTIVES, SWEEP_STATUSES, TRIAL_STATUSES } from './sweeps/sweeps.dto.js';
 import { METHODS, MODELS } from '../../../workflows/src/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -72,7 +72,13 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'Summary', ...json(ref('Summary')) }, 404: errors[404] },
         },
       },
-      '/sweeps/{id}/pareto': { get: { summary: 'Nondominated trials (accuracy up, compression up) and what beats each dominated one', parameters: [idParam], responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 404: errors[404] } } },
+      '/sweeps/{id}/pareto': {
+        get: {
+          summary: 'Nondominated trials (accuracy up, and the objective: compression up by default) and what beats each dominated one',
+          parameters: [idParam, { name: 'objective', in: 'query', description: 'compression (1 - nonzero / the trial\'s own baseline params; default), nonzero-params (down), gzip-size (down) or speedup (measured against the baseline, up)', schema: { enum: Object.keys(PARETO_OBJECTIVES) } }],
+          responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 400: errors[400], 404: errors[404] },
+        },
+      },
       '/compare': {
         get: {
           summary: 'Sweeps side by side: each one\'s cells (method x amount x fine-tuning setting, mean ± sample sd over its seeds), `pareto` marking the front over all of them',
@@ -185,11 +191,12 @@ export function openApiDocument(): object {
             pareto: { type: 'boolean' },
           },
         },
-        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, model: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' } } },
+        ParetoPoint: { type: 'object', properties: { trialId: { type: 'string' }, model: { type: 'string' }, method: { type: 'string' }, amount: { type: 'number' }, seed: { type: 'integer' }, finetune: { type: 'string' }, accuracy: { type: 'number' }, compressionRate: { type: 'number' }, nonzeroParams: nullableNumber, gzipBytes: nullableNumber, speedup: nullableNumber } },
         Pareto: {
           type: 'object',
           properties: {
-            sweepId: { type: 'string' }, front: { type: 'array', items: ref('ParetoPoint') },
+            sweepId: { type: 'string' }, objective: { enum: Object.keys(PARETO_OBJECTIVES) }, objectives: { type: 'object', additionalProperties: { enum: ['max', 'min'] } },
+            front: { type: 'array', items: ref('ParetoPoint') },
             dominated: { type: 'array', items: { allOf: [ref('ParetoPoint'), { type: 'object', properties: { dominatedBy: { type: 'array', items: { type: 'string' } } } }] } },
           },
         },

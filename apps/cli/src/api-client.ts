@@ -51,7 +51,8 @@ export class LopperApi {
   trialModel(id: string) { return this.call<TrialModelView>('GET', `/trials/${encodeURIComponent(id)}/model`); }
   compare(ids: string[]) { return this.call<Comparison>('GET', `/compare${queryString({ sweeps: ids.join(',') })}`); }
   summary(id: string) { return this.call<SweepSummary>('GET', `/sweeps/${encodeURIComponent(id)}/summary`); }
-  pareto(id: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto`); }
+  /** The front of accuracy against `objective` (compression, nonzero-params, gzip-size or speedup; default compression). */
+  pareto(id: string, objective?: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto${queryString({ objective })}`); }
   deleteSweep(id: string) { return this.call<{ id: string; deleted: true; trials: number; freedArtifacts: number; freedBytes: number }>('DELETE', `/sweeps/${encodeURIComponent(id)}`); }
   resume(id: string) { return this.call<{ id: string; resumedTrials: number; status: string }>('POST', `/sweeps/${encodeURIComponent(id)}/resume`); }
   createSchedule(body: unknown) { return this.call<ScheduleView>('POST', '/schedules', body); }

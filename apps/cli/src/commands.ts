@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
+import { PARETO_OBJECTIVES, type SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
 import { compareTable, paretoTable, sweepsTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
 
@@ -114,8 +114,8 @@ export async function compare(api: LopperApi, ids: string[], out: (s: string) =>
   out(compareTable(c));
 }
 
-export async function pareto(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {
-  const p = await api.pareto(id);
-  out(`Pareto front of ${id} (accuracy up, compression up): ${p.front.length} of ${p.front.length + p.dominated.length} finished trials`);
+export async function pareto(api: LopperApi, id: string, out: (s: string) => void, objective?: string): Promise<void> {
+  const p = await api.pareto(id, objective);
+  out(`Pareto front of ${id} (accuracy up, ${PARETO_OBJECTIVES[p.objective ?? 'compression'].label}): ${p.front.length} of ${p.front.length + p.dominated.length} finished trials`);
   out(paretoTable(p));
 }

@@ -1,6 +1,6 @@
 import { compareTable, paretoTable, progressLine, summaryTable, sweepsTable, table, trialsTable } from './format.js';
 import { compare, summarize } from '../../api/src/summary.js';
-import type { SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
+import type { ParetoObjective, ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 const sweep = (over: Partial<SweepView>): SweepView => ({
   id: 's', name: 'n', model: 'mlp', models: ['mlp'], dataset: 'fashion-mnist', status: 'RUNNING', tags: [], totalTrials: 4, baselines: [],
@@ -27,12 +27,16 @@ describe('CLI formatting', () => {
   it('aligns tables', () => {
     expect(table(['a', 'bb'], [['xyz', 1], ['q', 22]])).toBe('a    bb\n---  --\nxyz   1\nq    22');
   });
-  it('prints the Pareto front', () => {
-    const out = paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [{ trialId: 't', model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', accuracy: 0.8, compressionRate: 0.49 }] });
-    expect(out).toContain('l1-unstructured');
-    expect(out).toContain('80.00%');
-    expect(out).toContain('49.00%');
-    expect(paretoTable({ sweepId: 's', objectives: { accuracy: 'max', compressionRate: 'max' }, dominated: [], front: [] })).toBe('(no finished trials yet)');
+  it('prints the Pareto front, with the objective\'s column when it is not compression', () => {
+    const point = { trialId: 't', model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', accuracy: 0.8, compressionRate: 0.49, nonzeroParams: 1200, gzipBytes: 2048, speedup: 1.5 };
+    const view = (objective: ParetoObjective, front = [point]): ParetoView => ({ sweepId: 's', objective, objectives: { accuracy: 'max' }, dominated: [], front });
+    const out = paretoTable(view('compression')).split('\n');
+    expect(out[0].split(/\s{2,}/)).toEqual(['method', 'amount', 'seed', 'accuracy', 'compression']);
+    expect(out[2].split(/\s+/)).toEqual(['l1-unstructured', '0.5', '1', '80.00%', '49.00%']);
+    expect(paretoTable(view('gzip-size')).split('\n')[2].split(/\s{2,}/).slice(-1)).toEqual(['2.0 KiB']);
+    expect(paretoTable(view('nonzero-params')).split('\n')[0].split(/\s{2,}/).slice(-1)).toEqual(['nonzero params']);
+    expect(paretoTable(view('speedup')).split('\n')[2].split(/\s{2,}/).slice(-1)).toEqual(['1.50x']);
+    expect(paretoTable(view('compression', []))).toBe('(no finished trials yet)');
   });
   it('prints trials: metrics of finished ones, the first line of a failed one\'s error, dashes for what is not measured yet', () => {
     const base: TrialView = {

@@ -29,9 +29,16 @@ const withAxes = <T>(on: Axes, cols: T[], settingAt: number, model: T, setting: 
 export function paretoTable(p: ParetoView): string {
   if (!p.front.length) return '(no finished trials yet)';
   const on = axesOf(p.front);
+  // The objective's column after compression (compression itself needs none).
+  const extra: Record<string, [string, (t: ParetoView['front'][number]) => string]> = {
+    'nonzero-params': ['nonzero params', (t) => String(t.nonzeroParams)],
+    'gzip-size': ['gzip size', (t) => `${((t.gzipBytes ?? 0) / 1024).toFixed(1)} KiB`],
+    speedup: ['speedup', (t) => `${(t.speedup ?? 0).toFixed(2)}x`],
+  };
+  const more = extra[p.objective ?? 'compression'];
   return table(
-    withAxes(on, ['method', 'amount', 'seed', 'accuracy', 'compression'], 3, 'model', 'fine-tuning'),
-    p.front.map((t) => withAxes<string | number>(on, [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate)], 3, t.model, t.finetune)),
+    withAxes(on, ['method', 'amount', 'seed', 'accuracy', 'compression', ...(more ? [more[0]] : [])], 3, 'model', 'fine-tuning'),
+    p.front.map((t) => withAxes<string | number>(on, [t.method, t.amount, t.seed, pct(t.accuracy), pct(t.compressionRate), ...(more ? [more[1](t)] : [])], 3, t.model, t.finetune)),
   );
 }
 

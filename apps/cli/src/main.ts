@@ -74,7 +74,9 @@ model.command('list').description('list uploaded models, newest first').action(a
 });
 program.command('compare <ids...>').description('sweeps side by side (method x amount over seeds), * on the front over all of them')
   .action(async (ids: string[]) => cmd.compare(api(), ids, print));
-program.command('pareto <id>').description('print the Pareto front as a table').action(async (id: string) => cmd.pareto(api(), id, print));
+program.command('pareto <id>').description('print the Pareto front as a table')
+  .option('--objective <name>', 'what accuracy is traded against: compression (default), nonzero-params, gzip-size or speedup')
+  .action(async (id: string, o: { objective?: string }) => cmd.pareto(api(), id, print, o.objective));
 
 program.parseAsync().catch((e: unknown) => {
   console.error(e instanceof ApiError ? `error (HTTP ${e.status}):\n${e.message}` : `error: ${(e as Error).message}`);

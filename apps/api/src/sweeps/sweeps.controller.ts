@@ -1,7 +1,7 @@
 /** HTTP surface of sweeps: thin, everything else is in SweepsService. */
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { SweepsService } from './sweeps.service.js';
-import { parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
+import { parseParetoQuery, parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
 
 @Controller('sweeps')
 export class SweepsController {
@@ -34,8 +34,8 @@ export class SweepsController {
   }
 
   @Get(':id/pareto')
-  pareto(@Param('id') id: string) {
-    return this.sweeps.pareto(id);
+  pareto(@Param('id') id: string, @Query() query: Record<string, unknown>) {
+    return this.sweeps.pareto(id, parseParetoQuery(query).objective);
   }
 
   /** Deletes an ended sweep, its trials and the stored models nothing else references (409 while it runs). */

@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSpecFile } from '../../../cli/src/commands.js';
 import type { ValidationError } from '../errors.js';
-import { parseCompareQuery, parseSweepListQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
+import { parseCompareQuery, parseParetoQuery, parseSweepListQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
 const fields = (body: unknown, cap = 100) => {
@@ -182,5 +182,15 @@ describe('parseSweepListQuery', () => {
     expect(fields({ status: 'DONE' })).toEqual(['status']);
     expect(fields({ limit: '0' })).toEqual(['limit']);
     expect(fields({ offset: '2' })).toEqual(['offset']);
+  });
+});
+
+describe('parseParetoQuery', () => {
+  it('takes what accuracy is traded against, compression by default, naming a bad one', () => {
+    expect(parseParetoQuery({})).toEqual({ objective: 'compression' });
+    for (const objective of ['compression', 'nonzero-params', 'gzip-size', 'speedup']) expect(parseParetoQuery({ objective })).toEqual({ objective });
+    const err = (q: Record<string, unknown>) => { try { parseParetoQuery(q); } catch (e) { return (e as ValidationError).errors; } return []; };
+    expect(err({ objective: 'size' })[0].field).toBe('objective');
+    expect(err({ by: 'size' })[0]).toEqual({ field: 'by', message: 'unknown query parameter (objective)' });
   });
 });

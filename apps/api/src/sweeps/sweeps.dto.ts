@@ -268,11 +268,37 @@ export interface TrialView {
  */
 export interface TrialModelView { name: string; modelJson: Record<string, unknown>; weights: Record<string, string> }
 
-export interface ParetoPoint { trialId: string; model: string; method: string; amount: number; seed: number; finetune: string; accuracy: number; compressionRate: number }
+/**
+ * What GET /sweeps/:id/pareto trades accuracy against (`objective`): the compression rate (default; relative to each
+ * trial's own baseline), or an absolute measure that compares models too: nonzero parameters, the stored model's gzip
+ * size, or the inference speedup measured against the baseline in the same process.
+ */
+export const PARETO_OBJECTIVES = {
+  compression: { field: 'compressionRate', direction: 'max', label: 'compression up' },
+  'nonzero-params': { field: 'nonzeroParams', direction: 'min', label: 'nonzero parameters down' },
+  'gzip-size': { field: 'gzipBytes', direction: 'min', label: 'gzip size down' },
+  speedup: { field: 'speedup', direction: 'max', label: 'speedup up' },
+} as const;
+export type ParetoObjective = keyof typeof PARETO_OBJECTIVES;
+const OBJECTIVE_NAMES = Object.keys(PARETO_OBJECTIVES) as ParetoObjective[];
+
+/** GET /sweeps/:id/pareto?objective=…; a bad value is a 400 naming it. */
+export function parseParetoQuery(q: Record<string, unknown>): { objective: ParetoObjective } {
+  onlyParams(q, ['objective']);
+  return { objective: enumParam('objective', queryValue(q, 'objective'), OBJECTIVE_NAMES) ?? 'compression' };
+}
+
+export interface ParetoPoint {
+  trialId: string; model: string; method: string; amount: number; seed: number; finetune: string; accuracy: number; compressionRate: number;
+  nonzeroParams: number | null; gzipBytes: number | null; speedup: number | null;
+}
 
 export interface ParetoView {
   sweepId: string;
-  objectives: { accuracy: 'max'; compressionRate: 'max' };
+  /** accuracy: 'max', and the objective's field with its direction (compressionRate: 'max' by default). */
+  objectives: Record<string, 'max' | 'min'>;
+  objective: ParetoObjective;
+  /** Ordered from the most accurate to the best on the objective. */
   front: ParetoPoint[];
   dominated: (ParetoPoint & { dominatedBy: string[] })[];
 }

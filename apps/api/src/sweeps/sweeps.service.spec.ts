@@ -74,3 +74,32 @@ describe('SweepsService.delete', () => {
     expect(calls).toEqual(['deleteEnded sw-1 from COMPLETED']);
   });
 });
+
+describe('SweepsService.pareto', () => {
+  // Trial rows as the repository returns them: (accuracy, compression, nonzero, gzip, latency) per trial; baseline latency 2 ms.
+  const row = (id: string, accuracy: number, compressionRate: number, nonzeroParams: number, gzipBytes: number, latencyMs: number, status = 'DONE') => ({
+    id, model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', status, accuracy, accuracyDrop: 0, totalParams: 100, nonzeroParams, baselineParams: 100,
+    compressionRate, flops: 1n, effectiveFlops: 1n, latencyMs, baselineLatencyMs: 2, sizeBytes: 1, gzipBytes, durationMs: 1, backend: 'wasm', device: 'x', attempts: 1, error: null, config: {},
+  });
+  const rows = [
+    row('a', 0.90, 0.50, 5000, 9000, 1.0), // accurate, little compression
+    row('b', 0.85, 0.90, 1000, 4000, 1.9), // compressed (masks: still slow)
+    row('c', 0.88, 0.70, 3000, 2000, 0.5), // structured: small and fast
+    row('d', 0.80, 0.60, 4000, 8000, 1.5), // beaten on every objective
+    row('e', 0.99, 0.99, 1, 1, 0.1, 'FAILED'),
+  ];
+  const repo = { find: async () => ({ id: 's' }), trials: async () => rows } as unknown as SweepsRepository;
+  const service = new SweepsService(repo, {} as SweepWorkflowClient, {} as ApiConfig, {} as ModelsService);
+  const front = async (objective?: 'compression' | 'nonzero-params' | 'gzip-size' | 'speedup') => {
+    const p = await service.pareto('s', objective);
+    return [p.objective, p.objectives, p.front.map((x) => x.trialId), p.dominated.map((d) => `${d.trialId}<${d.dominatedBy.join('')}`)];
+  };
+
+  it('trades accuracy against compression by default, or against an absolute size or the measured speedup', async () => {
+    expect(await front()).toEqual(['compression', { accuracy: 'max', compressionRate: 'max' }, ['a', 'c', 'b'], ['d<bc']]);
+    expect(await front('nonzero-params')).toEqual(['nonzero-params', { accuracy: 'max', nonzeroParams: 'min' }, ['a', 'c', 'b'], ['d<bc']]);
+    // By gzip size, c (88%, 2.0 KB) beats b (85%, 3.9 KB): the masked model is no smaller once stored.
+    expect(await front('gzip-size')).toEqual(['gzip-size', { accuracy: 'max', gzipBytes: 'min' }, ['a', 'c'], ['b<c', 'd<c']]);
+    expect(await front('speedup')).toEqual(['speedup', { accuracy: 'max', speedup: 'max' }, ['a', 'c'], ['b<ac', 'd<ac']]);
+  });
+});

@@ -9,7 +9,7 @@ import { paretoFront } from '../pareto.js';
 import { compare, summarize, type Comparison, type SweepSummary } from '../summary.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
-import { parseSweepSpec, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
+import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
@@ -95,17 +95,24 @@ export class SweepsService {
     return compare(rows.map((r) => ({ id: r.id, name: r.name, model: r.model, status: r.status, createdAt: r.createdAt.toISOString() })), trialsOf);
   }
 
-  async pareto(id: string): Promise<ParetoView> {
+  /** The finished trials no other beats on both accuracy and `objective` (compression by default), and what beats the rest. */
+  async pareto(id: string, objective: ParetoObjective = 'compression'): Promise<ParetoView> {
+    const { field, direction } = PARETO_OBJECTIVES[objective];
+    const sign = direction === 'max' ? 1 : -1;
     const trials = await this.trials(id);
     const points = trials
-      .filter((t) => t.status === 'DONE' && t.accuracy !== null && t.compressionRate !== null)
-      .map((t) => ({ id: t.id, objectives: [t.accuracy!, t.compressionRate!], t }));
+      .filter((t) => t.status === 'DONE' && t.accuracy !== null && t.compressionRate !== null && t[field] !== null && Number.isFinite(t[field]))
+      .map((t) => ({ id: t.id, objectives: [t.accuracy!, sign * t[field]!], t }));
     const { front, dominated } = paretoFront(points);
-    const pt = (t: TrialView): ParetoPoint => ({ trialId: t.id, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, accuracy: t.accuracy!, compressionRate: t.compressionRate! });
+    const pt = (t: TrialView): ParetoPoint => ({
+      trialId: t.id, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, accuracy: t.accuracy!, compressionRate: t.compressionRate!,
+      nonzeroParams: t.nonzeroParams, gzipBytes: t.gzipBytes, speedup: t.speedup,
+    });
     return {
       sweepId: id,
-      objectives: { accuracy: 'max', compressionRate: 'max' },
-      front: front.map((p) => pt(p.t)).sort((a, b) => a.compressionRate - b.compressionRate),
+      objectives: { accuracy: 'max', [field]: direction },
+      objective,
+      front: front.map((p) => pt(p.t)).sort((a, b) => sign * (a[field]! - b[field]!)),
       dominated: dominated.map((d) => ({ ...pt(d.point.t), dominatedBy: d.dominatedBy })),
     };
   }
