@@ -135,7 +135,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
       for (const p of d.panels) for (const t of p.targets) { await run(t.rawSql, ctx); n++; }
       return n;
     };
-    expect(await count(SWEEP, await sweepCtx())).toBe(10);
+    expect(await count(SWEEP, await sweepCtx())).toBe(13);
     expect(await count(TEAM, teamCtx())).toBe(6);
     await expect(grafana.query('SELECT count(*) FROM "Artifact"')).rejects.toThrow('permission denied for table Artifact');
     await expect(grafana.query('SELECT count(*) FROM "UserModel"')).rejects.toThrow('permission denied for table UserModel');
@@ -161,12 +161,23 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
     const compression = front.map((r) => r.compression as number);
     expect(compression).toEqual([...compression].sort((x, y) => x - y));
     expect(await run(target(SWEEP, 'A', /^Pareto front$/), ctx)).toEqual(front); // the table shows the same rows
-    const points = await run(target(SWEEP, 'points'), ctx);
+    const points = await run(target(SWEEP, 'points', /^Accuracy vs compression/), ctx);
     expect(points.length).toBe(api.front.length + api.dominated.length);
     // The duplicate point: both trials.
     const dup = rows.filter((t) => t.sweepId === 'sw-g-a' && t.accuracy === 0.95).map((t) => t.id);
     expect(dup.length).toBe(2);
     expect(front.filter((f) => dup.includes(f['trial id'] as string)).length).toBe(2);
+  });
+
+  it('puts on the gzip-size front exactly the trials GET /sweeps/:id/pareto?objective=gzip-size does', async () => {
+    const ctx = await sweepCtx();
+    const api = await service.pareto('sw-g-a', 'gzip-size');
+    const front = await run(target(SWEEP, 'front', /^Accuracy vs stored size/), ctx);
+    expect(front.map((r) => r['trial id'])).toEqual(api.front.map((p) => p.trialId)); // same order too: most accurate first
+    expect(front.length).toBeGreaterThanOrEqual(2);
+    expect(front.map((r) => r['trial id']).sort()).not.toEqual((await service.pareto('sw-g-a')).front.map((p) => p.trialId).sort());
+    expect(await run(target(SWEEP, 'A', /^Pareto front by gzip size$/), ctx)).toEqual(front);
+    expect((await run(target(SWEEP, 'points', /^Accuracy vs stored size/), ctx)).length).toBe(api.front.length + api.dominated.length);
   });
 
   it('takes the front over the selected methods and fine-tuning settings only', async () => {

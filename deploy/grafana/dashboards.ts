@@ -47,6 +47,32 @@ const IN_SWEEP = (t: string) =>
 const TAGGED = `(\${tag:sqlstring} = '(any)' OR \${tag:sqlstring} = ANY(s.tags))`;
 const MIN_COMPRESSION = `\${min_compression:sqlstring}::float8`;
 
+const TRIAL_LABEL = `t.model || ' ' || t.method || ' ' || t.amount || ' seed ' || t.seed || CASE WHEN t.finetune <> 'default' THEN ' ' || t.finetune ELSE '' END`;
+
+/** Every finished trial of the selection with its accuracy and `col` (as `alias`). */
+function pointsSql(col: string, alias: string): string {
+  return `SELECT t.${col} AS "${alias}", t.accuracy AS "accuracy", ${TRIAL_LABEL} AS "trial"
+FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND t.${col} IS NOT NULL
+ORDER BY 1, 2`;
+}
+
+/**
+ * The finished trials of the selection that no other beats on accuracy (up) and `col` (`better`: '>' up, '<' down), as
+ * pareto.ts decides it (at least as good on both, better on one), ordered from the most accurate.
+ */
+function frontSql(col: string, alias: string, better: '>' | '<'): string {
+  const more = [['t."compressionRate"', 'compression'], [PARAMS_REMOVED, 'params removed'], [SPEEDUP, 'speedup'], ['t."gzipBytes"', 'gzip size']]
+    .filter(([, name]) => name !== alias).map(([x, name]) => `${x} AS "${name}"`).join(', ');
+  return `SELECT t.${col} AS "${alias}", t.accuracy AS "accuracy", t.model, t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t."accuracyDrop" AS "drop",
+  ${more}, t.id AS "trial id"
+FROM "Trial" t
+WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND t.${col} IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM "Trial" o WHERE ${IN_SWEEP('o')} AND o.status = 'DONE' AND o."compressionRate" IS NOT NULL
+      AND o.accuracy >= t.accuracy AND o.${col} ${better}= t.${col} AND (o.accuracy > t.accuracy OR o.${col} ${better} t.${col}))
+ORDER BY t.${col} ${better === '>' ? 'ASC' : 'DESC'}, 2, t.id`;
+}
+
 /** The queries, by name; each panel below takes one. */
 export const SQL = {
   // to_char of the stored UTC wall time (a timestamptz would be printed in the session's zone).
@@ -59,20 +85,13 @@ FROM "Sweep" s ORDER BY s."createdAt" DESC, s.id LIMIT 500`,
   count(*) FILTER (WHERE t.status = 'PENDING') AS "pending", count(*) FILTER (WHERE t.status = 'FAILED') AS "failed",
   ${BASELINE_ACCURACY('${sweep:sqlstring}')} AS "baseline accuracy"
 FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring}`,
-  /** Every finished trial: the scatter's points. */
-  points: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy",
-  t.model || ' ' || t.method || ' ' || t.amount || ' seed ' || t.seed || CASE WHEN t.finetune <> 'default' THEN ' ' || t.finetune ELSE '' END AS "trial"
-FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL
-ORDER BY 1, 2`,
+  /** Every finished trial: the compression scatter's points. */
+  points: pointsSql('"compressionRate"', 'compression'),
   /** The nondominated finished trials (accuracy up, compression up), by compression: GET /sweeps/:id/pareto's front. */
-  front: `SELECT t."compressionRate" AS "compression", t.accuracy AS "accuracy", t.model, t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t."accuracyDrop" AS "drop",
-  ${PARAMS_REMOVED} AS "params removed", ${SPEEDUP} AS "speedup", t."gzipBytes" AS "gzip size", t.id AS "trial id"
-FROM "Trial" t
-WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL
-  AND NOT EXISTS (
-    SELECT 1 FROM "Trial" o WHERE ${IN_SWEEP('o')} AND o.status = 'DONE'
-      AND o.accuracy >= t.accuracy AND o."compressionRate" >= t."compressionRate" AND (o.accuracy > t.accuracy OR o."compressionRate" > t."compressionRate"))
-ORDER BY 1, 2, t.id`,
+  front: frontSql('"compressionRate"', 'compression', '>'),
+  /** The same against the stored model's gzip size (down): GET /sweeps/:id/pareto?objective=gzip-size. */
+  sizePoints: pointsSql('"gzipBytes"', 'gzip size'),
+  sizeFront: frontSql('"gzipBytes"', 'gzip size', '<'),
   /** Per model x method x amount x fine-tuning setting: mean and sample sd over the seeds done (sd 0 for one seed), and the front of the means: GET /sweeps/:id/summary. */
   summary: `WITH cells AS (
   SELECT t.model, t.method, t.amount, t.finetune AS "fine-tuning",
@@ -151,18 +170,17 @@ export function sweepDashboard(): dashboard.Dashboard {
   const method = new dashboard.QueryVariableBuilder('method').label('methods').datasource(ds).query(SQL.methodVariable).definition(SQL.methodVariable)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.AlphabeticalAsc).multi(true).includeAll(true)
     .current({ text: 'All', value: '$__all', selected: true });
-  const scatter = new xychart.PanelBuilder().title('Accuracy vs compression: every finished trial, and the Pareto front')
-    .description('x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other selected trial beats on both (compression is against each trial\'s own model\'s baseline).')
-    .datasource(ds).gridPos(grid(0, 4, 14, 12))
-    .withTarget(new Sql('points', SQL.points)).withTarget(new Sql('front', SQL.front))
+  const scatter = (title: string, description: string, y: number, x: string, xUnit: string, points: string, front: string) => new xychart.PanelBuilder().title(title)
+    .description(description).datasource(ds).gridPos(grid(0, y, 14, 12))
+    .withTarget(new Sql('points', points)).withTarget(new Sql('front', front))
     .mapping(xychart.SeriesMapping.Manual)
     .series([
       new xychart.XYSeriesConfigBuilder().name({ fixed: 'trials' }).frame({ matcher: { id: 'byIndex', options: 0 } })
-        .x({ matcher: { id: 'byName', options: 'compression' } }).y({ matcher: { id: 'byName', options: 'accuracy' } }),
+        .x({ matcher: { id: 'byName', options: x } }).y({ matcher: { id: 'byName', options: 'accuracy' } }),
       new xychart.XYSeriesConfigBuilder().name({ fixed: 'Pareto front' }).frame({ matcher: { id: 'byIndex', options: 1 } })
-        .x({ matcher: { id: 'byName', options: 'compression' } }).y({ matcher: { id: 'byName', options: 'accuracy' } }),
+        .x({ matcher: { id: 'byName', options: x } }).y({ matcher: { id: 'byName', options: 'accuracy' } }),
     ])
-    .unit('percentunit').axisLabel('')
+    .overrideByName('accuracy', [{ id: 'unit', value: 'percentunit' }]).overrideByName(x, [{ id: 'unit', value: xUnit }])
     .overrideByQuery('front', [{ id: 'custom.show', value: xychart.XYShowMode.PointsAndLines }, { id: 'custom.pointSize', value: { fixed: 9 } }])
     .legend(new common.VizLegendOptionsBuilder().displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom).showLegend(true));
   const progress = new stat.PanelBuilder().title('Progress').datasource(ds).gridPos(grid(0, 0, 24, 4)).withTarget(new Sql('A', SQL.progress))
@@ -177,10 +195,16 @@ export function sweepDashboard(): dashboard.Dashboard {
     .description('One pruning sweep: accuracy against compression, its Pareto front, mean ± sd over the seeds, every trial.')
     .withVariable(sweep).withVariable(model).withVariable(method).withVariable(finetune)
     .withPanel(progress)
-    .withPanel(scatter)
+    .withPanel(scatter('Accuracy vs compression: every finished trial, and the Pareto front',
+      'x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other selected trial beats on both (compression is against each trial\'s own model\'s baseline).',
+      4, 'compression', 'percentunit', SQL.points, SQL.front))
     .withPanel(tablePanel('Pareto front', SQL.front, grid(14, 4, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 16, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 26, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(scatter('Accuracy vs stored size (gzip), and its Pareto front',
+      'x: the stored model\'s gzip size (zeros compress: masks count, channels removed count more); y: top-1 test accuracy. Absolute, so models compare.',
+      16, 'gzip size', 'bytes', SQL.sizePoints, SQL.sizeFront))
+    .withPanel(tablePanel('Pareto front by gzip size', SQL.sizeFront, grid(14, 16, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 28, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 38, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
     .build();
 }
 
