@@ -20,9 +20,9 @@ describe('CLI formatting', () => {
       sweep({ id: 'sw-1', name: 'nightly', createdAt: '2026-11-29T02:00:01.123Z' }),
       sweep({ id: 'sw-2', name: 'new', status: 'PENDING', baselineAccuracy: null, createdAt: '2026-11-29T01:00:00.000Z', counts: { pending: 4, running: 0, done: 0, failed: 0 } }),
     ]).split('\n');
-    expect(lines[0].split(/\s{2,}/)).toEqual(['id', 'status', 'done', 'failed', 'baseline', 'created (UTC)', 'name']);
-    expect(lines[2].split(/\s{2,}/)).toEqual(['sw-1', 'RUNNING', '1/4', '1', '85.12%', '2026-11-29 02:00:01', 'nightly']);
-    expect(lines[3].split(/\s{2,}/)).toEqual(['sw-2', 'PENDING', '0/4', '0', '-', '2026-11-29 01:00:00', 'new']);
+    expect(lines[0].split(/\s{2,}/)).toEqual(['id', 'status', 'model', 'done', 'failed', 'baseline', 'created (UTC)', 'name']);
+    expect(lines[2].split(/\s{2,}/)).toEqual(['sw-1', 'RUNNING', 'mlp', '1/4', '1', '85.12%', '2026-11-29 02:00:01', 'nightly']);
+    expect(lines[3].split(/\s{2,}/)).toEqual(['sw-2', 'PENDING', 'mlp', '0/4', '0', '-', '2026-11-29 01:00:00', 'new']);
   });
   it('aligns tables', () => {
     expect(table(['a', 'bb'], [['xyz', 1], ['q', 22]])).toBe('a    bb\n---  --\nxyz   1\nq    22');

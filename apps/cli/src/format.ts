@@ -59,10 +59,10 @@ export function trialsTable(trials: TrialView[]): string {
   return table(withAxes(on, ['method', 'amount', 'seed', 'status', 'accuracy', 'drop (pts)', 'compression', 'speedup', 'size', 'backend'], 3, 'model', 'fine-tuning'), rows);
 }
 
-/** Sweeps: id, status, trials done of all, baseline accuracy, when created, name. */
+/** Sweeps: id, status, model(s), trials done of all, mean baseline accuracy, when created, name. */
 export function sweepsTable(list: SweepView[]): string {
-  return table(['id', 'status', 'done', 'failed', 'baseline', 'created (UTC)', 'name'], list.map((s) => [
-    s.id, s.status, `${s.counts.done}/${s.totalTrials}`, s.counts.failed, s.baselineAccuracy === null ? '-' : pct(s.baselineAccuracy),
+  return table(['id', 'status', 'model', 'done', 'failed', 'baseline', 'created (UTC)', 'name'], list.map((s) => [
+    s.id, s.status, s.model, `${s.counts.done}/${s.totalTrials}`, s.counts.failed, s.baselineAccuracy === null ? '-' : pct(s.baselineAccuracy),
     s.createdAt.slice(0, 19).replace('T', ' '), s.name,
   ]));
 }
