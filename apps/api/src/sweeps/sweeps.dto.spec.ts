@@ -71,7 +71,10 @@ describe('parseSweepSpec', () => {
     const given = { slimming: { lambda: 1e-3 }, gradual: { power: 2 }, structured: { norm: 1, minKeepFraction: 0.2, importanceBatches: 4, hybridChannelFraction: 0.3, flopsPenalty: 0.1 } };
     expect(parseSweepSpec({ ...all, ...given }, 100)).toMatchObject(given);
     expect(fields({ ...all, methods: ['gradient-structured'], structured: { importanceBatches: 4, flopsPenalty: 0.1 } })).toEqual(['structured.flopsPenalty']);
-    // Defaults are not "given": a bare sweep of any one method passes.
+    // Defaults are not "given": a bare sweep of any one method passes, and so does a stored spec (every default filled in).
+    const stored = parseSweepSpec({ ...ok, methods: ['network-slimming', 'gradual-l1-unstructured'], model: 'lenet5', slimming: { lambda: 1e-3 } }, 10);
+    expect(parseSweepSpec({ ...stored, methods: ['l1-unstructured'], slimming: { lambda: 1e-4, sparsityEpochs: 1 } }, 10).methods).toEqual(['l1-unstructured']);
+    expect(fields({ ...stored, methods: ['l1-unstructured'] })).toEqual(['slimming']); // its non-default slimming: still refused
     for (const m of ['l1-unstructured', 'random-unstructured', 'l1-structured', 'gradient-structured']) expect(parseSweepSpec({ ...ok, methods: [m] }, 10).methods).toEqual([m]);
     // Fine-tuning options without fine-tuning.
     expect(fields({ ...ok, finetuneEpochs: 0, finetune: { unprunedLrMultiplier: 0.1 }, finetuneLearningRate: 1e-4 })).toEqual(['finetune', 'finetuneLearningRate']);
@@ -83,7 +86,8 @@ describe('parseSweepSpec', () => {
     expect([spec.model, spec.models]).toEqual(['lenet5', ['lenet5', 'mlp']]); // model: the first; duplicates dropped
     expect(parseSweepSpec(ok, 100).models).toBeUndefined();
     expect(fields({ ...noModel, models: ['lenet5', 'mlp'], seeds: [1, 2, 3] }, 5)).toEqual(['models x methods x amounts x seeds']);
-    expect(fields({ ...ok, models: ['mlp'] })).toEqual(['models']); // both
+    expect(fields({ ...ok, models: ['lenet5', 'mlp'] })).toEqual(['models']); // both, model not the first of models
+    expect(parseSweepSpec({ ...spec }, 100)).toEqual(spec); // a stored spec (both fields) is taken back unchanged
     expect(fields(noModel)).toEqual(['model']); // neither
     expect(fields({ ...noModel, models: [] })).toEqual(['models']);
     expect(fields({ ...noModel, models: ['mlp', 'big'] })).toEqual(['models.1']);

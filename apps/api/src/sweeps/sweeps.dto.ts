@@ -107,7 +107,8 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
     throw new ValidationError(fieldErrors(r.error.issues));
   }
   const { model, models, ...rest } = r.data;
-  if (model && models) throw new ValidationError([{ field: 'models', message: 'give model (one) or models (several), not both' }]);
+  // A stored spec (GET /sweeps/:id) holds both, model the first of models: taken back as it is.
+  if (model && models && model !== models[0]) throw new ValidationError([{ field: 'models', message: `give model (one) or models (several), not both (or model as the first of models; got "${model}")` }]);
   if (!model && !models) throw new ValidationError([{ field: 'model', message: `is required (one of ${MODELS.join(', ')}), or models: a list of them` }]);
   const spec = { ...rest, model: model ?? models![0], ...(models ? { models: [...new Set(models)] } : {}) } as SweepSpec;
   const all = modelNames(spec);
@@ -145,17 +146,24 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   return spec;
 }
 
+let defaults: SweepSpec | undefined;
+/** Every option's default: a bare sweep through the schema. */
+function optionDefaults(): SweepSpec {
+  defaults ??= CreateSweepSchema.parse({ name: 'd', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 }) as SweepSpec;
+  return defaults;
+}
+
 /**
- * Options the request gives that nothing in the sweep would read: a method option (OPTION_READERS) none of its methods
- * takes, or fine-tuning options with finetuneEpochs 0. Refused, so that no setting is silently ignored.
+ * Options the request sets (to other than their defaults) that nothing in the sweep would read: a method option
+ * (OPTION_READERS) none of its methods takes, or fine-tuning options with finetuneEpochs 0. Refused, so that no setting
+ * is silently ignored.
  */
 function unreadOptions(body: Record<string, unknown>, spec: SweepSpec): { field: string; message: string }[] {
   const methods = [...new Set(spec.methods)];
-  const given = (path: string) => {
-    const [head, key] = path.split('.');
-    const v = body[head];
-    return key === undefined ? v !== undefined : v !== null && typeof v === 'object' && (v as Record<string, unknown>)[key] !== undefined;
-  };
+  const at = (o: unknown, path: string) => path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), o);
+  // Given in the body with a value other than the default (a stored spec, GET /sweeps/:id, holds every default: it
+  // changes nothing, so nothing would be ignored).
+  const given = (path: string) => at(body, path) !== undefined && JSON.stringify(at(spec, path)) !== JSON.stringify(at(optionDefaults(), path));
   const out: { field: string; message: string }[] = [];
   for (const [path, readers] of Object.entries(OPTION_READERS)) {
     if (!given(path) || methods.some((m) => readers.includes(m))) continue;
