@@ -254,7 +254,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           }
         });
       }
-      await repo.linkBaseline(sweepId, spec.model, seed, key, row.totalParams);
+      await repo.linkBaseline(sweepId, spec.model, seed, key);
       return { model: spec.model, seed, key, accuracy: row.accuracy, totalParams: row.totalParams };
     },
 

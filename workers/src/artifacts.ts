@@ -66,9 +66,14 @@ export class DirectoryArtifactStore implements ArtifactStore {
   }
 }
 
-function readFileArtifact(uri: string): Uint8Array {
+/** The path a file: URI names. */
+function filePath(uri: string): string {
   if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
-  const path = uri.slice('file:'.length);
+  return uri.slice('file:'.length);
+}
+
+function readFileArtifact(uri: string): Uint8Array {
+  const path = filePath(uri);
   if (!existsSync(path)) throw new Error(`artifact not found: ${uri} (a worker with LOPPER_ARTIFACTS=dir:… stored it; this process cannot see that file)`);
   return readFileSync(path);
 }
@@ -78,8 +83,7 @@ function readFileArtifact(uri: string): Uint8Array {
  * `graceMs`. The caller has checked that no row references it. Returns the bytes freed, or null where it stayed.
  */
 export function removeFileArtifact(uri: string, graceMs: number, now = Date.now()): number | null {
-  if (!uri.startsWith('file:')) throw new Error(`not a file artifact: ${uri}`);
-  const path = uri.slice('file:'.length);
+  const path = filePath(uri);
   // Moved aside first, then judged by its mtime: a worker's put either touched it before the move (it goes back) or
   // finds it gone and writes it again.
   const aside = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.gc`;

@@ -45,11 +45,8 @@ export class WorkerRepository {
   }
 
   /** Links the sweep's baseline of `model` and `seed` (a later link of the same pair replaces it). */
-  async linkBaseline(sweepId: string, model: string, seed: number, baselineKey: string, totalParams: number): Promise<void> {
-    await this.prisma.$transaction([
-      this.prisma.sweepBaseline.upsert({ where: { sweepId_model_seed: { sweepId, model, seed } }, create: { sweepId, model, seed, baselineKey }, update: { baselineKey } }),
-      this.prisma.sweep.update({ where: { id: sweepId }, data: { baselineParams: totalParams } }),
-    ]);
+  async linkBaseline(sweepId: string, model: string, seed: number, baselineKey: string): Promise<void> {
+    await this.prisma.sweepBaseline.upsert({ where: { sweepId_model_seed: { sweepId, model, seed } }, create: { sweepId, model, seed, baselineKey }, update: { baselineKey } });
   }
 
   async getTrial(trialId: string) {
