@@ -60,7 +60,7 @@ async function seed() {
     for (const model of models) {
       for (const seedNo of [1, 2]) {
         const key = `bl-${s.id}-${model}-${seedNo}`;
-        await prisma.baseline.create({ data: { key, model, dataset: 'fashion-mnist', seed: seedNo, config: {}, accuracy: 0.9 + seedNo / 100 + (model === 'mlp' ? 0.005 : 0), totalParams: 1000, flops: 1n, artifactUri: `pg:artifact/${key}`, durationMs: 1, backend: 'wasm' } });
+        await prisma.baseline.create({ data: { key, model, dataset: 'fashion-mnist', seed: seedNo, config: {}, accuracy: 0.9 + seedNo / 100 + (model === 'mlp' ? 0.005 : 0), totalParams: model === 'mlp' ? 2000 : 1000, flops: 1n, artifactUri: `pg:artifact/${key}`, durationMs: 1, backend: 'wasm' } });
         await prisma.sweepBaseline.create({ data: { sweepId: s.id, model, baselineKey: key, seed: seedNo } });
       }
     }
@@ -73,13 +73,15 @@ async function seed() {
           const i: number = rows.length;
           const status: string = i === 4 ? 'FAILED' : i === 7 ? 'PENDING' : i === 9 ? 'RUNNING' : 'DONE';
           const done = status === 'DONE';
-          const totalParams = method === 'l1-unstructured' ? 1000 : Math.round(1000 * (1 - amount * (0.8 + r() * 0.2)));
-          const nonzero = method === 'l1-unstructured' ? Math.round(1000 * (1 - amount)) : totalParams;
+          // The MLP twice LeNet-5's size: the nonzero-parameter front (absolute) is not the compression front (relative).
+          const base = model === 'mlp' ? 2000 : 1000;
+          const totalParams = method === 'l1-unstructured' ? base : Math.round(base * (1 - amount * (0.8 + r() * 0.2)));
+          const nonzero = method === 'l1-unstructured' ? Math.round(base * (1 - amount)) : totalParams;
           rows.push({
             id: `${s.id}:${s.id === 'sw-g-a' ? `${model}:` : ''}${method}:${amount}:${seedNo}${finetune === 'default' ? '' : `:${finetune}`}`, sweepId: s.id, model, method, amount, seed: seedNo, finetune, config: {}, status,
             // Accuracy on a 0.5-point grid: ties in accuracy between trials, as real test sets (10,000 images) make them.
-            accuracy: done ? 0.85 + Math.floor(r() * 12) * 0.005 : null, baselineParams: 1000, totalParams: done ? totalParams : null,
-            nonzeroParams: done ? nonzero : null, compressionRate: done ? 1 - nonzero / 1000 : null, accuracyDrop: done ? r() / 50 : null,
+            accuracy: done ? 0.85 + Math.floor(r() * 12) * 0.005 : null, baselineParams: base, totalParams: done ? totalParams : null,
+            nonzeroParams: done ? nonzero : null, compressionRate: done ? 1 - nonzero / base : null, accuracyDrop: done ? r() / 50 : null,
             latencyMs: done ? (i === 5 ? 0 : 1 + r()) : null, baselineLatencyMs: done ? 2 : null, gzipBytes: done ? Math.round(1e5 * (1 - amount) + r() * 1000) : null,
             durationMs: done ? 1000 + i * 100 : null, backend: done ? 'wasm' : null, device: done ? 'cpu x2' : null, attempts: status === 'PENDING' ? 0 : 1,
             error: status === 'FAILED' ? "gradual: end must be > begin\n  at stack 'x'" : null,
@@ -135,7 +137,7 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
       for (const p of d.panels) for (const t of p.targets) { await run(t.rawSql, ctx); n++; }
       return n;
     };
-    expect(await count(SWEEP, await sweepCtx())).toBe(13);
+    expect(await count(SWEEP, await sweepCtx())).toBe(19);
     expect(await count(TEAM, teamCtx())).toBe(6);
     await expect(grafana.query('SELECT count(*) FROM "Artifact"')).rejects.toThrow('permission denied for table Artifact');
     await expect(grafana.query('SELECT count(*) FROM "UserModel"')).rejects.toThrow('permission denied for table UserModel');
@@ -169,15 +171,24 @@ describe('Grafana dashboards on Postgres, as the read-only role', () => {
     expect(front.filter((f) => dup.includes(f['trial id'] as string)).length).toBe(2);
   });
 
-  it('puts on the gzip-size front exactly the trials GET /sweeps/:id/pareto?objective=gzip-size does', async () => {
+  it.each([
+    ['gzip-size', /^Accuracy vs stored size/, /^Pareto front by gzip size$/],
+    ['nonzero-params', /^Accuracy vs nonzero parameters/, /^Pareto front by nonzero parameters$/],
+    ['speedup', /^Accuracy vs measured inference speedup/, /^Pareto front by speedup$/],
+  ] as const)('puts on the %s front exactly the trials GET /sweeps/:id/pareto?objective= does, in its order', async (objective, scatter, table) => {
     const ctx = await sweepCtx();
-    const api = await service.pareto('sw-g-a', 'gzip-size');
-    const front = await run(target(SWEEP, 'front', /^Accuracy vs stored size/), ctx);
-    expect(front.map((r) => r['trial id'])).toEqual(api.front.map((p) => p.trialId)); // same order too: most accurate first
+    const api = await service.pareto('sw-g-a', objective);
+    const front = await run(target(SWEEP, 'front', scatter), ctx);
+    const ids = front.map((r) => r['trial id'] as string);
+    expect(ids.sort()).toEqual(api.front.map((p) => p.trialId).sort());
+    // The API's order (most accurate first) up to exact duplicates, which neither orders.
+    const key = (p: { accuracy: number }) => p.accuracy;
+    expect(front.map((r) => r.accuracy)).toEqual(api.front.map(key).sort((x, y) => y - x));
+    expect(api.front.map(key)).toEqual(api.front.map(key).sort((x, y) => y - x));
     expect(front.length).toBeGreaterThanOrEqual(2);
-    expect(front.map((r) => r['trial id']).sort()).not.toEqual((await service.pareto('sw-g-a')).front.map((p) => p.trialId).sort());
-    expect(await run(target(SWEEP, 'A', /^Pareto front by gzip size$/), ctx)).toEqual(front);
-    expect((await run(target(SWEEP, 'points', /^Accuracy vs stored size/), ctx)).length).toBe(api.front.length + api.dominated.length);
+    expect(ids.sort()).not.toEqual((await service.pareto('sw-g-a')).front.map((p) => p.trialId).sort()); // a front of its own
+    expect(await run(target(SWEEP, 'A', table), ctx)).toEqual(front);
+    expect((await run(target(SWEEP, 'points', scatter), ctx)).length).toBe(api.front.length + api.dominated.length);
   });
 
   it('takes the front over the selected methods and fine-tuning settings only', async () => {

@@ -4,7 +4,8 @@
  * to deploy/grafana/dashboards/, where Grafana's file provisioning (provisioning/) loads them.
  *
  * - "Lopper / Sweep": one sweep's accuracy-vs-compression scatter with its Pareto front (the trials no other beats on
- *   both: GET /sweeps/:id/pareto), the front as a table, mean ± sd per method x amount x fine-tuning setting over the
+ *   both: GET /sweeps/:id/pareto), the front as a table, the same against the gzip size, the nonzero parameters and the
+ *   measured speedup (?objective=), mean ± sd per method x amount x fine-tuning setting over the
  *   seeds (GET /summary),
  *   progress and every trial.
  * - "Lopper / Team": sweeps in the time range (by tag: a schedule's nightly runs), the best accuracy each reached at a
@@ -38,7 +39,9 @@ class Sql implements cog.Builder<cog.Dataquery> {
 
 const utc = (col: string) => `${col} AT TIME ZONE 'UTC'`;
 const DONE = `t.status = 'DONE'`;
-const SPEEDUP = `CASE WHEN t."latencyMs" <> 0 AND t."baselineLatencyMs" <> 0 THEN t."baselineLatencyMs" / t."latencyMs" END`;
+/** The measured inference speedup of table `t`'s row (NULL where a latency is 0 or missing: the API's `speedup`). */
+const speedupOf = (t: string) => `CASE WHEN ${t}."latencyMs" <> 0 AND ${t}."baselineLatencyMs" <> 0 THEN ${t}."baselineLatencyMs" / ${t}."latencyMs" END`;
+const SPEEDUP = speedupOf('t');
 const PARAMS_REMOVED = `CASE WHEN t."baselineParams" <> 0 THEN 1 - t."totalParams"::float8 / t."baselineParams" END`;
 const BASELINE_ACCURACY = (sweep: string) => `(SELECT avg(b.accuracy) FROM "SweepBaseline" sb JOIN "Baseline" b ON b.key = sb."baselineKey" WHERE sb."sweepId" = ${sweep})`;
 /** The selected sweep's trials of the selected models, methods and fine-tuning settings. */
@@ -49,28 +52,43 @@ const MIN_COMPRESSION = `\${min_compression:sqlstring}::float8`;
 
 const TRIAL_LABEL = `t.model || ' ' || t.method || ' ' || t.amount || ' seed ' || t.seed || CASE WHEN t.finetune <> 'default' THEN ' ' || t.finetune ELSE '' END`;
 
-/** Every finished trial of the selection with its accuracy and `col` (as `alias`). */
-function pointsSql(col: string, alias: string): string {
-  return `SELECT t.${col} AS "${alias}", t.accuracy AS "accuracy", ${TRIAL_LABEL} AS "trial"
-FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND t.${col} IS NOT NULL
+/**
+ * What the fronts trade accuracy against, as GET /sweeps/:id/pareto's objectives (PARETO_OBJECTIVES): the column each
+ * shows, its SQL for a row of table alias `t`, and whether more ('>') or less ('<') is better.
+ */
+const OBJECTIVES = {
+  compression: { alias: 'compression', of: (t: string) => `${t}."compressionRate"`, better: '>' },
+  'nonzero-params': { alias: 'nonzero params', of: (t: string) => `${t}."nonzeroParams"`, better: '<' },
+  'gzip-size': { alias: 'gzip size', of: (t: string) => `${t}."gzipBytes"`, better: '<' },
+  speedup: { alias: 'speedup', of: speedupOf, better: '>' },
+} as const;
+type Objective = keyof typeof OBJECTIVES;
+
+/** Every finished trial of the selection with its accuracy and the objective (the API's points: compression known too). */
+function pointsSql(objective: Objective): string {
+  const { alias, of } = OBJECTIVES[objective];
+  return `SELECT ${of('t')} AS "${alias}", t.accuracy AS "accuracy", ${TRIAL_LABEL} AS "trial"
+FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND ${of('t')} IS NOT NULL
 ORDER BY 1, 2`;
 }
 
 /**
- * The finished trials of the selection that no other beats on accuracy (up) and `col` (`better`: '>' up, '<' down), as
- * pareto.ts decides it (at least as good on both, better on one), ordered from the most accurate.
+ * The finished trials of the selection that no other beats on accuracy (up) and the objective, as pareto.ts decides it
+ * (at least as good on both, better on one), ordered from the most accurate (the API's order).
  */
-function frontSql(col: string, alias: string, better: '>' | '<'): string {
-  const more = [['t."compressionRate"', 'compression'], [PARAMS_REMOVED, 'params removed'], [SPEEDUP, 'speedup'], ['t."gzipBytes"', 'gzip size']]
+function frontSql(objective: Objective): string {
+  const { alias, of, better } = OBJECTIVES[objective];
+  const more = [['t."compressionRate"', 'compression'], ['t."nonzeroParams"', 'nonzero params'], [PARAMS_REMOVED, 'params removed'], [SPEEDUP, 'speedup'], ['t."gzipBytes"', 'gzip size']]
     .filter(([, name]) => name !== alias).map(([x, name]) => `${x} AS "${name}"`).join(', ');
-  return `SELECT t.${col} AS "${alias}", t.accuracy AS "accuracy", t.model, t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t."accuracyDrop" AS "drop",
+  const [x, o] = [of('t'), of('o')];
+  return `SELECT ${x} AS "${alias}", t.accuracy AS "accuracy", t.model, t.method, t.amount, t.seed, t.finetune AS "fine-tuning", t."accuracyDrop" AS "drop",
   ${more}, t.id AS "trial id"
 FROM "Trial" t
-WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND t.${col} IS NOT NULL
+WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND ${x} IS NOT NULL
   AND NOT EXISTS (
-    SELECT 1 FROM "Trial" o WHERE ${IN_SWEEP('o')} AND o.status = 'DONE' AND o."compressionRate" IS NOT NULL
-      AND o.accuracy >= t.accuracy AND o.${col} ${better}= t.${col} AND (o.accuracy > t.accuracy OR o.${col} ${better} t.${col}))
-ORDER BY t.${col} ${better === '>' ? 'ASC' : 'DESC'}, 2, t.id`;
+    SELECT 1 FROM "Trial" o WHERE ${IN_SWEEP('o')} AND o.status = 'DONE' AND o."compressionRate" IS NOT NULL AND ${o} IS NOT NULL
+      AND o.accuracy >= t.accuracy AND ${o} ${better}= ${x} AND (o.accuracy > t.accuracy OR ${o} ${better} ${x}))
+ORDER BY 1 ${better === '>' ? 'ASC' : 'DESC'}, 2, t.id`;
 }
 
 /** The queries, by name; each panel below takes one. */
@@ -86,12 +104,18 @@ FROM "Sweep" s ORDER BY s."createdAt" DESC, s.id LIMIT 500`,
   ${BASELINE_ACCURACY('${sweep:sqlstring}')} AS "baseline accuracy"
 FROM "Trial" t WHERE t."sweepId" = \${sweep:sqlstring}`,
   /** Every finished trial: the compression scatter's points. */
-  points: pointsSql('"compressionRate"', 'compression'),
+  points: pointsSql('compression'),
   /** The nondominated finished trials (accuracy up, compression up), by compression: GET /sweeps/:id/pareto's front. */
-  front: frontSql('"compressionRate"', 'compression', '>'),
+  front: frontSql('compression'),
   /** The same against the stored model's gzip size (down): GET /sweeps/:id/pareto?objective=gzip-size. */
-  sizePoints: pointsSql('"gzipBytes"', 'gzip size'),
-  sizeFront: frontSql('"gzipBytes"', 'gzip size', '<'),
+  sizePoints: pointsSql('gzip-size'),
+  sizeFront: frontSql('gzip-size'),
+  /** Against the nonzero parameters (down): ?objective=nonzero-params. */
+  nonzeroPoints: pointsSql('nonzero-params'),
+  nonzeroFront: frontSql('nonzero-params'),
+  /** Against the measured inference speedup (up): ?objective=speedup. */
+  speedupPoints: pointsSql('speedup'),
+  speedupFront: frontSql('speedup'),
   /** Per model x method x amount x fine-tuning setting: mean and sample sd over the seeds done (sd 0 for one seed), and the front of the means: GET /sweeps/:id/summary. */
   summary: `WITH cells AS (
   SELECT t.model, t.method, t.amount, t.finetune AS "fine-tuning",
@@ -192,7 +216,7 @@ export function sweepDashboard(): dashboard.Dashboard {
     .current({ text: 'All', value: '$__all', selected: true });
   return new dashboard.DashboardBuilder('Lopper / Sweep').uid('lopper-sweep').tags(['lopper']).editable().timezone('utc')
     .time({ from: 'now-30d', to: 'now' }).refresh('30s')
-    .description('One pruning sweep: accuracy against compression, its Pareto front, mean ± sd over the seeds, every trial.')
+    .description('One pruning sweep: accuracy against compression, gzip size, nonzero parameters and measured speedup, with each Pareto front; mean ± sd over the seeds; every trial.')
     .withVariable(sweep).withVariable(model).withVariable(method).withVariable(finetune)
     .withPanel(progress)
     .withPanel(scatter('Accuracy vs compression: every finished trial, and the Pareto front',
@@ -203,8 +227,16 @@ export function sweepDashboard(): dashboard.Dashboard {
       'x: the stored model\'s gzip size (zeros compress: masks count, channels removed count more); y: top-1 test accuracy. Absolute, so models compare.',
       16, 'gzip size', 'bytes', SQL.sizePoints, SQL.sizeFront))
     .withPanel(tablePanel('Pareto front by gzip size', SQL.sizeFront, grid(14, 16, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 28, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 38, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(scatter('Accuracy vs nonzero parameters, and its Pareto front',
+      'x: the parameters left nonzero (masked entries and removed channels both gone); y: top-1 test accuracy. Absolute, so models compare.',
+      28, 'nonzero params', 'short', SQL.nonzeroPoints, SQL.nonzeroFront))
+    .withPanel(tablePanel('Pareto front by nonzero parameters', SQL.nonzeroFront, grid(14, 28, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(scatter('Accuracy vs measured inference speedup, and its Pareto front',
+      'x: the baseline\'s median inference latency over the pruned model\'s, both measured by the same worker process (masks alone do not speed up; removed channels do); y: top-1 test accuracy.',
+      40, 'speedup', 'x', SQL.speedupPoints, SQL.speedupFront))
+    .withPanel(tablePanel('Pareto front by speedup', SQL.speedupFront, grid(14, 40, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 52, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 62, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
     .build();
 }
 
