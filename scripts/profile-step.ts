@@ -3,10 +3,11 @@
  * training step (every registered kernel of the backend is wrapped with a timer), sorted by total time.
  * `--infer` profiles one inference pass instead; `--shapes` splits each kernel by its input shapes; `--prune=0.5` profiles
  * the model with that fraction of every layer's channels removed (L1 norm; see train-step.ts). On webgpu it also counts the
- * GPU programs dispatched per step. `--stock` (webgpu, tensorflow) unregisters Lopper's kernels for that backend first
- * (webgpu-kernels.ts, tensorflow-kernels.ts), for an A/B of the same step with TF.js's own kernels alone.
+ * GPU programs dispatched per step. `--stock` (webgpu, tensorflow, cpu) unregisters Lopper's kernels for that backend first
+ * (webgpu-kernels.ts, tensorflow-kernels.ts, cpu-kernels.ts), for an A/B of the same step with TF.js's own kernels alone.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { unregisterCpuKernels } from '../workers/src/backends/cpu-kernels.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import { unregisterTensorflowKernels } from '../workers/src/backends/tensorflow-kernels.js';
 import { countWebGpuPrograms, unregisterWebGpuKernels } from '../workers/src/backends/webgpu-kernels.js';
@@ -24,7 +25,8 @@ const info = await initBackend(args.get('backend') ?? 'wasm');
 if (args.has('stock')) { // before the timers wrap the backend's kernels
   if (info.backend === 'webgpu') unregisterWebGpuKernels();
   else if (info.backend === 'tensorflow' || info.backend === 'cuda') unregisterTensorflowKernels();
-  else throw new Error('--stock applies to --backend=webgpu, tensorflow or cuda (the WASM kernels are part of that backend; see bench:kernels)');
+  else if (info.backend === 'cpu') unregisterCpuKernels();
+  else throw new Error('--stock applies to --backend=webgpu, tensorflow, cuda or cpu (the WASM kernels are part of that backend; see bench:kernels)');
 }
 const times = new Map<string, { ms: number; calls: number }>();
 for (const k of tf.getKernelsForBackend(info.backend)) {

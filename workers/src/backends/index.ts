@@ -5,7 +5,7 @@
  * - `webgpu`: @tensorflow/tfjs-backend-webgpu over Dawn (npm `webgpu`); picked automatically only on real GPU
  *   hardware, not on software rasterisers (llvmpipe, lavapipe, SwiftShader) unless LOPPER_WEBGPU_ALLOW_SOFTWARE=1;
  * - `wasm` (the CPU default, with Lopper's kernels; their fused multiply-add build where the engine takes relaxed
- *   SIMD, see configureSimd and LOPPER_WASM_FMA), `cpu` (pure JS, last resort).
+ *   SIMD, see configureSimd and LOPPER_WASM_FMA), `cpu` (pure JS, last resort; with Lopper's Conv2DBackpropFilter).
  * An explicit setting (argument or LOPPER_BACKEND) wins and fails loudly when it cannot start.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { installLazyFusedConvGradient } from './lazy-conv-grad.js';
+import { registerCpuKernels } from './cpu-kernels.js';
 import { configureSimd, simdFmaSetting, simdKernels, type SimdFmaSetting } from './simd.js';
 import { useHeadlessNvidiaVulkan } from './vulkan-headless.js';
 import { registerWasmKernels } from './wasm-kernels.js';
@@ -142,6 +143,7 @@ async function tryBackend(name: BackendName, explicit: boolean, fma: SimdFmaSett
     return { backend: name, device: `${cpu} (wasm${simd})` };
   }
   if (!(await tf.setBackend(name))) return `backend ${name} did not start`;
+  registerCpuKernels();
   return { backend: name, device: `${cpu} (${name})` };
 }
 
