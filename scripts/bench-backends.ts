@@ -79,7 +79,8 @@ for (const b of backends) {
     continue;
   }
   console.log(`${b}: ${info.device}`);
-  // The cpu backend takes ~14 s per LeNet step, and WebGPU on a software rasteriser (llvmpipe) is as slow: one short round.
+  // The cpu backend takes ~1.5 s per LeNet-5 step (12 s vgg-small), and WebGPU on a software rasteriser (llvmpipe) is as
+  // slow: one short round.
   const slow = b === 'cpu' || (b === 'webgpu' && /llvmpipe|swiftshader|lavapipe/i.test(info.device));
   const nRounds = slow ? 1 : rounds;
   const setups = models.map((model) => {
