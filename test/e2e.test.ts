@@ -21,6 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { records } from '../apps/cli/src/csv.spec-helpers.js';
 import { compare as printComparison, downloadTrialModel, readModelUpload, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
@@ -230,6 +231,15 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     const out: string[] = [];
     await printSummary(api, sweepId, (l) => out.push(l));
     expect(out.join('\n')).toContain('l1-unstructured');
+    // `lopper sweep trials --format csv`: every trial, every number as the API has it.
+    const csv: string[] = [];
+    await printTrials(api, sweepId, {}, (l) => csv.push(l), 'csv');
+    const rows = records(csv.join('\n'));
+    expect(rows.map((r) => r.id)).toEqual(trials.map((t) => t.id));
+    for (const [i, t] of trials.entries()) {
+      for (const k of ['accuracy', 'compressionRate', 'nonzeroParams', 'speedup', 'gzipBytes', 'latencyMs'] as const) expect([t.id, k, Number(rows[i][k])]).toEqual([t.id, k, t[k]]);
+      expect(JSON.parse(rows[i].config)).toEqual(t.config);
+    }
     expect(((await api.summary('nope').catch((e: unknown) => e)) as ApiError).status).toBe(404);
   });
 

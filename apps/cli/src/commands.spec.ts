@@ -1,4 +1,4 @@
-import { listSweeps } from './commands.js';
+import { listSweeps, pareto, summary, trials } from './commands.js';
 import type { LopperApi } from './api-client.js';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -27,5 +27,32 @@ describe('lopper sweep list', () => {
     expect((await run([[sweep('sw-a')]], { limit: '50' })).out.join('\n')).not.toContain('more:');
     expect((await run([[]], { limit: '50' })).out).toEqual(['(no sweeps)']);
     expect((await run([[]], { limit: '50', before: 'sw-z' })).out).toEqual(['(no more sweeps)']);
+  });
+});
+
+describe('--format on trials, summary and pareto', () => {
+  const trial = { id: 't1', model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', status: 'DONE', accuracy: 0.9, config: { a: 1 } };
+  const api = {
+    trials: async (_id: string, q: object) => { asked.push(q); return [trial]; },
+    summary: async () => ({ sweepId: 's', cells: [] }),
+    pareto: async (_id: string, objective?: string) => ({ sweepId: 's', objective: objective ?? 'compression', objectives: {}, front: [{ ...trial, trialId: 't1', compressionRate: 0.5 }], dominated: [] }),
+  } as unknown as LopperApi;
+  let asked: object[] = [];
+  const lines = async (f: (out: (s: string) => void) => Promise<void>) => { const out: string[] = []; await f((l) => out.push(l)); return out; };
+
+  it('prints the API body as JSON, or CSV with nothing else on stdout (so it can be piped to a file)', async () => {
+    asked = [];
+    const json = await lines((out) => trials(api, 's', { status: 'DONE' }, out, 'json'));
+    expect(JSON.parse(json.join('\n'))).toEqual([trial]);
+    expect(asked).toEqual([{ status: 'DONE' }]);
+    const csv = (await lines((out) => trials(api, 's', {}, out, 'csv'))).join('\n').split('\r\n');
+    expect(csv.length).toBe(2);
+    expect(csv[0].startsWith('id,model,method,amount,seed,finetune,status,accuracy,')).toBe(true);
+    expect(csv[1]).toContain('"{""a"":1}"');
+    expect(await lines((out) => summary(api, 's', out, 'csv'))).toEqual([expect.stringMatching(/^model,method,amount,finetune,seeds,failed,unfinished,accuracy\.mean,/)]);
+    const front = await lines((out) => pareto(api, 's', out, 'speedup', 'csv'));
+    expect(front.length).toBe(1);
+    expect(front[0].split('\r\n')[1]).toMatch(/^t1,mlp,l1-unstructured,0\.5,1,default,0\.9,0\.5,,,,true,$/);
+    expect((await lines((out) => pareto(api, 's', out, undefined, 'table')))[0]).toMatch(/^Pareto front of s/);
   });
 });

@@ -4,7 +4,9 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PARETO_OBJECTIVES, type SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
-import { compareTable, paretoTable, sweepsTable, progressLine, summaryTable, TERMINAL_STATUSES, trialsTable } from './format.js';
+import { compareCsv, compareTable, paretoCsv, paretoTable, sweepsTable, progressLine, summaryCsv, summaryTable, TERMINAL_STATUSES, trialsCsv, trialsTable, type OutputFormat } from './format.js';
+
+const json = (body: unknown) => JSON.stringify(body, null, 2);
 
 export function readSpecFile(path: string): unknown {
   const text = readFileSync(path, 'utf8');
@@ -98,24 +100,28 @@ export async function listSweeps(api: LopperApi, query: { tag?: string; status?:
   }
 }
 
-export async function trials(api: LopperApi, id: string, query: { status?: string; method?: string; model?: string; finetune?: string }, out: (s: string) => void): Promise<void> {
-  out(trialsTable(await api.trials(id, query)));
+export async function trials(api: LopperApi, id: string, query: { status?: string; method?: string; model?: string; finetune?: string }, out: (s: string) => void, format: OutputFormat = 'table'): Promise<void> {
+  const list = await api.trials(id, query);
+  out(format === 'json' ? json(list) : format === 'csv' ? trialsCsv(list) : trialsTable(list));
 }
 
-export async function summary(api: LopperApi, id: string, out: (s: string) => void): Promise<void> {
+export async function summary(api: LopperApi, id: string, out: (s: string) => void, format: OutputFormat = 'table'): Promise<void> {
   const s = await api.summary(id);
+  if (format !== 'table') return out(format === 'json' ? json(s) : summaryCsv(s));
   out(`${id} per grid cell (method x amount, and model and fine-tuning setting where the sweep has those axes): mean ± sample sd over the seeds done; * on the front of mean accuracy vs mean compression`);
   out(summaryTable(s));
 }
 
-export async function compare(api: LopperApi, ids: string[], out: (s: string) => void): Promise<void> {
+export async function compare(api: LopperApi, ids: string[], out: (s: string) => void, format: OutputFormat = 'table'): Promise<void> {
   const c = await api.compare(ids);
+  if (format !== 'table') return out(format === 'json' ? json(c) : compareCsv(c));
   out(`${c.sweeps.length} sweeps per grid cell: mean ± sample sd over each one's seeds; * on the front over all of them`);
   out(compareTable(c));
 }
 
-export async function pareto(api: LopperApi, id: string, out: (s: string) => void, objective?: string): Promise<void> {
+export async function pareto(api: LopperApi, id: string, out: (s: string) => void, objective?: string, format: OutputFormat = 'table'): Promise<void> {
   const p = await api.pareto(id, objective);
+  if (format !== 'table') return out(format === 'json' ? json(p) : paretoCsv(p));
   out(`Pareto front of ${id} (accuracy up, ${PARETO_OBJECTIVES[p.objective ?? 'compression'].label}): ${p.front.length} of ${p.front.length + p.dominated.length} finished trials`);
   out(paretoTable(p));
 }

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 /** `lopper`: submit sweeps, follow them, print Pareto fronts. */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { ApiError, LopperApi } from './api-client.js';
 import * as cmd from './commands.js';
-import { schedulesTable } from './format.js';
+import { OUTPUT_FORMATS, schedulesTable, type OutputFormat } from './format.js';
 
 const program = new Command('lopper').description('Pruning sweeps from the command line').option('--api <url>', 'API base URL (default $LOPPER_API_URL or http://127.0.0.1:3000)');
 const api = () => new LopperApi(program.opts().api);
 const print = (s: string) => console.log(s);
+/** --format: table (default), csv or json; anything else is refused by name before any request. */
+const formatOption = () => new Option('--format <format>', 'table, csv (every field, for spreadsheets and pandas) or json (the API\'s body)').choices(OUTPUT_FORMATS).default('table');
 
 const sweep = program.command('sweep').description('submit and follow sweeps');
 sweep.command('submit <file>').description('submit a sweep from a JSON or YAML file').option('-f, --follow', 'follow progress until done')
@@ -17,11 +19,13 @@ sweep.command('submit <file>').description('submit a sweep from a JSON or YAML f
   });
 sweep.command('status <id>').description('show progress; follows until the sweep ends unless --once').option('--once', 'print once and exit')
   .action(async (id: string, o: { once?: boolean }) => { await cmd.status(api(), id, { follow: !o.once }); });
-sweep.command('trials <id>').description('print the trials and their metrics as a table').option('--status <status>', 'PENDING, RUNNING, DONE or FAILED only')
+sweep.command('trials <id>').description('print the trials and their metrics (a table, or every field as CSV or JSON)').option('--status <status>', 'PENDING, RUNNING, DONE or FAILED only')
   .option('--method <method>', 'one method only').option('--model <model>', 'one model only (models)').option('--finetune <name>', 'one fine-tuning setting only (finetuneSettings)')
-  .action(async (id: string, o: { status?: string; method?: string; model?: string; finetune?: string }) => cmd.trials(api(), id, o, print));
+  .addOption(formatOption())
+  .action(async (id: string, { format, ...o }: { status?: string; method?: string; model?: string; finetune?: string; format: OutputFormat }) => cmd.trials(api(), id, o, print, format));
 sweep.command('summary <id>').description('per grid cell (model x method x amount x fine-tuning setting) over the seeds: mean ± sd of accuracy, drop, compression, speedup, size')
-  .action(async (id: string) => cmd.summary(api(), id, print));
+  .addOption(formatOption())
+  .action(async (id: string, o: { format: OutputFormat }) => cmd.summary(api(), id, print, o.format));
 sweep.command('list').description('list sweeps, newest first').option('--tag <tag>', 'only sweeps with this tag (a schedule\'s: schedule:<id>)')
   .option('--status <status>', 'PENDING, RUNNING, COMPLETED, FAILED or CANCELLED only').option('--limit <n>', 'at most this many (1-500)', '50')
   .option('--before <id>', 'the page after this sweep (the last id a previous list printed)')
@@ -73,10 +77,12 @@ model.command('list').description('list uploaded models, newest first').action(a
   for (const m of models) print(`${m.id}  ${m.createdAt}  ${String(m.params).padStart(9)} params  ${m.name}`);
 });
 program.command('compare <ids...>').description('sweeps side by side (method x amount over seeds), * on the front over all of them')
-  .action(async (ids: string[]) => cmd.compare(api(), ids, print));
-program.command('pareto <id>').description('print the Pareto front as a table')
+  .addOption(formatOption())
+  .action(async (ids: string[], o: { format: OutputFormat }) => cmd.compare(api(), ids, print, o.format));
+program.command('pareto <id>').description('print the Pareto front as a table (csv: every finished trial, on the front or not)')
   .option('--objective <name>', 'what accuracy is traded against: compression (default), nonzero-params, gzip-size or speedup')
-  .action(async (id: string, o: { objective?: string }) => cmd.pareto(api(), id, print, o.objective));
+  .addOption(formatOption())
+  .action(async (id: string, o: { objective?: string; format: OutputFormat }) => cmd.pareto(api(), id, print, o.objective, o.format));
 
 program.parseAsync().catch((e: unknown) => {
   console.error(e instanceof ApiError ? `error (HTTP ${e.status}):\n${e.message}` : `error: ${(e as Error).message}`);
