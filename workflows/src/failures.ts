@@ -14,7 +14,7 @@ export function describeFailure(err: unknown): string {
     if (cause.timeoutType === 'HEARTBEAT') {
       const d = (cause.lastHeartbeatDetails ?? null) as { phase?: string; epoch?: number; batch?: number; batches?: number } | null;
       const last = d?.phase ? `; last heard in phase "${d.phase}"${d.batch !== undefined ? ` (epoch ${(d.epoch ?? 0) + 1}, batch ${d.batch} of ${d.batches} done)` : ''}` : '; never heard from';
-      return `no heartbeat for ${COMPUTE_HEARTBEAT_TIMEOUT}${last}: the worker process died, or one unit of work (a training batch) ran longer than that on its backend (the stock cpu backend does for conv nets; use wasm)`;
+      return `no heartbeat for ${COMPUTE_HEARTBEAT_TIMEOUT}${last}: the worker process died, or one unit of work (a training batch) ran longer than that on its backend (a smaller batchSize or a faster backend, wasm, tensorflow or cuda, shortens it)`;
     }
     return `${cause.timeoutType ?? 'activity'} timeout${cause.message ? `: ${cause.message}` : ''}`;
   }
