@@ -117,7 +117,15 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     const pages = [await api.trials(sweepId, { limit: 3 }), await api.trials(sweepId, { limit: 3, offset: 3 }), await api.trials(sweepId, { offset: 4 })];
     expect(pages.map((p) => p.length)).toEqual([3, 1, 0]);
     expect(pages.flat().map(key)).toEqual(trials.map(key));
-    for (const [qs, field] of [['status=done', 'status'], ['limit=0', 'limit'], ['limit=x', 'limit'], ['offset=-2', 'offset'], ['sort=accuracy', 'sort']]) {
+    // ?format=csv: the same trials as a CSV download, numbers as in the JSON.
+    const csvRes = await fetch(`${api.baseUrl}/sweeps/${sweepId}/trials?format=csv&method=l1-unstructured`);
+    expect([csvRes.status, csvRes.headers.get('content-type'), csvRes.headers.get('content-disposition')])
+      .toEqual([200, 'text/csv; charset=utf-8', `attachment; filename="${sweepId}-trials.csv"`]);
+    const fromCsv = records(await csvRes.text());
+    const l1 = trials.filter((t) => t.method === 'l1-unstructured');
+    expect(fromCsv.map((r) => [r.id, Number(r.accuracy), Number(r.compressionRate), Number(r.speedup)])).toEqual(l1.map((t) => [t.id, t.accuracy, t.compressionRate, t.speedup]));
+    expect(JSON.parse(fromCsv[0].config)).toEqual(l1[0].config);
+    for (const [qs, field] of [['status=done', 'status'], ['limit=0', 'limit'], ['limit=x', 'limit'], ['offset=-2', 'offset'], ['sort=accuracy', 'sort'], ['format=xml', 'format']]) {
       const res = await fetch(`${api.baseUrl}/sweeps/${sweepId}/trials?${qs}`);
       expect([qs, res.status]).toEqual([qs, 400]);
       expect(((await res.json()) as { errors: { field: string }[] }).errors.map((e) => e.field)).toEqual([field]);

@@ -49,8 +49,12 @@ export function openApiDocument(): object {
             { name: 'finetune', in: 'query', description: 'one fine-tuning setting (a name in the sweep\'s finetuneSettings; "default" without them)', schema: { type: 'string' } },
             { name: 'limit', in: 'query', description: 'at most this many (default: all)', schema: { type: 'integer', minimum: 1 } },
             { name: 'offset', in: 'query', description: 'skip this many first', schema: { type: 'integer', minimum: 0, default: 0 } },
+            { name: 'format', in: 'query', description: 'json, or csv: the same trials as a CSV download (RFC 4180; every field, config as JSON)', schema: { enum: ['json', 'csv'], default: 'json' } },
           ],
-          responses: { 200: { description: 'Trials', ...json({ type: 'array', items: ref('Trial') }) }, 400: errors[400], 404: errors[404] },
+          responses: {
+            200: { description: 'Trials', content: { ...json({ type: 'array', items: ref('Trial') }).content, 'text/csv': { schema: { type: 'string' } } } },
+            400: errors[400], 404: errors[404],
+          },
         },
       },
       '/trials/{id}': { get: { summary: 'One trial with its metrics (ids: <sweep id>:<method>:<amount>:<seed>; <sweep id>:<model>:… in a sweep with models; then :<fine-tuning setting> in a sweep with finetuneSettings)', parameters: [idParam], responses: { 200: { description: 'Trial', ...json(ref('Trial')) }, 404: { description: 'Unknown trial', ...json(ref('Error')) } } } },

@@ -3,6 +3,9 @@ import type { Comparison, SummaryCell, SweepSummary, Spread } from '../../api/sr
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 import { DEFAULT_FINETUNE } from '../../../workflows/src/spec.js';
+import { csv } from '../../api/src/csv.js';
+
+export { csv, trialsCsv } from '../../api/src/csv.js';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -122,27 +125,6 @@ export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'];
 /** What `--format` takes: a table for people, CSV (RFC 4180) for spreadsheets and pandas, JSON as the API returns it. */
 export const OUTPUT_FORMATS = ['table', 'csv', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-/** One CSV field: empty for null, numbers in full precision, quoted where it holds a comma, quote or line break. */
-function csvField(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-/** CSV with a header line; every row has a value (maybe empty) for every column. */
-export function csv(columns: string[], rows: Record<string, unknown>[]): string {
-  return [columns.map(csvField).join(','), ...rows.map((r) => columns.map((c) => csvField(r[c])).join(','))].join('\r\n');
-}
-
-const TRIAL_COLUMNS: (keyof TrialView)[] = ['id', 'model', 'method', 'amount', 'seed', 'finetune', 'status', 'accuracy', 'accuracyDrop', 'totalParams', 'nonzeroParams',
-  'baselineParams', 'compressionRate', 'flops', 'effectiveFlops', 'latencyMs', 'baselineLatencyMs', 'speedup', 'sizeBytes', 'gzipBytes', 'durationMs', 'backend', 'device',
-  'attempts', 'error', 'config'];
-
-/** Every field of every trial, as the API names them; `config` (the method's full config) as JSON. */
-export function trialsCsv(trials: TrialView[]): string {
-  return csv(TRIAL_COLUMNS, trials as unknown as Record<string, unknown>[]);
-}
 
 const SPREADS = ['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'] as const;
 const SPREAD_COLUMNS = SPREADS.flatMap((k) => [`${k}.mean`, `${k}.sd`, `${k}.n`]);

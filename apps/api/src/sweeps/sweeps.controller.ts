@@ -1,5 +1,7 @@
 /** HTTP surface of sweeps: thin, everything else is in SweepsService. */
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
+import type { Response } from 'express';
+import { trialsCsv } from '../csv.js';
 import { SweepsService } from './sweeps.service.js';
 import { parseParetoQuery, parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
 
@@ -23,9 +25,15 @@ export class SweepsController {
     return this.sweeps.get(id);
   }
 
+  /** JSON, or with ?format=csv a CSV download (text/csv) of the same trials. */
   @Get(':id/trials')
-  trials(@Param('id') id: string, @Query() query: Record<string, unknown>) {
-    return this.sweeps.trials(id, parseTrialQuery(query));
+  async trials(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
+    const q = parseTrialQuery(query);
+    const trials = await this.sweeps.trials(id, q);
+    if (q.format === 'json') return trials;
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${id.replace(/[^\w.-]/g, '_')}-trials.csv"`);
+    return trialsCsv(trials);
   }
 
   @Get(':id/summary')

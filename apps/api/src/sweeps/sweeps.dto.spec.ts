@@ -147,17 +147,19 @@ describe('parseTrialQuery', () => {
     throw new Error('expected a ValidationError');
   };
   it('takes the filters and the page, all optional', () => {
-    expect(parseTrialQuery({})).toEqual({ status: undefined, method: undefined, limit: undefined, offset: 0 });
-    expect(parseTrialQuery({ status: 'FAILED', method: 'hybrid', limit: '20', offset: '40' })).toEqual({ status: 'FAILED', method: 'hybrid', limit: 20, offset: 40 });
+    expect(parseTrialQuery({})).toEqual({ status: undefined, method: undefined, limit: undefined, offset: 0, format: 'json' });
+    expect(parseTrialQuery({ status: 'FAILED', method: 'hybrid', limit: '20', offset: '40' })).toEqual({ status: 'FAILED', method: 'hybrid', limit: 20, offset: 40, format: 'json' });
+    expect(parseTrialQuery({ format: 'csv' }).format).toBe('csv');
   });
   it('names each bad or unknown parameter', () => {
     expect(errors({ status: 'done' })).toEqual([{ field: 'status', message: 'must be one of PENDING, RUNNING, DONE, FAILED (got "done")' }]);
     expect(errors({ method: 'magic' })[0].field).toBe('method');
     expect(errors({ limit: '0' })[0]).toEqual({ field: 'limit', message: 'must be an integer in [1, 1000000] (got "0")' });
     expect(errors({ offset: '-1' })[0].field).toBe('offset');
+    expect(errors({ format: 'xlsx' })).toEqual([{ field: 'format', message: 'must be one of json, csv (got "xlsx")' }]);
     expect(errors({ page: '2', sort: 'accuracy' })).toEqual([
-      { field: 'page', message: 'unknown query parameter (status, method, model, finetune, limit, offset)' },
-      { field: 'sort', message: 'unknown query parameter (status, method, model, finetune, limit, offset)' },
+      { field: 'page', message: 'unknown query parameter (status, method, model, finetune, limit, offset, format)' },
+      { field: 'sort', message: 'unknown query parameter (status, method, model, finetune, limit, offset, format)' },
     ]);
   });
 });

@@ -203,10 +203,14 @@ export interface TrialQuery {
   offset: number;
 }
 
+/** GET /sweeps/:id/trials: the filters, and the body's format: json (default) or csv (every field, RFC 4180, `config` as JSON). */
+export type TrialListRequest = TrialQuery & { format: 'json' | 'csv' };
+
 /** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
-export function parseTrialQuery(q: Record<string, unknown>): TrialQuery {
-  onlyParams(q, ['status', 'method', 'model', 'finetune', 'limit', 'offset']);
+export function parseTrialQuery(q: Record<string, unknown>): TrialListRequest {
+  onlyParams(q, ['status', 'method', 'model', 'finetune', 'limit', 'offset', 'format']);
   return {
+    format: enumParam('format', queryValue(q, 'format'), ['json', 'csv'] as const) ?? 'json',
     status: enumParam('status', queryValue(q, 'status'), TRIAL_STATUSES),
     method: enumParam('method', queryValue(q, 'method'), METHODS),
     model: enumParam('model', queryValue(q, 'model'), MODELS),
