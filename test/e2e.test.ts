@@ -21,7 +21,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { records } from '../apps/cli/src/csv.spec-helpers.js';
+import { records } from '../apps/api/src/csv.spec-helpers.js';
 import { compare as printComparison, downloadTrialModel, readModelUpload, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
@@ -77,6 +77,13 @@ async function rejected(body: unknown): Promise<ApiError> {
   return err as ApiError;
 }
 
+/** GET `path` (a `?format=csv` one): checks it is a CSV download named `file`, returns its text. */
+async function csvBody(path: string, file: string): Promise<string> {
+  const res = await fetch(`${api.baseUrl}${path}`);
+  expect([path, res.status, res.headers.get('content-type'), res.headers.get('content-disposition')]).toEqual([path, 200, 'text/csv; charset=utf-8', `attachment; filename="${file}"`]);
+  return res.text();
+}
+
 describe('a pruning sweep from the HTTP API to the Pareto front', () => {
   let sweepId: string;
   let trials: TrialView[];
@@ -118,10 +125,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(pages.map((p) => p.length)).toEqual([3, 1, 0]);
     expect(pages.flat().map(key)).toEqual(trials.map(key));
     // ?format=csv: the same trials as a CSV download, numbers as in the JSON.
-    const csvRes = await fetch(`${api.baseUrl}/sweeps/${sweepId}/trials?format=csv&method=l1-unstructured`);
-    expect([csvRes.status, csvRes.headers.get('content-type'), csvRes.headers.get('content-disposition')])
-      .toEqual([200, 'text/csv; charset=utf-8', `attachment; filename="${sweepId}-trials.csv"`]);
-    const fromCsv = records(await csvRes.text());
+    const fromCsv = records(await csvBody(`/sweeps/${sweepId}/trials?format=csv&method=l1-unstructured`, `${sweepId}-trials.csv`));
     const l1 = trials.filter((t) => t.method === 'l1-unstructured');
     expect(fromCsv.map((r) => [r.id, Number(r.accuracy), Number(r.compressionRate), Number(r.speedup)])).toEqual(l1.map((t) => [t.id, t.accuracy, t.compressionRate, t.speedup]));
     expect(JSON.parse(fromCsv[0].config)).toEqual(l1[0].config);
@@ -216,6 +220,11 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect([byGzip.objective, byGzip.objectives]).toEqual(['gzip-size', { accuracy: 'max', gzipBytes: 'min' }]);
     expect(byGzip.front.map((f) => f.trialId).sort()).toEqual(trials.filter((t) => !trials.some((o) => o !== t && smaller(o, t))).map((t) => t.id).sort());
     expect(((await api.pareto(sweepId, 'size').catch((e: unknown) => e)) as ApiError).body.errors?.map((e) => e.field)).toEqual(['objective']);
+    // ?format=csv: every finished trial, the front's first, in the API's order.
+    const gz = records(await csvBody(`/sweeps/${sweepId}/pareto?objective=gzip-size&format=csv`, `${sweepId}-pareto-gzip-size.csv`));
+    expect(gz.map((r) => [r.trialId, r.onFront, r.dominatedBy])).toEqual([
+      ...byGzip.front.map((f) => [f.trialId, 'true', '']), ...byGzip.dominated.map((d) => [d.trialId, 'false', d.dominatedBy.join(';')]),
+    ]);
     for (const d of p.dominated) {
       const t = trials.find((x) => x.id === d.trialId)!;
       expect(d.dominatedBy.length).toBeGreaterThan(0);
@@ -249,6 +258,11 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       expect(JSON.parse(rows[i].config)).toEqual(t.config);
     }
     expect(((await api.summary('nope').catch((e: unknown) => e)) as ApiError).status).toBe(404);
+    // ?format=csv: the cells, each metric as .mean/.sd/.n.
+    const cells = records(await csvBody(`/sweeps/${sweepId}/summary?format=csv`, `${sweepId}-summary.csv`));
+    expect(cells.map((r) => [r.method, Number(r.amount), Number(r['accuracy.mean']), Number(r['speedup.mean']), r.pareto]))
+      .toEqual(s.cells.map((c) => [c.method, c.amount, c.accuracy!.mean, c.speedup!.mean, String(c.pareto)]));
+    expect((await fetch(`${api.baseUrl}/sweeps/${sweepId}/summary?by=seed`)).status).toBe(400);
   });
 
   it('never writes a second row when a trial is retried', async () => {
@@ -367,6 +381,8 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
 
     // The two side by side: every cell of each, the front over all eight.
     const c = await api.compare([sweepId, cancelledId]);
+    const cmpCsv = records(await csvBody(`/compare?sweeps=${sweepId},${cancelledId}&format=csv`, 'compare.csv'));
+    expect(cmpCsv.map((r) => [r.sweepId, r.method, Number(r.amount), r.pareto])).toEqual(c.cells.map((x) => [x.sweepId, x.method, x.amount, String(x.pareto)]));
     expect(c.sweeps.map((x) => [x.id, x.name, x.status])).toEqual([[sweepId, 'e2e', 'COMPLETED'], [cancelledId, 'e2e-cancel', 'COMPLETED']]);
     expect(c.cells.map((x) => x.sweepId)).toEqual([sweepId, sweepId, sweepId, sweepId, cancelledId, cancelledId, cancelledId, cancelledId]);
     const all = [...(await api.trials(sweepId)), ...(await api.trials(cancelledId))];

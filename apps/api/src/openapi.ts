@@ -7,6 +7,9 @@ import { METHODS, MODELS } from '../../../workflows/src/spec.js';
 
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+/** `?format=csv` on a read endpoint: the same data as a CSV download. */
+const formatParam = (what: string) => ({ name: 'format', in: 'query', description: `json, or csv: ${what} as a CSV download (RFC 4180)`, schema: { enum: ['json', 'csv'], default: 'json' } });
+const jsonOrCsv = (schema: object) => ({ content: { ...json(schema).content, 'text/csv': { schema: { type: 'string' } } } });
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' } };
 const errors = { 400: { description: 'Invalid input', ...json(ref('Error')) }, 404: { description: 'Unknown sweep', ...json(ref('Error')) } };
 
@@ -49,10 +52,10 @@ export function openApiDocument(): object {
             { name: 'finetune', in: 'query', description: 'one fine-tuning setting (a name in the sweep\'s finetuneSettings; "default" without them)', schema: { type: 'string' } },
             { name: 'limit', in: 'query', description: 'at most this many (default: all)', schema: { type: 'integer', minimum: 1 } },
             { name: 'offset', in: 'query', description: 'skip this many first', schema: { type: 'integer', minimum: 0, default: 0 } },
-            { name: 'format', in: 'query', description: 'json, or csv: the same trials as a CSV download (RFC 4180; every field, config as JSON)', schema: { enum: ['json', 'csv'], default: 'json' } },
+            formatParam('the same trials (every field, config as JSON)'),
           ],
           responses: {
-            200: { description: 'Trials', content: { ...json({ type: 'array', items: ref('Trial') }).content, 'text/csv': { schema: { type: 'string' } } } },
+            200: { description: 'Trials', ...jsonOrCsv({ type: 'array', items: ref('Trial') }) },
             400: errors[400], 404: errors[404],
           },
         },
@@ -72,23 +75,23 @@ export function openApiDocument(): object {
       '/sweeps/{id}/summary': {
         get: {
           summary: 'Per model x method x amount x fine-tuning setting over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',
-          parameters: [idParam],
-          responses: { 200: { description: 'Summary', ...json(ref('Summary')) }, 404: errors[404] },
+          parameters: [idParam, formatParam('the cells (each metric as .mean, .sd, .n)')],
+          responses: { 200: { description: 'Summary', ...jsonOrCsv(ref('Summary')) }, 400: errors[400], 404: errors[404] },
         },
       },
       '/sweeps/{id}/pareto': {
         get: {
           summary: 'Nondominated trials (accuracy up, and the objective: compression up by default) and what beats each dominated one',
-          parameters: [idParam, { name: 'objective', in: 'query', description: 'compression (1 - nonzero / the trial\'s own baseline params; default), nonzero-params (down), gzip-size (down) or speedup (measured against the baseline, up)', schema: { enum: Object.keys(PARETO_OBJECTIVES) } }],
-          responses: { 200: { description: 'Pareto front', ...json(ref('Pareto')) }, 400: errors[400], 404: errors[404] },
+          parameters: [idParam, { name: 'objective', in: 'query', description: 'compression (1 - nonzero / the trial\'s own baseline params; default), nonzero-params (down), gzip-size (down) or speedup (measured against the baseline, up)', schema: { enum: Object.keys(PARETO_OBJECTIVES) } }, formatParam('every finished trial, on the front or not (onFront, dominatedBy)')],
+          responses: { 200: { description: 'Pareto front', ...jsonOrCsv(ref('Pareto')) }, 400: errors[400], 404: errors[404] },
         },
       },
       '/compare': {
         get: {
           summary: 'Sweeps side by side: each one\'s cells (method x amount x fine-tuning setting, mean ± sample sd over its seeds), `pareto` marking the front over all of them',
-          parameters: [{ name: 'sweeps', in: 'query', required: true, description: `1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated`, schema: { type: 'string' } }],
+          parameters: [{ name: 'sweeps', in: 'query', required: true, description: `1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated`, schema: { type: 'string' } }, formatParam('the cells, sweepId first')],
           responses: {
-            200: { description: 'Comparison', ...json({ type: 'object', properties: { sweeps: { type: 'array', items: { type: 'object' } }, cells: { type: 'array', items: { allOf: [{ type: 'object', properties: { sweepId: { type: 'string' } } }, ref('SummaryCell')] } } } }) },
+            200: { description: 'Comparison', ...jsonOrCsv({ type: 'object', properties: { sweeps: { type: 'array', items: { type: 'object' } }, cells: { type: 'array', items: { allOf: [{ type: 'object', properties: { sweepId: { type: 'string' } } }, ref('SummaryCell')] } } } }) },
             400: errors[400], 404: errors[404],
           },
         },

@@ -3,9 +3,8 @@ import type { Comparison, SummaryCell, SweepSummary, Spread } from '../../api/sr
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 import { DEFAULT_FINETUNE } from '../../../workflows/src/spec.js';
-import { csv } from '../../api/src/csv.js';
 
-export { csv, trialsCsv } from '../../api/src/csv.js';
+export { compareCsv, csv, paretoCsv, summaryCsv, trialsCsv } from '../../api/src/csv.js';
 
 export function table(headers: string[], rows: (string | number)[][]): string {
   const cells = [headers, ...rows.map((r) => r.map(String))];
@@ -125,29 +124,3 @@ export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'];
 /** What `--format` takes: a table for people, CSV (RFC 4180) for spreadsheets and pandas, JSON as the API returns it. */
 export const OUTPUT_FORMATS = ['table', 'csv', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
-
-const SPREADS = ['accuracy', 'accuracyDrop', 'compressionRate', 'paramsRemoved', 'nonzeroParams', 'effectiveFlops', 'speedup', 'sizeBytes', 'gzipBytes'] as const;
-const SPREAD_COLUMNS = SPREADS.flatMap((k) => [`${k}.mean`, `${k}.sd`, `${k}.n`]);
-/** A grid cell flattened: each metric's mean, sample sd and number of seeds as `metric.mean`, `.sd`, `.n`; seeds joined by ';'. */
-const flatCell = (c: SummaryCell): Record<string, unknown> => ({
-  ...c, seeds: c.seeds.join(';'),
-  ...Object.fromEntries(SPREADS.flatMap((k) => [[`${k}.mean`, c[k]?.mean], [`${k}.sd`, c[k]?.sd], [`${k}.n`, c[k]?.n ?? 0]])),
-});
-const CELL_COLUMNS = ['model', 'method', 'amount', 'finetune', 'seeds', 'failed', 'unfinished', ...SPREAD_COLUMNS, 'pareto'];
-
-export function summaryCsv(s: SweepSummary): string {
-  return csv(CELL_COLUMNS, s.cells.map(flatCell));
-}
-
-export function compareCsv(c: Comparison): string {
-  return csv(['sweepId', ...CELL_COLUMNS], c.cells.map((x) => ({ ...flatCell(x), sweepId: x.sweepId })));
-}
-
-/** Every finished trial: on the front (onFront true, the API's order) or not, and which front trials beat it (';'). */
-export function paretoCsv(p: ParetoView): string {
-  const columns = ['trialId', 'model', 'method', 'amount', 'seed', 'finetune', 'accuracy', 'compressionRate', 'nonzeroParams', 'gzipBytes', 'speedup', 'onFront', 'dominatedBy'];
-  return csv(columns, [
-    ...p.front.map((t) => ({ ...t, onFront: true, dominatedBy: '' })),
-    ...p.dominated.map((t) => ({ ...t, onFront: false, dominatedBy: t.dominatedBy.join(';') })),
-  ]);
-}

@@ -1,9 +1,10 @@
 /** HTTP surface of sweeps: thin, everything else is in SweepsService. */
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { trialsCsv } from '../csv.js';
+import { csvDownload } from '../csv-response.js';
+import { paretoCsv, summaryCsv, trialsCsv } from '../csv.js';
 import { SweepsService } from './sweeps.service.js';
-import { parseParetoQuery, parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
+import { parseParetoQuery, parseSummaryQuery, parseSweepListQuery, parseTrialQuery } from './sweeps.dto.js';
 
 @Controller('sweeps')
 export class SweepsController {
@@ -30,20 +31,22 @@ export class SweepsController {
   async trials(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
     const q = parseTrialQuery(query);
     const trials = await this.sweeps.trials(id, q);
-    if (q.format === 'json') return trials;
-    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    res.setHeader('Content-Disposition', `attachment; filename="${id.replace(/[^\w.-]/g, '_')}-trials.csv"`);
-    return trialsCsv(trials);
+    return q.format === 'csv' ? csvDownload(res, `${id}-trials`, trialsCsv(trials)) : trials;
   }
 
   @Get(':id/summary')
-  summary(@Param('id') id: string) {
-    return this.sweeps.summary(id);
+  async summary(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
+    const { format } = parseSummaryQuery(query);
+    const summary = await this.sweeps.summary(id);
+    return format === 'csv' ? csvDownload(res, `${id}-summary`, summaryCsv(summary)) : summary;
   }
 
+  /** csv: every finished trial, on the front or not (onFront, dominatedBy). */
   @Get(':id/pareto')
-  pareto(@Param('id') id: string, @Query() query: Record<string, unknown>) {
-    return this.sweeps.pareto(id, parseParetoQuery(query).objective);
+  async pareto(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
+    const { objective, format } = parseParetoQuery(query);
+    const pareto = await this.sweeps.pareto(id, objective);
+    return format === 'csv' ? csvDownload(res, `${id}-pareto-${objective}`, paretoCsv(pareto)) : pareto;
   }
 
   /** Deletes an ended sweep, its trials and the stored models nothing else references (409 while it runs). */

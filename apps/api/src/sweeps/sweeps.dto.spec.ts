@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readSpecFile } from '../../../cli/src/commands.js';
 import type { ValidationError } from '../errors.js';
-import { parseCompareQuery, parseParetoQuery, parseSweepListQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
+import { parseCompareQuery, parseParetoQuery, parseSummaryQuery, parseSweepListQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
 const fields = (body: unknown, cap = 100) => {
@@ -170,10 +170,12 @@ describe('parseCompareQuery', () => {
     throw new Error('expected a ValidationError');
   };
   it('takes 1 to 20 sweep ids, each once, in order', () => {
-    expect(parseCompareQuery({ sweeps: 'sw-b, sw-a,sw-b,' })).toEqual(['sw-b', 'sw-a']);
+    expect(parseCompareQuery({ sweeps: 'sw-b, sw-a,sw-b,' })).toEqual({ sweeps: ['sw-b', 'sw-a'], format: 'json' });
+    expect(parseCompareQuery({ sweeps: 'sw-a', format: 'csv' })).toEqual({ sweeps: ['sw-a'], format: 'csv' });
     expect(errors({})).toEqual([{ field: 'sweeps', message: 'must list 1 to 20 sweep ids, comma-separated (got 0)' }]);
     expect(errors({ sweeps: Array.from({ length: 21 }, (_, i) => `s${i}`).join(',') })[0].message).toMatch(/\(got 21\)$/);
-    expect(errors({ sweeps: 'a', ids: 'b' })).toEqual([{ field: 'ids', message: 'unknown query parameter (sweeps)' }]);
+    expect(errors({ sweeps: 'a', ids: 'b' })).toEqual([{ field: 'ids', message: 'unknown query parameter (sweeps, format)' }]);
+    expect(errors({ sweeps: 'a', format: 'tsv' })).toEqual([{ field: 'format', message: 'must be one of json, csv (got "tsv")' }]);
   });
 });
 
@@ -191,12 +193,24 @@ describe('parseSweepListQuery', () => {
   });
 });
 
+describe('parseSummaryQuery', () => {
+  it('takes only the body format, json by default', () => {
+    expect(parseSummaryQuery({})).toEqual({ format: 'json' });
+    expect(parseSummaryQuery({ format: 'csv' })).toEqual({ format: 'csv' });
+    const err = (q: Record<string, unknown>) => { try { parseSummaryQuery(q); } catch (e) { return (e as ValidationError).errors; } return []; };
+    expect(err({ format: 'CSV' })).toEqual([{ field: 'format', message: 'must be one of json, csv (got "CSV")' }]);
+    expect(err({ seed: '1' })).toEqual([{ field: 'seed', message: 'unknown query parameter (format)' }]);
+  });
+});
+
 describe('parseParetoQuery', () => {
   it('takes what accuracy is traded against, compression by default, naming a bad one', () => {
-    expect(parseParetoQuery({})).toEqual({ objective: 'compression' });
-    for (const objective of ['compression', 'nonzero-params', 'gzip-size', 'speedup']) expect(parseParetoQuery({ objective })).toEqual({ objective });
+    expect(parseParetoQuery({})).toEqual({ objective: 'compression', format: 'json' });
+    expect(parseParetoQuery({ objective: 'speedup', format: 'csv' })).toEqual({ objective: 'speedup', format: 'csv' });
+    for (const objective of ['compression', 'nonzero-params', 'gzip-size', 'speedup']) expect(parseParetoQuery({ objective })).toEqual({ objective, format: 'json' });
     const err = (q: Record<string, unknown>) => { try { parseParetoQuery(q); } catch (e) { return (e as ValidationError).errors; } return []; };
     expect(err({ objective: 'size' })[0].field).toBe('objective');
-    expect(err({ by: 'size' })[0]).toEqual({ field: 'by', message: 'unknown query parameter (objective)' });
+    expect(err({ by: 'size' })[0]).toEqual({ field: 'by', message: 'unknown query parameter (objective, format)' });
+    expect(err({ format: 'xml' })[0].field).toBe('format');
   });
 });

@@ -203,14 +203,24 @@ export interface TrialQuery {
   offset: number;
 }
 
-/** GET /sweeps/:id/trials: the filters, and the body's format: json (default) or csv (every field, RFC 4180, `config` as JSON). */
-export type TrialListRequest = TrialQuery & { format: 'json' | 'csv' };
+/** What `?format=` takes on the read endpoints: json (default) or csv (RFC 4180, a download: apps/api/src/csv.ts). */
+export type BodyFormat = 'json' | 'csv';
+const formatParam = (q: Record<string, unknown>): BodyFormat => enumParam('format', queryValue(q, 'format'), ['json', 'csv'] as const) ?? 'json';
+
+/** GET /sweeps/:id/summary?format=; a bad or unknown parameter is a 400 naming it. */
+export function parseSummaryQuery(q: Record<string, unknown>): { format: BodyFormat } {
+  onlyParams(q, ['format']);
+  return { format: formatParam(q) };
+}
+
+/** GET /sweeps/:id/trials: the filters, and the body's format (csv: every field, `config` as JSON). */
+export type TrialListRequest = TrialQuery & { format: BodyFormat };
 
 /** Validates the query string of GET /sweeps/:id/trials; a bad parameter is a 400 naming it. */
 export function parseTrialQuery(q: Record<string, unknown>): TrialListRequest {
   onlyParams(q, ['status', 'method', 'model', 'finetune', 'limit', 'offset', 'format']);
   return {
-    format: enumParam('format', queryValue(q, 'format'), ['json', 'csv'] as const) ?? 'json',
+    format: formatParam(q),
     status: enumParam('status', queryValue(q, 'status'), TRIAL_STATUSES),
     method: enumParam('method', queryValue(q, 'method'), METHODS),
     model: enumParam('model', queryValue(q, 'model'), MODELS),
@@ -243,13 +253,14 @@ export function parseSweepListQuery(q: Record<string, unknown>): SweepListQuery 
 export const MAX_COMPARED_SWEEPS = 20;
 
 /** GET /compare?sweeps=<id>,<id>,…: the sweep ids, each once, in the order given. */
-export function parseCompareQuery(q: Record<string, unknown>): string[] {
-  onlyParams(q, ['sweeps']);
+export function parseCompareQuery(q: Record<string, unknown>): { sweeps: string[]; format: BodyFormat } {
+  onlyParams(q, ['sweeps', 'format']);
+  const format = formatParam(q);
   const ids = [...new Set((typeof q.sweeps === 'string' ? q.sweeps : '').split(',').map((x) => x.trim()).filter(Boolean))];
   if (!ids.length || ids.length > MAX_COMPARED_SWEEPS) {
     throw new ValidationError([{ field: 'sweeps', message: `must list 1 to ${MAX_COMPARED_SWEEPS} sweep ids, comma-separated (got ${ids.length})` }]);
   }
-  return ids;
+  return { sweeps: ids, format };
 }
 
 export interface SweepCounts { pending: number; running: number; done: number; failed: number }
@@ -295,9 +306,9 @@ export type ParetoObjective = keyof typeof PARETO_OBJECTIVES;
 const OBJECTIVE_NAMES = Object.keys(PARETO_OBJECTIVES) as ParetoObjective[];
 
 /** GET /sweeps/:id/pareto?objective=…; a bad value is a 400 naming it. */
-export function parseParetoQuery(q: Record<string, unknown>): { objective: ParetoObjective } {
-  onlyParams(q, ['objective']);
-  return { objective: enumParam('objective', queryValue(q, 'objective'), OBJECTIVE_NAMES) ?? 'compression' };
+export function parseParetoQuery(q: Record<string, unknown>): { objective: ParetoObjective; format: BodyFormat } {
+  onlyParams(q, ['objective', 'format']);
+  return { objective: enumParam('objective', queryValue(q, 'objective'), OBJECTIVE_NAMES) ?? 'compression', format: formatParam(q) };
 }
 
 export interface ParetoPoint {
