@@ -23,6 +23,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import * as xychart from '@grafana/grafana-foundation-sdk/xychart';
+import { PARETO_OBJECTIVES, type ParetoObjective } from '../../apps/api/src/sweeps/sweeps.dto.js';
 
 /** The provisioned data source (provisioning/datasources/lopper.yaml). */
 export const DATASOURCE = { type: 'grafana-postgresql-datasource', uid: 'lopper-postgres' } as const;
@@ -53,16 +54,18 @@ const MIN_COMPRESSION = `\${min_compression:sqlstring}::float8`;
 const TRIAL_LABEL = `t.model || ' ' || t.method || ' ' || t.amount || ' seed ' || t.seed || CASE WHEN t.finetune <> 'default' THEN ' ' || t.finetune ELSE '' END`;
 
 /**
- * What the fronts trade accuracy against, as GET /sweeps/:id/pareto's objectives (PARETO_OBJECTIVES): the column each
- * shows, its SQL for a row of table alias `t`, and whether more ('>') or less ('<') is better.
+ * What the fronts trade accuracy against, GET /sweeps/:id/pareto's objectives: the column each shows and its SQL for a
+ * row of table alias `t`; whether more ('>') or less ('<') is better comes from the API's PARETO_OBJECTIVES.
  */
-const OBJECTIVES = {
-  compression: { alias: 'compression', of: (t: string) => `${t}."compressionRate"`, better: '>' },
-  'nonzero-params': { alias: 'nonzero params', of: (t: string) => `${t}."nonzeroParams"`, better: '<' },
-  'gzip-size': { alias: 'gzip size', of: (t: string) => `${t}."gzipBytes"`, better: '<' },
-  speedup: { alias: 'speedup', of: speedupOf, better: '>' },
-} as const;
-type Objective = keyof typeof OBJECTIVES;
+const COLUMNS: Record<ParetoObjective, { alias: string; of: (t: string) => string }> = {
+  compression: { alias: 'compression', of: (t) => `${t}."compressionRate"` },
+  'nonzero-params': { alias: 'nonzero params', of: (t) => `${t}."nonzeroParams"` },
+  'gzip-size': { alias: 'gzip size', of: (t) => `${t}."gzipBytes"` },
+  speedup: { alias: 'speedup', of: speedupOf },
+};
+type Objective = ParetoObjective;
+const OBJECTIVES = Object.fromEntries(Object.entries(COLUMNS).map(([k, c]) =>
+  [k, { ...c, better: PARETO_OBJECTIVES[k as Objective].direction === 'max' ? '>' : '<' }])) as Record<Objective, { alias: string; of: (t: string) => string; better: '>' | '<' }>;
 
 /** Every finished trial of the selection with its accuracy and the objective (the API's points: compression known too). */
 function pointsSql(objective: Objective): string {
