@@ -188,6 +188,22 @@ const PERCENT = ['accuracy', 'drop', 'compression', 'params removed', 'accuracy 
 const BYTES = ['gzip size', 'gzip size sd'].map((n) => unit(n, 'bytes'));
 const TIMES = ['speedup', 'speedup sd'].map((n) => unit(n, 'x'));
 
+/** One scatter (every point, the front drawn over them) and one table of the front per objective, stacked: points, front, titles, description, x column and unit. */
+const FRONTS: [string, string, string, string, string, string, string][] = [
+  [SQL.points, SQL.front, 'Accuracy vs compression: every finished trial, and the Pareto front', 'Pareto front',
+    'x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other selected trial beats on both (compression is against each trial\'s own model\'s baseline).',
+    'compression', 'percentunit'],
+  [SQL.sizePoints, SQL.sizeFront, 'Accuracy vs stored size (gzip), and its Pareto front', 'Pareto front by gzip size',
+    'x: the stored model\'s gzip size (zeros compress: masks count, channels removed count more); y: top-1 test accuracy. Absolute, so models compare.',
+    'gzip size', 'bytes'],
+  [SQL.nonzeroPoints, SQL.nonzeroFront, 'Accuracy vs nonzero parameters, and its Pareto front', 'Pareto front by nonzero parameters',
+    'x: the parameters left nonzero (masked entries and removed channels both gone); y: top-1 test accuracy. Absolute, so models compare.',
+    'nonzero params', 'short'],
+  [SQL.speedupPoints, SQL.speedupFront, 'Accuracy vs measured inference speedup, and its Pareto front', 'Pareto front by speedup',
+    'x: the baseline\'s median inference latency over the pruned model\'s, both measured by the same worker process (masks alone do not speed up; removed channels do); y: top-1 test accuracy.',
+    'speedup', 'x'],
+];
+
 export function sweepDashboard(): dashboard.Dashboard {
   const sweep = new dashboard.QueryVariableBuilder('sweep').label('sweep').datasource(ds).query(SQL.sweepVariable).definition(SQL.sweepVariable)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.Disabled);
@@ -217,29 +233,18 @@ export function sweepDashboard(): dashboard.Dashboard {
   const finetune = new dashboard.QueryVariableBuilder('finetune').label('fine-tuning').datasource(ds).query(SQL.finetuneVariable).definition(SQL.finetuneVariable)
     .refresh(dashboard.VariableRefresh.OnDashboardLoad).sort(dashboard.VariableSort.AlphabeticalAsc).multi(true).includeAll(true)
     .current({ text: 'All', value: '$__all', selected: true });
-  return new dashboard.DashboardBuilder('Lopper / Sweep').uid('lopper-sweep').tags(['lopper']).editable().timezone('utc')
+  const d = new dashboard.DashboardBuilder('Lopper / Sweep').uid('lopper-sweep').tags(['lopper']).editable().timezone('utc')
     .time({ from: 'now-30d', to: 'now' }).refresh('30s')
     .description('One pruning sweep: accuracy against compression, gzip size, nonzero parameters and measured speedup, with each Pareto front; mean ± sd over the seeds; every trial.')
     .withVariable(sweep).withVariable(model).withVariable(method).withVariable(finetune)
-    .withPanel(progress)
-    .withPanel(scatter('Accuracy vs compression: every finished trial, and the Pareto front',
-      'x: 1 - nonzero / baseline parameters; y: top-1 test accuracy. The front: the trials no other selected trial beats on both (compression is against each trial\'s own model\'s baseline).',
-      4, 'compression', 'percentunit', SQL.points, SQL.front))
-    .withPanel(tablePanel('Pareto front', SQL.front, grid(14, 4, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(scatter('Accuracy vs stored size (gzip), and its Pareto front',
-      'x: the stored model\'s gzip size (zeros compress: masks count, channels removed count more); y: top-1 test accuracy. Absolute, so models compare.',
-      16, 'gzip size', 'bytes', SQL.sizePoints, SQL.sizeFront))
-    .withPanel(tablePanel('Pareto front by gzip size', SQL.sizeFront, grid(14, 16, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(scatter('Accuracy vs nonzero parameters, and its Pareto front',
-      'x: the parameters left nonzero (masked entries and removed channels both gone); y: top-1 test accuracy. Absolute, so models compare.',
-      28, 'nonzero params', 'short', SQL.nonzeroPoints, SQL.nonzeroFront))
-    .withPanel(tablePanel('Pareto front by nonzero parameters', SQL.nonzeroFront, grid(14, 28, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(scatter('Accuracy vs measured inference speedup, and its Pareto front',
-      'x: the baseline\'s median inference latency over the pruned model\'s, both measured by the same worker process (masks alone do not speed up; removed channels do); y: top-1 test accuracy.',
-      40, 'speedup', 'x', SQL.speedupPoints, SQL.speedupFront))
-    .withPanel(tablePanel('Pareto front by speedup', SQL.speedupFront, grid(14, 40, 10, 12), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 52, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
-    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 62, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(progress);
+  for (const [i, [points, front, scatterTitle, tableTitle, description, x, xUnit]] of FRONTS.entries()) {
+    d.withPanel(scatter(scatterTitle, description, 4 + 12 * i, x, xUnit, points, front))
+      .withPanel(tablePanel(tableTitle, front, grid(14, 4 + 12 * i, 10, 12), [...PERCENT, ...BYTES, ...TIMES]));
+  }
+  return d
+    .withPanel(tablePanel('Per model x method x amount x fine-tuning: mean and sample sd over the seeds done (on front: of the means)', SQL.summary, grid(0, 4 + 12 * FRONTS.length, 24, 10), [...PERCENT, ...BYTES, ...TIMES]))
+    .withPanel(tablePanel('Trials', SQL.trials, grid(0, 14 + 12 * FRONTS.length, 24, 12), [...PERCENT, ...BYTES, ...TIMES]))
     .build();
 }
 
