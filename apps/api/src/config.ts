@@ -7,6 +7,8 @@ export interface ApiConfig {
   host: string;
   /** Largest grid (trials) one sweep may have. */
   maxTrials: number;
+  /** LOPPER_API_TOKEN: when set, requests need `Authorization: Bearer <it>` (auth.ts); at least 16 characters. */
+  apiToken?: string;
 }
 
 export const API_CONFIG = Symbol('API_CONFIG');
@@ -27,7 +29,11 @@ export function apiConfigFromEnv(env: NodeJS.ProcessEnv = process.env): ApiConfi
     port: int('PORT', 3000, 0),
     host: env.HOST ?? '127.0.0.1',
     maxTrials: int('LOPPER_MAX_TRIALS', 10_000, 1),
+    ...(env.LOPPER_API_TOKEN ? { apiToken: env.LOPPER_API_TOKEN } : {}),
   };
+  if (cfg.apiToken !== undefined && !/^[\x21-\x7e]{16,}$/.test(cfg.apiToken)) {
+    errors.push('LOPPER_API_TOKEN must be at least 16 printable characters without spaces (openssl rand -hex 32 makes one)');
+  }
   if (errors.length) throw new Error(`api: bad environment:\n  ${errors.join('\n  ')}`);
   return cfg;
 }

@@ -18,7 +18,10 @@ export function openApiDocument(): object {
   return {
     openapi: '3.1.0',
     info: { title: 'Lopper sweep API', version: '0.1.0', description: 'Submit pruning sweeps; read trials and the accuracy-vs-compression Pareto front.' },
+    // Open by default; with LOPPER_API_TOKEN set on the server, every path but /health needs the bearer token (auth.ts).
+    security: [{}, { bearer: [] }],
     paths: {
+      '/health': { get: { summary: 'Liveness: 200 {"ok": true}; never needs the token', security: [], responses: { 200: { description: 'Up' } } } },
       '/sweeps': {
         post: { summary: 'Submit a sweep', requestBody: { required: true, ...json(ref('CreateSweep')) }, responses: { 201: { description: 'Created', ...json({ type: 'object', properties: { id: { type: 'string' }, totalTrials: { type: 'integer' } } }) }, 400: errors[400] } },
         get: {
@@ -134,6 +137,7 @@ export function openApiDocument(): object {
       '/sweeps/{id}/cancel': { post: { summary: 'Cancel a running sweep', parameters: [idParam], responses: { 200: { description: 'Cancellation result' }, 404: errors[404] } } },
     },
     components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'LOPPER_API_TOKEN, where the API runs with it' } },
       schemas: {
         CreateSweep: z.toJSONSchema(CreateSweepSchema, { io: 'input', unrepresentable: 'any' }),
         UploadModel: z.toJSONSchema(UploadModelSchema, { io: 'input', unrepresentable: 'any' }),

@@ -17,14 +17,18 @@ function queryString(query: Record<string, string | number | undefined>): string
 }
 
 export class LopperApi {
-  constructor(readonly baseUrl: string = process.env.LOPPER_API_URL ?? 'http://127.0.0.1:3000') {}
+  /** `token`: the API's LOPPER_API_TOKEN (sent as a bearer token), from this process's environment by default. */
+  constructor(readonly baseUrl: string = process.env.LOPPER_API_URL ?? 'http://127.0.0.1:3000', private readonly token: string | undefined = process.env.LOPPER_API_TOKEN || undefined) {}
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(`${this.baseUrl}${path}`, {
         method,
-        headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
