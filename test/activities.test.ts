@@ -164,6 +164,9 @@ describe('heartbeats', () => {
     // Evaluation (3 batches of 500) and the latency passes leave the event loop free between batches: the timer beats there.
     expect(beats.filter((b) => b.phase === 'evaluate').length).toBeGreaterThan(1);
     expect(beats.filter((b) => b.phase === 'measure baseline latency').length).toBeGreaterThan(1);
+    // Each names what it computes (GET /sweeps/:id/progress reads them from Temporal).
+    expect(new Set(baselineBeats.map((b) => JSON.stringify([b.kind, b.model, b.seed, b.trialId])))).toEqual(new Set([JSON.stringify(['baseline', 'lenet5', 1, undefined])]));
+    expect(new Set(beats.map((b) => JSON.stringify([b.kind, b.model, b.seed, b.trialId])))).toEqual(new Set([JSON.stringify(['trial', 'lenet5', 1, t.trialId])]));
   }, 300_000);
 });
 

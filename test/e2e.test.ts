@@ -22,7 +22,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { records } from '../apps/api/src/csv.spec-helpers.js';
-import { compare as printComparison, downloadTrialModel, readModelUpload, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
+import { compare as printComparison, downloadTrialModel, readModelUpload, status as printStatus, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
+import type { RunningWorkView } from '../apps/api/src/progress.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 
@@ -293,7 +294,21 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
   it('cancels a running sweep', async () => {
     const { id } = await api.submit({ ...grid, name: 'e2e-cancel', seeds: [99], baselineEpochs: 50 });
     cancelledId = id;
-    await new Promise((r) => setTimeout(r, 1500));
+    // GET /progress while the baseline trains: its model and seed, the phase, epoch and batch from the worker's heartbeats.
+    let work: RunningWorkView[] = [];
+    for (const end = Date.now() + 60_000; Date.now() < end; await new Promise((r) => setTimeout(r, 250))) {
+      work = (await api.progress(id)).running;
+      if (work.some((w) => w.kind === 'baseline' && w.phase === 'baseline' && w.batch !== null)) break;
+    }
+    const b = work.find((w) => w.kind === 'baseline')!;
+    expect([b.model, b.seed, b.phase, b.waiting, b.attempt, typeof b.worker]).toEqual(['mlp', 99, 'baseline', false, 1, 'string']);
+    expect(b.epoch).toBeGreaterThanOrEqual(1);
+    expect(b.batch).toBeGreaterThanOrEqual(1);
+    expect(b.batch).toBeLessThanOrEqual(b.batches!);
+    // `lopper sweep status` shows it under the bar.
+    const shown: string[] = [];
+    await printStatus(api, id, { follow: false, stream: { isTTY: false, write: (x: string) => shown.push(x) } as unknown as NodeJS.WriteStream });
+    expect(shown.join('')).toContain('  baseline mlp seed 99: baseline');
     const r = await api.cancel(id);
     expect(r.cancelled).toBe(true);
     const s = await waitDone(id, 60_000);
@@ -303,7 +318,8 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     await expect(handle.result()).rejects.toThrow();
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect((await api.cancel(id)).cancelled).toBe(false);
-  }, 120_000);
+    expect(await api.progress(id)).toMatchObject({ status: 'CANCELLED', running: [] });
+  }, 180_000);
 
   it('rejects bad input with a 400 naming each bad field, and writes nothing', async () => {
     const sweeps = await prisma.sweep.count();

@@ -3,7 +3,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
-import type { BaselineRef, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
+import type { BaselineRef, ComputeHeartbeat, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
 import { DEFAULT_FINETUNE, DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, specForModel, specForTrial, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, channelFlops, flopsRegularised, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
 import { activationLayers } from './pruning/graph.js';
@@ -73,18 +73,18 @@ interface Liveness {
  * evaluation batches, around importance, surgery and measurement), each with the phase and the latest progress. What
  * blocks the loop is one unit of work at a time (a training step, an evaluation batch, one synchronous mask or surgery
  * computation), so a slow backend keeps within the workflow's heartbeat timeout as long as each unit does. The SDK
- * throttles what reaches the server.
+ * throttles what reaches the server. Each heartbeat names its `subject` (ComputeHeartbeat): the API's progress view reads it.
  */
-async function withLiveness<T>(intervalMs: number, f: (live: Liveness) => Promise<T>): Promise<T> {
+async function withLiveness<T>(intervalMs: number, subject: Pick<ComputeHeartbeat, 'kind' | 'trialId' | 'model' | 'seed'>, f: (live: Liveness) => Promise<T>): Promise<T> {
   const ctx = Context.current();
-  let details: Record<string, unknown> = { phase: 'start' };
+  let details: ComputeHeartbeat = { ...subject, phase: 'start' };
   const timer = setInterval(() => ctx.heartbeat(details), intervalMs);
   try {
     return await f({
-      phase(phase) { details = { phase }; ctx.heartbeat(details); },
+      phase(phase) { details = { ...subject, phase }; ctx.heartbeat(details); },
       progress(phase) {
         return (p) => {
-          details = { phase, ...p };
+          details = { ...subject, phase, ...p };
           ctx.heartbeat(details);
           if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
         };
@@ -232,7 +232,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const key = baselineKey(spec, seed);
       let row = await repo.findBaseline(key);
       if (!row) {
-        row = await withLiveness(heartbeatMs, async (live) => {
+        row = await withLiveness(heartbeatMs, { kind: 'baseline', model: spec.model, seed }, async (live) => {
           const started = Date.now();
           live.phase('load');
           const { train: trainSet, test } = loadData(spec, seed);
@@ -274,7 +274,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       if (trial.status === 'DONE') return { trialId, accuracy: NaN, compressionRate: NaN, skipped: true };
       await repo.startTrial(trialId);
 
-      return withLiveness(heartbeatMs, async (live) => {
+      return withLiveness(heartbeatMs, { kind: 'trial', trialId, model: spec.model, seed }, async (live) => {
         const started = Date.now();
         live.phase('load');
         const { train: trainSet, test } = loadData(spec, seed);

@@ -26,6 +26,22 @@ export interface RunTrialInput {
   baseline: BaselineRef;
 }
 
+/**
+ * What a compute activity's heartbeats carry (its last one is in Temporal's pending-activity info): what it computes
+ * (a trial by id, or a model x seed baseline), the phase, and a training loop's progress. GET /sweeps/:id/progress reads it.
+ */
+export interface ComputeHeartbeat {
+  kind: 'trial' | 'baseline';
+  trialId?: string;
+  model?: string;
+  seed?: number;
+  phase: string;
+  epoch?: number;
+  batch?: number;
+  batches?: number;
+  loss?: number;
+}
+
 export interface TrialOutcome { trialId: string; accuracy: number; compressionRate: number; skipped: boolean }
 
 export type SweepFinalStatus = 'COMPLETED' | 'FAILED' | 'CANCELLED';

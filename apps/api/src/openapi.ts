@@ -75,6 +75,13 @@ export function openApiDocument(): object {
           },
         },
       },
+      '/sweeps/{id}/progress': {
+        get: {
+          summary: 'What the sweep computes now: each trial or baseline a worker holds (phase, 1-based epoch, batch of batches, attempt, last heartbeat, worker) or that waits for one (with why its last attempt failed); empty once the sweep has ended',
+          parameters: [idParam],
+          responses: { 200: { description: 'Progress', ...json({ type: 'object', properties: { sweepId: { type: 'string' }, status: { type: 'string' }, counts: { type: 'object' }, running: { type: 'array', items: { type: 'object' } } } }) }, 404: errors[404] },
+        },
+      },
       '/sweeps/{id}/summary': {
         get: {
           summary: 'Per model x method x amount x fine-tuning setting over the seeds: mean and sample standard deviation of every measured metric, seeds done, failed and unfinished, and whether the cell is on the front of mean accuracy vs mean compression',

@@ -1,6 +1,7 @@
 /** Typed HTTP client for the sweep API (used by the CLI and `npm run up`). */
 import type { UserModelView } from '../../api/src/models/models.dto.js';
 import type { Comparison, SweepSummary } from '../../api/src/summary.js';
+import type { SweepProgressView } from '../../api/src/progress.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialModelView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -54,6 +55,8 @@ export class LopperApi {
   trial(id: string) { return this.call<TrialView>('GET', `/trials/${encodeURIComponent(id)}`); }
   trialModel(id: string) { return this.call<TrialModelView>('GET', `/trials/${encodeURIComponent(id)}/model`); }
   compare(ids: string[]) { return this.call<Comparison>('GET', `/compare${queryString({ sweeps: ids.join(',') })}`); }
+  /** The trials and baselines being computed now (phase, epoch, batch of batches, attempt). */
+  progress(id: string) { return this.call<SweepProgressView>('GET', `/sweeps/${encodeURIComponent(id)}/progress`); }
   summary(id: string) { return this.call<SweepSummary>('GET', `/sweeps/${encodeURIComponent(id)}/summary`); }
   /** The front of accuracy against `objective` (compression, nonzero-params, gzip-size or speedup; default compression). */
   pareto(id: string, objective?: string) { return this.call<ParetoView>('GET', `/sweeps/${encodeURIComponent(id)}/pareto${queryString({ objective })}`); }

@@ -1,4 +1,4 @@
-import { listSweeps, pareto, summary, trials } from './commands.js';
+import { listSweeps, pareto, status, summary, trials } from './commands.js';
 import type { LopperApi } from './api-client.js';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -54,5 +54,42 @@ describe('--format on trials, summary and pareto', () => {
     expect(front.length).toBe(1);
     expect(front[0].split('\r\n')[1]).toMatch(/^t1,mlp,l1-unstructured,0\.5,1,default,0\.9,0\.5,,,,true,$/);
     expect((await lines((out) => pareto(api, 's', out, undefined, 'table')))[0]).toMatch(/^Pareto front of s/);
+  });
+});
+
+describe('lopper sweep status', () => {
+  const work = (phase: string, batch: number | null) => ({
+    kind: 'trial', trialId: 's:t', model: 'mlp', seed: 1, method: 'l1-unstructured', amount: 0.5, finetune: 'default', phase, epoch: batch === null ? null : 1, batch, batches: batch === null ? null : 4,
+    attempt: 1, waiting: false, lastHeartbeatAt: null, worker: null, lastFailure: null,
+  });
+  const polls = [
+    { s: { ...sweep('s'), status: 'RUNNING', counts: { pending: 1, running: 1, done: 0, failed: 0 } }, work: [work('finetune', 1)] },
+    { s: { ...sweep('s'), status: 'RUNNING', counts: { pending: 1, running: 1, done: 0, failed: 0 } }, work: [work('finetune', 3)] },
+    { s: { ...sweep('s'), status: 'RUNNING', counts: { pending: 1, running: 1, done: 0, failed: 0 } }, work: [work('evaluate', null)] },
+    { s: { ...sweep('s'), status: 'COMPLETED' }, work: [] },
+  ];
+  const fakeApi = () => {
+    let i = -1;
+    return { sweep: async () => polls[++i].s, progress: async () => ({ running: polls[i].work }) } as unknown as LopperApi;
+  };
+  const stream = (isTTY: boolean) => { const out: string[] = []; return { out, s: { isTTY, write: (x: string) => { out.push(x); return true; } } as unknown as NodeJS.WriteStream }; };
+
+  it('in a log: the bar when it changes, and each phase of each trial once, as it starts', async () => {
+    const { out, s } = stream(false);
+    const end = await status(fakeApi(), 's', { follow: true, intervalMs: 0, stream: s });
+    expect(end.status).toBe('COMPLETED');
+    expect(out.join('').split('\n').filter(Boolean).map((l) => l.replace(/^\[[#-]+\] /, '[bar] '))).toEqual([
+      '[bar] 0/1 trials (1 running, 0 failed) baseline 90.00% RUNNING', '  mlp l1-unstructured 0.5 seed 1: finetune', '  mlp l1-unstructured 0.5 seed 1: evaluate',
+      '[bar] 1/1 trials (0 running, 0 failed) baseline 90.00% COMPLETED',
+    ]);
+  });
+
+  it('on a terminal: redraws the bar and the work lines in place', async () => {
+    const { out, s } = stream(true);
+    await status(fakeApi(), 's', { follow: true, intervalMs: 0, stream: s });
+    expect(out[0]).toMatch(/^\x1b\[2K\[.*RUNNING\n\x1b\[2K  mlp l1-unstructured 0\.5 seed 1: finetune epoch 1, batch 1\/4\n\x1b\[J$/);
+    expect(out[1].startsWith('\x1b[2F')).toBe(true); // up over the two lines drawn
+    expect(out[1]).toContain('batch 3/4');
+    expect(out[3]).toMatch(/^\x1b\[2F\x1b\[2K\[.*COMPLETED\n\x1b\[J$/); // the finished sweep: the bar alone, the rest erased
   });
 });

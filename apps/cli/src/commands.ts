@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PARETO_OBJECTIVES, type SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
-import { compareCsv, compareTable, paretoCsv, paretoTable, sweepsTable, progressLine, summaryCsv, summaryTable, TERMINAL_STATUSES, trialsCsv, trialsTable, type OutputFormat } from './format.js';
+import { compareCsv, compareTable, paretoCsv, paretoTable, sweepsTable, progressLine, summaryCsv, summaryTable, TERMINAL_STATUSES, trialsCsv, trialsTable, workLine, type OutputFormat } from './format.js';
 
 const json = (body: unknown) => JSON.stringify(body, null, 2);
 
@@ -70,18 +70,33 @@ export async function submit(api: LopperApi, path: string, out: (s: string) => v
   return id;
 }
 
-/** Polls the sweep, redrawing one progress line, until it reaches a terminal status (or once, when follow is false). */
+/**
+ * Polls the sweep until it reaches a terminal status (or once, when follow is false): the progress bar and, under it,
+ * one line per trial or baseline being computed (phase, epoch, batch; GET /sweeps/:id/progress). A terminal redraws the
+ * block in place; a log gets the bar when it changes and each phase as it starts.
+ */
 export async function status(api: LopperApi, id: string, opts: { follow: boolean; intervalMs?: number; stream?: NodeJS.WriteStream }): Promise<SweepView> {
   const stream = opts.stream ?? process.stdout;
   let last = '';
+  let drawn = 0;
+  let phases = new Set<string>();
   for (;;) {
     const s = await api.sweep(id);
+    const ended = TERMINAL_STATUSES.includes(s.status);
+    const work = ended ? [] : (await api.progress(id)).running;
     const line = progressLine(s);
-    if (stream.isTTY) stream.write(`\r\x1b[2K${line}`);
-    else if (line !== last) stream.write(`${line}\n`); // logs: one line per change
+    if (stream.isTTY) {
+      const block = [line, ...work.map((w) => workLine(w))];
+      stream.write(`${drawn ? `\x1b[${drawn}F` : ''}${block.map((l) => `\x1b[2K${l}\n`).join('')}\x1b[J`);
+      drawn = block.length;
+    } else {
+      if (line !== last) stream.write(`${line}\n`); // logs: one line per change
+      const now = new Set(work.map((w) => workLine(w, false)));
+      for (const p of now) if (!phases.has(p)) stream.write(`${p}\n`);
+      phases = now;
+    }
     last = line;
-    if (!opts.follow || TERMINAL_STATUSES.includes(s.status)) {
-      if (stream.isTTY) stream.write('\n');
+    if (!opts.follow || ended) {
       if (s.error) stream.write(`note: ${s.error}\n`);
       return s;
     }

@@ -1,4 +1,5 @@
-import { compareTable, paretoTable, progressLine, summaryTable, sweepsTable, table, trialsTable } from './format.js';
+import { compareTable, paretoTable, progressLine, summaryTable, sweepsTable, table, trialsTable, workLine } from './format.js';
+import type { RunningWorkView } from '../../api/src/progress.js';
 import { compare, summarize } from '../../api/src/summary.js';
 import type { ParetoObjective, ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -105,5 +106,23 @@ describe('CLI formatting', () => {
     expect(lines[0].trim().split(/\s{2,}/).slice(0, 3)).toEqual(['sweep', 'method', 'amount']);
     expect(lines[2].split(/\s{2,}/).slice(0, 5)).toEqual(['', 'nightly 2026-11-28 02:00', 'l1-structured', '0.5', '1']);
     expect(lines[3].split(/\s{2,}/).slice(0, 4)).toEqual(['* nightly 2026-11-29 02:00', 'l1-structured', '0.5', '1']);
+  });
+});
+
+describe('workLine (lopper sweep status, under the bar)', () => {
+  const w = (over: Partial<RunningWorkView>): RunningWorkView => ({
+    kind: 'trial', trialId: 's:t', model: 'lenet5', seed: 1, method: 'l1-structured', amount: 0.5, finetune: 'default', phase: 'finetune', epoch: 2, batch: 140, batches: 469,
+    attempt: 1, waiting: false, lastHeartbeatAt: null, worker: null, lastFailure: null, ...over,
+  });
+  it('names the trial (its setting where not the default) or the baseline, the phase, and where training is', () => {
+    expect(workLine(w({}))).toBe('  lenet5 l1-structured 0.5 seed 1: finetune epoch 2, batch 140/469');
+    expect(workLine(w({ finetune: 'kd', attempt: 2 }))).toBe('  lenet5 l1-structured 0.5 seed 1 kd: finetune epoch 2, batch 140/469 (attempt 2)');
+    expect(workLine(w({ phase: 'evaluate', epoch: null, batch: null, batches: null }))).toBe('  lenet5 l1-structured 0.5 seed 1: evaluate');
+    expect(workLine(w({ kind: 'baseline', trialId: null, method: null, amount: null, model: 'mlp', seed: 3, phase: 'baseline' }))).toBe('  baseline mlp seed 3: baseline epoch 2, batch 140/469');
+    expect(workLine(w({}), false)).toBe('  lenet5 l1-structured 0.5 seed 1: finetune');
+  });
+  it('says when one waits for a worker, and why its last attempt failed', () => {
+    expect(workLine(w({ trialId: null, model: null, seed: null, method: null, amount: null, finetune: null, phase: null, epoch: null, batch: null, waiting: true, attempt: 2, lastFailure: 'no heartbeat for 1 minute\nstack' })))
+      .toBe('  a trial: waiting for a worker (attempt 2); last attempt: no heartbeat for 1 minute');
   });
 });

@@ -2,6 +2,7 @@
 import type { Comparison, SummaryCell, SweepSummary, Spread } from '../../api/src/summary.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
+import type { RunningWorkView } from '../../api/src/progress.js';
 import { DEFAULT_FINETUNE } from '../../../workflows/src/spec.js';
 
 export { compareCsv, csv, paretoCsv, summaryCsv, trialsCsv } from '../../api/src/csv.js';
@@ -124,3 +125,17 @@ export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'];
 /** What `--format` takes: a table for people, CSV (RFC 4180) for spreadsheets and pandas, JSON as the API returns it. */
 export const OUTPUT_FORMATS = ['table', 'csv', 'json'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * One line per trial or baseline being computed: what it is, the worker's phase, and with `detail` the training
+ * progress (epoch, batch of batches) and the attempt; waiting ones say so, with why the last attempt failed.
+ */
+export function workLine(w: RunningWorkView, detail = true): string {
+  const what = w.kind === 'baseline'
+    ? `baseline ${w.model ?? '?'} seed ${w.seed ?? '?'}`
+    : w.trialId === null ? 'a trial' : [w.model, w.method, w.amount, `seed ${w.seed}`, w.finetune && w.finetune !== DEFAULT_FINETUNE ? w.finetune : ''].filter((x) => x !== null && x !== '').join(' ');
+  const attempt = w.attempt > 1 ? ` (attempt ${w.attempt})` : '';
+  if (w.waiting) return `  ${what}: waiting for a worker${attempt}${w.lastFailure ? `; last attempt: ${w.lastFailure.split('\n')[0].slice(0, 100)}` : ''}`;
+  const step = detail && w.epoch !== null && w.batch !== null ? ` epoch ${w.epoch}, batch ${w.batch}/${w.batches}` : '';
+  return `  ${what}: ${w.phase ?? 'starting'}${step}${detail ? attempt : ''}`;
+}

@@ -34,6 +34,12 @@ export class SweepsController {
     return q.format === 'csv' ? csvDownload(res, `${id}-trials`, trialsCsv(trials)) : trials;
   }
 
+  /** The trials and baselines being computed now, with each one's phase and training progress. */
+  @Get(':id/progress')
+  progress(@Param('id') id: string) {
+    return this.sweeps.progress(id);
+  }
+
   @Get(':id/summary')
   async summary(@Param('id') id: string, @Query() query: Record<string, unknown>, @Res({ passthrough: true }) res: Response) {
     const { format } = parseSummaryQuery(query);

@@ -10,6 +10,7 @@ import { compare, summarize, type Comparison, type SweepSummary } from '../summa
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
+import { runningWork, type SweepProgressView } from '../progress.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
@@ -81,6 +82,17 @@ export class SweepsService {
       modelJson: tfjsModelJson(header, metadata),
       weights: { [TFJS_WEIGHTS_FILE]: Buffer.from(weights).toString('base64') },
     };
+  }
+
+  /**
+   * What the sweep computes now: each trial or baseline a worker holds (phase, epoch, batch of batches, attempt, last
+   * heartbeat) or that waits for one, from Temporal's view of the workflow; none once the sweep has ended.
+   */
+  async progress(id: string): Promise<SweepProgressView> {
+    const sweep = await this.get(id);
+    const pending = ['PENDING', 'RUNNING'].includes(sweep.status) ? await this.workflows.pendingCompute(id) : [];
+    const trials = pending.some((p) => p.details?.trialId) ? (await this.repo.trials(id)).map(trialView) : [];
+    return { sweepId: id, status: sweep.status, counts: sweep.counts, running: runningWork(pending, trials) };
   }
 
   /** Per method x amount over the seeds: mean ± sample sd of each metric, and the front of the means. */

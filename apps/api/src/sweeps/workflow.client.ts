@@ -1,6 +1,7 @@
 /** The API's door to Temporal: sweep workflows here, schedules through it (schedules/schedule.client.ts). */
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, defaultPayloadConverter, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import type { ComputeHeartbeat } from '../../../../workflows/src/activity-types.js';
 import { WORKFLOW_TASK_QUEUE } from '../../../../workflows/src/constants.js';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import type { SweepWorkflow } from '../../../../workflows/src/sweep.workflow.js';
@@ -55,7 +56,55 @@ export class SweepWorkflowClient implements OnModuleDestroy {
     }
   }
 
+  /**
+   * The sweep workflow's activities in flight (none when it is not running): each one's last heartbeat (what it computes
+   * and how far it got), its attempt, and when it last heartbeat.
+   */
+  async pendingCompute(sweepId: string): Promise<PendingCompute[]> {
+    const { client } = await this.get();
+    try {
+      const desc = await client.workflow.getHandle(sweepId).describe();
+      if (desc.status.name !== 'RUNNING') return [];
+      return (desc.raw.pendingActivities ?? []).map((a) => {
+        const payload = a.heartbeatDetails?.payloads?.[0];
+        return {
+          activity: a.activityType?.name ?? 'unknown',
+          attempt: a.attempt ?? 1,
+          scheduled: a.state === 1, // PENDING_ACTIVITY_STATE_SCHEDULED: no worker has it yet
+          lastHeartbeatAt: isoTime(a.lastHeartbeatTime),
+          startedAt: isoTime(a.lastStartedTime),
+          worker: a.lastWorkerIdentity || null,
+          lastFailure: a.lastFailure?.message || null,
+          details: payload ? defaultPayloadConverter.fromPayload<ComputeHeartbeat>(payload) : null,
+        };
+      });
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return [];
+      throw e;
+    }
+  }
+
   async onModuleDestroy(): Promise<void> {
     if (this.client) await (await this.client).connection.close();
   }
 }
+
+/** One activity of a sweep workflow in flight, as Temporal reports it. */
+export interface PendingCompute {
+  activity: string;
+  attempt: number;
+  /** Waiting for a worker (none has picked it up, or it waits to be retried). */
+  scheduled: boolean;
+  lastHeartbeatAt: string | null;
+  startedAt: string | null;
+  worker: string | null;
+  lastFailure: string | null;
+  details: ComputeHeartbeat | null;
+}
+
+type ProtoTime = { seconds?: number | { toNumber(): number } | null; nanos?: number | null } | null | undefined;
+const isoTime = (t: ProtoTime): string | null => {
+  if (!t || t.seconds === null || t.seconds === undefined) return null;
+  const seconds = typeof t.seconds === 'number' ? t.seconds : t.seconds.toNumber();
+  return seconds > 0 ? new Date(seconds * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : null;
+};

@@ -1,0 +1,52 @@
+/** What a running sweep's compute activities are doing now, from their last heartbeats (GET /sweeps/:id/progress). Pure. */
+import type { PendingCompute } from './sweeps/workflow.client.js';
+import type { SweepCounts, TrialView } from './sweeps/sweeps.dto.js';
+
+export interface RunningWorkView {
+  /** A trial, a model x seed baseline, or compute no worker has reported on yet (`waiting`). */
+  kind: 'trial' | 'baseline';
+  trialId: string | null;
+  model: string | null;
+  seed: number | null;
+  method: string | null;
+  amount: number | null;
+  finetune: string | null;
+  /** The worker's phase (load, baseline, prune, sparsity, finetune, evaluate, measure, store, …) and training progress. */
+  phase: string | null;
+  /** 1-based epoch; batch: batches done of `batches` in it. */
+  epoch: number | null;
+  batch: number | null;
+  batches: number | null;
+  attempt: number;
+  /** No worker holds it now: not picked up yet, or between a failed attempt and its retry. */
+  waiting: boolean;
+  lastHeartbeatAt: string | null;
+  worker: string | null;
+  /** Why the previous attempt failed, on a retry. */
+  lastFailure: string | null;
+}
+
+export interface SweepProgressView { sweepId: string; status: string; counts: SweepCounts; running: RunningWorkView[] }
+
+const COMPUTE: Record<string, RunningWorkView['kind']> = { runTrial: 'trial', trainBaseline: 'baseline' };
+
+/** The compute activities in flight, baselines first, then trials in the grid's order (waiting ones last). */
+export function runningWork(pending: PendingCompute[], trials: TrialView[]): RunningWorkView[] {
+  const byId = new Map(trials.map((t, i) => [t.id, { t, i }]));
+  const rows = pending.filter((p) => COMPUTE[p.activity]).map((p) => {
+    const d = p.details;
+    const t = d?.trialId ? byId.get(d.trialId)?.t : undefined;
+    const view: RunningWorkView = {
+      kind: COMPUTE[p.activity], trialId: d?.trialId ?? null, model: t?.model ?? d?.model ?? null, seed: t?.seed ?? d?.seed ?? null,
+      method: t?.method ?? null, amount: t?.amount ?? null, finetune: t?.finetune ?? null,
+      phase: d?.phase ?? null, epoch: d?.epoch !== undefined ? d.epoch + 1 : null, batch: d?.batch ?? null, batches: d?.batches ?? null,
+      attempt: p.attempt, waiting: p.scheduled, lastHeartbeatAt: p.lastHeartbeatAt, worker: p.worker, lastFailure: p.lastFailure,
+    };
+    return view;
+  });
+  const order = (r: RunningWorkView) => [r.kind === 'baseline' ? 0 : 1, r.trialId === null ? Number.MAX_SAFE_INTEGER : (byId.get(r.trialId)?.i ?? Number.MAX_SAFE_INTEGER - 1)];
+  return rows.sort((a, b) => {
+    const [x, y] = [order(a), order(b)];
+    return x[0] - y[0] || x[1] - y[1] || String(a.model).localeCompare(String(b.model)) || (a.seed ?? 0) - (b.seed ?? 0);
+  });
+}
