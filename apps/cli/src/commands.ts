@@ -83,7 +83,8 @@ export async function status(api: LopperApi, id: string, opts: { follow: boolean
   for (;;) {
     const s = await api.sweep(id);
     const ended = TERMINAL_STATUSES.includes(s.status);
-    const work = ended ? [] : (await api.progress(id)).running;
+    // The work lines are extra: where the API cannot reach Temporal just now, the bar (from Postgres) still draws.
+    const work = ended ? [] : await api.progress(id).then((p) => p.running, () => []);
     const line = progressLine(s);
     if (stream.isTTY) {
       const block = [line, ...work.map((w) => workLine(w))];
