@@ -300,6 +300,7 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       work = (await api.progress(id)).running;
       if (work.some((w) => w.kind === 'baseline' && w.phase === 'baseline' && w.batch !== null)) break;
     }
+    expect((await api.progress(id)).queue).toEqual({ name: 'lopper-cpu', workers: [expect.any(String)] }); // this test's one worker
     const b = work.find((w) => w.kind === 'baseline')!;
     expect([b.model, b.seed, b.phase, b.waiting, b.attempt, typeof b.worker]).toEqual(['mlp', 99, 'baseline', false, 1, 'string']);
     expect(b.epoch).toBeGreaterThanOrEqual(1);
@@ -320,6 +321,21 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect((await api.cancel(id)).cancelled).toBe(false);
     expect(await api.progress(id)).toMatchObject({ status: 'CANCELLED', running: [] });
   }, 180_000);
+
+  it('shows a GPU sweep with no GPU worker waiting: its first step unclaimed, nobody polling lopper-gpu', async () => {
+    const { id } = await api.submit({ ...grid, name: 'e2e-gpu-wait', requireGpu: true });
+    let p = await api.progress(id);
+    for (const end = Date.now() + 30_000; Date.now() < end && !p.running.length; await new Promise((r) => setTimeout(r, 250))) p = await api.progress(id);
+    expect(p.queue).toEqual({ name: 'lopper-gpu', workers: [] });
+    expect(p.status).toBe('PENDING');
+    expect(p.running.map((w) => [w.kind, w.activity, w.waiting, w.attempt])).toEqual([['step', 'markSweepRunning', true, 1]]);
+    const shown: string[] = [];
+    await printStatus(api, id, { follow: false, stream: { isTTY: false, write: (x: string) => shown.push(x) } as unknown as NodeJS.WriteStream });
+    expect(shown.join('')).toContain('  no worker polls lopper-gpu: nothing runs until one does');
+    expect(shown.join('')).toContain('  markSweepRunning: waiting for a worker');
+    expect((await api.cancel(id)).cancelled).toBe(true);
+    expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
+  }, 120_000);
 
   it('rejects bad input with a 400 naming each bad field, and writes nothing', async () => {
     const sweeps = await prisma.sweep.count();

@@ -12,12 +12,12 @@ describe('runningWork', () => {
   it('names each trial from its row and reports the phase, a 1-based epoch and the batch of batches', () => {
     const [w] = runningWork([pending('runTrial', { kind: 'trial', trialId: 's:b', model: 'lenet5', seed: 1, phase: 'finetune', epoch: 0, batch: 12, batches: 40, loss: 0.3 })], trials);
     expect(w).toEqual({
-      kind: 'trial', trialId: 's:b', model: 'lenet5', seed: 1, method: 'taylor-structured', amount: 0.5, finetune: 'kd', phase: 'finetune', epoch: 1, batch: 12, batches: 40,
+      kind: 'trial', activity: 'runTrial', trialId: 's:b', model: 'lenet5', seed: 1, method: 'taylor-structured', amount: 0.5, finetune: 'kd', phase: 'finetune', epoch: 1, batch: 12, batches: 40,
       attempt: 1, waiting: false, lastHeartbeatAt: '2026-11-29T06:00:00.000Z', worker: '12@host', lastFailure: null,
     });
   });
 
-  it('orders baselines first, then trials in the grid\'s order, then what no worker has reported on; leaves bookkeeping out', () => {
+  it('orders bookkeeping steps first, then baselines, then trials in the grid\'s order, then what no worker has reported on', () => {
     const work = runningWork([
       pending('runTrial', null, { scheduled: true, attempt: 2, lastFailure: 'no heartbeat for 1 minute' }),
       pending('runTrial', { kind: 'trial', trialId: 's:c', phase: 'prune' }),
@@ -26,9 +26,10 @@ describe('runningWork', () => {
       pending('trainBaseline', { kind: 'baseline', model: 'mlp', seed: 3, phase: 'baseline', epoch: 2, batch: 1, batches: 10 }),
     ], trials);
     expect(work.map((w) => [w.kind, w.trialId ?? `${w.model}/${w.seed}`, w.phase, w.epoch, w.waiting])).toEqual([
-      ['baseline', 'mlp/3', 'baseline', 3, false], ['trial', 's:a', 'evaluate', null, false], ['trial', 's:c', 'prune', null, false], ['trial', 'null/null', null, null, true],
+      ['step', 'null/null', null, null, false], ['baseline', 'mlp/3', 'baseline', 3, false], ['trial', 's:a', 'evaluate', null, false], ['trial', 's:c', 'prune', null, false], ['trial', 'null/null', null, null, true],
     ]);
-    expect(work[3]).toMatchObject({ attempt: 2, lastFailure: 'no heartbeat for 1 minute', method: null });
+    expect(work[0].activity).toBe('markSweepRunning');
+    expect(work[4]).toMatchObject({ attempt: 2, lastFailure: 'no heartbeat for 1 minute', method: null });
   });
 
   it('keeps what the heartbeat says when the trial row is not among the trials given', () => {

@@ -3,8 +3,10 @@ import type { PendingCompute } from './sweeps/workflow.client.js';
 import type { SweepCounts, TrialView } from './sweeps/sweeps.dto.js';
 
 export interface RunningWorkView {
-  /** A trial, a model x seed baseline, or compute no worker has reported on yet (`waiting`). */
-  kind: 'trial' | 'baseline';
+  /** A trial, a model x seed baseline, or one of the workflow's bookkeeping steps (`activity` names it). */
+  kind: 'trial' | 'baseline' | 'step';
+  /** The activity: runTrial, trainBaseline, or a step such as markSweepRunning. */
+  activity: string;
   trialId: string | null;
   model: string | null;
   seed: number | null;
@@ -26,25 +28,32 @@ export interface RunningWorkView {
   lastFailure: string | null;
 }
 
-export interface SweepProgressView { sweepId: string; status: string; counts: SweepCounts; running: RunningWorkView[] }
+export interface SweepProgressView {
+  sweepId: string; status: string; counts: SweepCounts; running: RunningWorkView[];
+  /** While the sweep is open: the task queue its compute goes to (lopper-cpu, or lopper-gpu with requireGpu) and the workers polling it. */
+  queue: { name: string; workers: string[] } | null;
+}
 
-const COMPUTE: Record<string, RunningWorkView['kind']> = { runTrial: 'trial', trainBaseline: 'baseline' };
+const KINDS: Record<string, RunningWorkView['kind']> = { runTrial: 'trial', trainBaseline: 'baseline' };
 
-/** The compute activities in flight, baselines first, then trials in the grid's order (waiting ones last). */
+/**
+ * The activities in flight: bookkeeping steps first (a sweep waits on them before anything trains), then baselines,
+ * then trials in the grid's order (those no worker has reported on last).
+ */
 export function runningWork(pending: PendingCompute[], trials: TrialView[]): RunningWorkView[] {
   const byId = new Map(trials.map((t, i) => [t.id, { t, i }]));
-  const rows = pending.filter((p) => COMPUTE[p.activity]).map((p) => {
+  const rows = pending.map((p) => {
     const d = p.details;
     const t = d?.trialId ? byId.get(d.trialId)?.t : undefined;
     const view: RunningWorkView = {
-      kind: COMPUTE[p.activity], trialId: d?.trialId ?? null, model: t?.model ?? d?.model ?? null, seed: t?.seed ?? d?.seed ?? null,
+      kind: KINDS[p.activity] ?? 'step', activity: p.activity, trialId: d?.trialId ?? null, model: t?.model ?? d?.model ?? null, seed: t?.seed ?? d?.seed ?? null,
       method: t?.method ?? null, amount: t?.amount ?? null, finetune: t?.finetune ?? null,
       phase: d?.phase ?? null, epoch: d?.epoch !== undefined ? d.epoch + 1 : null, batch: d?.batch ?? null, batches: d?.batches ?? null,
       attempt: p.attempt, waiting: p.scheduled, lastHeartbeatAt: p.lastHeartbeatAt, worker: p.worker, lastFailure: p.lastFailure,
     };
     return view;
   });
-  const order = (r: RunningWorkView) => [r.kind === 'baseline' ? 0 : 1, r.trialId === null ? Number.MAX_SAFE_INTEGER : (byId.get(r.trialId)?.i ?? Number.MAX_SAFE_INTEGER - 1)];
+  const order = (r: RunningWorkView) => [['step', 'baseline', 'trial'].indexOf(r.kind), r.trialId === null ? Number.MAX_SAFE_INTEGER : (byId.get(r.trialId)?.i ?? Number.MAX_SAFE_INTEGER - 1)];
   return rows.sort((a, b) => {
     const [x, y] = [order(a), order(b)];
     return x[0] - y[0] || x[1] - y[1] || String(a.model).localeCompare(String(b.model)) || (a.seed ?? 0) - (b.seed ?? 0);

@@ -59,7 +59,7 @@ describe('--format on trials, summary and pareto', () => {
 
 describe('lopper sweep status', () => {
   const work = (phase: string, batch: number | null) => ({
-    kind: 'trial', trialId: 's:t', model: 'mlp', seed: 1, method: 'l1-unstructured', amount: 0.5, finetune: 'default', phase, epoch: batch === null ? null : 1, batch, batches: batch === null ? null : 4,
+    kind: 'trial', activity: 'runTrial', trialId: 's:t', model: 'mlp', seed: 1, method: 'l1-unstructured', amount: 0.5, finetune: 'default', phase, epoch: batch === null ? null : 1, batch, batches: batch === null ? null : 4,
     attempt: 1, waiting: false, lastHeartbeatAt: null, worker: null, lastFailure: null,
   });
   const polls = [
@@ -70,7 +70,7 @@ describe('lopper sweep status', () => {
   ];
   const fakeApi = () => {
     let i = -1;
-    return { sweep: async () => polls[++i].s, progress: async () => ({ running: polls[i].work }) } as unknown as LopperApi;
+    return { sweep: async () => polls[++i].s, progress: async () => ({ running: polls[i].work, queue: { name: 'lopper-cpu', workers: ['1@host'] } }) } as unknown as LopperApi;
   };
   const stream = (isTTY: boolean) => { const out: string[] = []; return { out, s: { isTTY, write: (x: string) => { out.push(x); return true; } } as unknown as NodeJS.WriteStream }; };
 
@@ -91,5 +91,17 @@ describe('lopper sweep status', () => {
     expect(out[1].startsWith('\x1b[2F')).toBe(true); // up over the two lines drawn
     expect(out[1]).toContain('batch 3/4');
     expect(out[3]).toMatch(/^\x1b\[2F\x1b\[2K\[.*COMPLETED\n\x1b\[J$/); // the finished sweep: the bar alone, the rest erased
+  });
+
+  it('says when no worker polls the sweep\'s queue (a GPU sweep with no GPU worker waits for ever), and draws the bar when progress fails', async () => {
+    const waiting = { ...sweep('s'), status: 'PENDING', counts: { pending: 1, running: 0, done: 0, failed: 0 } };
+    const api = { sweep: async () => waiting, progress: async () => ({ running: [], queue: { name: 'lopper-gpu', workers: [] } }) } as unknown as LopperApi;
+    const { out, s } = stream(false);
+    await status(api, 's', { follow: false, stream: s });
+    expect(out.join('').split('\n')[1]).toBe('  no worker polls lopper-gpu: nothing runs until one does (npm run worker on a GPU machine, or LOPPER_GPU=1)');
+    const failing = { sweep: async () => waiting, progress: async () => { throw new Error('temporal down'); } } as unknown as LopperApi;
+    const f = stream(false);
+    await status(failing, 's', { follow: false, stream: f.s });
+    expect(f.out.join('').split('\n').filter(Boolean)).toEqual([expect.stringMatching(/0\/1 trials .* PENDING$/)]);
   });
 });

@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { PARETO_OBJECTIVES, type SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
+import { GPU_TASK_QUEUE } from '../../../workflows/src/constants.js';
 import { compareCsv, compareTable, paretoCsv, paretoTable, sweepsTable, progressLine, summaryCsv, summaryTable, TERMINAL_STATUSES, trialsCsv, trialsTable, workLine, type OutputFormat } from './format.js';
 
 const json = (body: unknown) => JSON.stringify(body, null, 2);
@@ -84,15 +85,19 @@ export async function status(api: LopperApi, id: string, opts: { follow: boolean
     const s = await api.sweep(id);
     const ended = TERMINAL_STATUSES.includes(s.status);
     // The work lines are extra: where the API cannot reach Temporal just now, the bar (from Postgres) still draws.
-    const work = ended ? [] : await api.progress(id).then((p) => p.running, () => []);
+    const progress = ended ? null : await api.progress(id).catch(() => null);
+    const work = progress?.running ?? [];
+    const idle = progress?.queue?.workers.length === 0
+      ? [`  no worker polls ${progress.queue.name}: nothing runs until one does (npm run worker${progress.queue.name === GPU_TASK_QUEUE ? ' on a GPU machine, or LOPPER_GPU=1' : ''})`]
+      : [];
     const line = progressLine(s);
     if (stream.isTTY) {
-      const block = [line, ...work.map((w) => workLine(w))];
+      const block = [line, ...idle, ...work.map((w) => workLine(w))];
       stream.write(`${drawn ? `\x1b[${drawn}F` : ''}${block.map((l) => `\x1b[2K${l}\n`).join('')}\x1b[J`);
       drawn = block.length;
     } else {
       if (line !== last) stream.write(`${line}\n`); // logs: one line per change
-      const now = new Set(work.map((w) => workLine(w, false)));
+      const now = new Set([...idle, ...work.map((w) => workLine(w, false))]);
       for (const p of now) if (!phases.has(p)) stream.write(`${p}\n`);
       phases = now;
     }

@@ -111,7 +111,7 @@ describe('CLI formatting', () => {
 
 describe('workLine (lopper sweep status, under the bar)', () => {
   const w = (over: Partial<RunningWorkView>): RunningWorkView => ({
-    kind: 'trial', trialId: 's:t', model: 'lenet5', seed: 1, method: 'l1-structured', amount: 0.5, finetune: 'default', phase: 'finetune', epoch: 2, batch: 140, batches: 469,
+    kind: 'trial', activity: 'runTrial', trialId: 's:t', model: 'lenet5', seed: 1, method: 'l1-structured', amount: 0.5, finetune: 'default', phase: 'finetune', epoch: 2, batch: 140, batches: 469,
     attempt: 1, waiting: false, lastHeartbeatAt: null, worker: null, lastFailure: null, ...over,
   });
   it('names the trial (its setting where not the default) or the baseline, the phase, and where training is', () => {
@@ -124,5 +124,6 @@ describe('workLine (lopper sweep status, under the bar)', () => {
   it('says when one waits for a worker, and why its last attempt failed', () => {
     expect(workLine(w({ trialId: null, model: null, seed: null, method: null, amount: null, finetune: null, phase: null, epoch: null, batch: null, waiting: true, attempt: 2, lastFailure: 'no heartbeat for 1 minute\nstack' })))
       .toBe('  a trial: waiting for a worker (attempt 2); last attempt: no heartbeat for 1 minute');
+    expect(workLine(w({ kind: 'step', activity: 'markSweepRunning', trialId: null, phase: null, epoch: null, batch: null, waiting: true }))).toBe('  markSweepRunning: waiting for a worker');
   });
 });

@@ -131,7 +131,7 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
  * progress (epoch, batch of batches) and the attempt; waiting ones say so, with why the last attempt failed.
  */
 export function workLine(w: RunningWorkView, detail = true): string {
-  const what = w.kind === 'baseline'
+  const what = w.kind === 'step' ? w.activity : w.kind === 'baseline'
     ? `baseline ${w.model ?? '?'} seed ${w.seed ?? '?'}`
     : w.trialId === null ? 'a trial' : [w.model, w.method, w.amount, `seed ${w.seed}`, w.finetune && w.finetune !== DEFAULT_FINETUNE ? w.finetune : ''].filter((x) => x !== null && x !== '').join(' ');
   const attempt = w.attempt > 1 ? ` (attempt ${w.attempt})` : '';

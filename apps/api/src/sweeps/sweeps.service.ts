@@ -11,6 +11,7 @@ import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { runningWork, type SweepProgressView } from '../progress.js';
+import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../../../../workflows/src/constants.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
@@ -86,13 +87,16 @@ export class SweepsService {
 
   /**
    * What the sweep computes now: each trial or baseline a worker holds (phase, epoch, batch of batches, attempt, last
-   * heartbeat) or that waits for one, from Temporal's view of the workflow; none once the sweep has ended.
+   * heartbeat) or that waits for one, from Temporal's view of the workflow, and the workers polling its task queue (none:
+   * it waits for ever, a GPU sweep with no GPU worker say); nothing once the sweep has ended.
    */
   async progress(id: string): Promise<SweepProgressView> {
     const sweep = await this.get(id);
-    const pending = ['PENDING', 'RUNNING'].includes(sweep.status) ? await this.workflows.pendingCompute(id) : [];
+    if (!['PENDING', 'RUNNING'].includes(sweep.status)) return { sweepId: id, status: sweep.status, counts: sweep.counts, running: [], queue: null };
+    const queue = sweep.spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE;
+    const [pending, workers] = await Promise.all([this.workflows.pendingCompute(id), this.workflows.activityPollers(queue)]);
     const trials = pending.some((p) => p.details?.trialId) ? (await this.repo.trials(id)).map(trialView) : [];
-    return { sweepId: id, status: sweep.status, counts: sweep.counts, running: runningWork(pending, trials) };
+    return { sweepId: id, status: sweep.status, counts: sweep.counts, running: runningWork(pending, trials), queue: { name: queue, workers } };
   }
 
   /** Per method x amount over the seeds: mean ± sample sd of each metric, and the front of the means. */

@@ -84,6 +84,15 @@ export class SweepWorkflowClient implements OnModuleDestroy {
     }
   }
 
+  /** The workers that polled `taskQueue` for activities lately (Temporal forgets a poller 5 minutes after its last poll). */
+  async activityPollers(taskQueue: string): Promise<string[]> {
+    const { client } = await this.get();
+    const r = await client.workflowService.describeTaskQueue({
+      namespace: this.cfg.namespace, taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ }, taskQueueType: 2 /* ACTIVITY */,
+    });
+    return (r.pollers ?? []).map((p) => p.identity || 'unknown');
+  }
+
   async onModuleDestroy(): Promise<void> {
     if (this.client) await (await this.client).connection.close();
   }
