@@ -1,9 +1,9 @@
 import { runningWork } from './progress.js';
-import type { PendingCompute } from './sweeps/workflow.client.js';
+import type { PendingActivity } from './sweeps/workflow.client.js';
 import type { TrialView } from './sweeps/sweeps.dto.js';
 
 const trial = (id: string, over: Partial<TrialView> = {}) => ({ id, model: 'lenet5', method: 'l1-structured', amount: 0.5, seed: 1, finetune: 'default', ...over }) as TrialView;
-const pending = (activity: string, details: PendingCompute['details'], over: Partial<PendingCompute> = {}): PendingCompute =>
+const pending = (activity: string, details: PendingActivity['details'], over: Partial<PendingActivity> = {}): PendingActivity =>
   ({ activity, attempt: 1, scheduled: false, lastHeartbeatAt: '2026-11-29T06:00:00.000Z', startedAt: null, worker: '12@host', lastFailure: null, details, ...over });
 
 describe('runningWork', () => {

@@ -1,5 +1,5 @@
 /** What a running sweep's compute activities are doing now, from their last heartbeats (GET /sweeps/:id/progress). Pure. */
-import type { PendingCompute } from './sweeps/workflow.client.js';
+import type { PendingActivity } from './sweeps/workflow.client.js';
 import type { SweepCounts, TrialView } from './sweeps/sweeps.dto.js';
 
 export interface RunningWorkView {
@@ -40,7 +40,7 @@ const KINDS: Record<string, RunningWorkView['kind']> = { runTrial: 'trial', trai
  * The activities in flight: bookkeeping steps first (a sweep waits on them before anything trains), then baselines,
  * then trials in the grid's order (those no worker has reported on last).
  */
-export function runningWork(pending: PendingCompute[], trials: TrialView[]): RunningWorkView[] {
+export function runningWork(pending: PendingActivity[], trials: TrialView[]): RunningWorkView[] {
   const byId = new Map(trials.map((t, i) => [t.id, { t, i }]));
   const rows = pending.map((p) => {
     const d = p.details;

@@ -94,7 +94,7 @@ export class SweepsService {
     const sweep = await this.get(id);
     if (!['PENDING', 'RUNNING'].includes(sweep.status)) return { sweepId: id, status: sweep.status, counts: sweep.counts, running: [], queue: null };
     const queue = sweep.spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE;
-    const [pending, workers] = await Promise.all([this.workflows.pendingCompute(id), this.workflows.activityPollers(queue)]);
+    const [pending, workers] = await Promise.all([this.workflows.pendingActivities(id), this.workflows.activityPollers(queue)]);
     const trials = pending.some((p) => p.details?.trialId) ? (await this.repo.trials(id)).map(trialView) : [];
     return { sweepId: id, status: sweep.status, counts: sweep.counts, running: runningWork(pending, trials), queue: { name: queue, workers } };
   }

@@ -60,7 +60,7 @@ export class SweepWorkflowClient implements OnModuleDestroy {
    * The sweep workflow's activities in flight (none when it is not running): each one's last heartbeat (what it computes
    * and how far it got), its attempt, and when it last heartbeat.
    */
-  async pendingCompute(sweepId: string): Promise<PendingCompute[]> {
+  async pendingActivities(sweepId: string): Promise<PendingActivity[]> {
     const { client } = await this.get();
     try {
       const desc = await client.workflow.getHandle(sweepId).describe();
@@ -99,7 +99,7 @@ export class SweepWorkflowClient implements OnModuleDestroy {
 }
 
 /** One activity of a sweep workflow in flight, as Temporal reports it. */
-export interface PendingCompute {
+export interface PendingActivity {
   activity: string;
   attempt: number;
   /** Waiting for a worker (none has picked it up, or it waits to be retried). */
@@ -108,6 +108,7 @@ export interface PendingCompute {
   startedAt: string | null;
   worker: string | null;
   lastFailure: string | null;
+  /** A compute activity's last heartbeat (null for bookkeeping steps, and before the first). */
   details: ComputeHeartbeat | null;
 }
 
