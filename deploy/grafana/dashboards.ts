@@ -63,13 +63,10 @@ const COLUMNS: Record<ParetoObjective, { alias: string; of: (t: string) => strin
   'gzip-size': { alias: 'gzip size', of: (t) => `${t}."gzipBytes"` },
   speedup: { alias: 'speedup', of: speedupOf },
 };
-type Objective = ParetoObjective;
-const OBJECTIVES = Object.fromEntries(Object.entries(COLUMNS).map(([k, c]) =>
-  [k, { ...c, better: PARETO_OBJECTIVES[k as Objective].direction === 'max' ? '>' : '<' }])) as Record<Objective, { alias: string; of: (t: string) => string; better: '>' | '<' }>;
 
 /** Every finished trial of the selection with its accuracy and the objective (the API's points: compression known too). */
-function pointsSql(objective: Objective): string {
-  const { alias, of } = OBJECTIVES[objective];
+function pointsSql(objective: ParetoObjective): string {
+  const { alias, of } = COLUMNS[objective];
   return `SELECT ${of('t')} AS "${alias}", t.accuracy AS "accuracy", ${TRIAL_LABEL} AS "trial"
 FROM "Trial" t WHERE ${IN_SWEEP('t')} AND ${DONE} AND t.accuracy IS NOT NULL AND t."compressionRate" IS NOT NULL AND ${of('t')} IS NOT NULL
 ORDER BY 1, 2`;
@@ -79,8 +76,9 @@ ORDER BY 1, 2`;
  * The finished trials of the selection that no other beats on accuracy (up) and the objective, as pareto.ts decides it
  * (at least as good on both, better on one), ordered from the most accurate (the API's order).
  */
-function frontSql(objective: Objective): string {
-  const { alias, of, better } = OBJECTIVES[objective];
+function frontSql(objective: ParetoObjective): string {
+  const { alias, of } = COLUMNS[objective];
+  const better = PARETO_OBJECTIVES[objective].direction === 'max' ? '>' : '<';
   const more = [['t."compressionRate"', 'compression'], ['t."nonzeroParams"', 'nonzero params'], [PARAMS_REMOVED, 'params removed'], [SPEEDUP, 'speedup'], ['t."gzipBytes"', 'gzip size']]
     .filter(([, name]) => name !== alias).map(([x, name]) => `${x} AS "${name}"`).join(', ');
   const [x, o] = [of('t'), of('o')];

@@ -3,5 +3,8 @@ export const CPU_TASK_QUEUE = 'lopper-cpu';
 export const GPU_TASK_QUEUE = 'lopper-gpu';
 export const WORKFLOW_TASK_QUEUE = 'lopper-workflows';
 
+/** The queue a sweep's activities go to: the GPU one when it requires GPU workers. */
+export const activityTaskQueue = (spec: { requireGpu: boolean }) => (spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE);
+
 /** Trials handled by one workflow run before it continues as new (bounds the event history). */
 export const TRIALS_PER_RUN = 400;

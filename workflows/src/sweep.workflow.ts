@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { BaselineRef, LopperActivities } from './activity-types.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, TRIALS_PER_RUN } from './constants.js';
+import { activityTaskQueue, TRIALS_PER_RUN } from './constants.js';
 import { expandGrid, gridSize, modelNames, specForModel, type SweepSpec } from './spec.js';
 import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure } from './failures.js';
 
@@ -34,7 +34,7 @@ export interface SweepWorkflowResult { sweepId: string; trials: number; failed: 
 
 /** The sweep's activities: short bookkeeping ones and long compute ones (heartbeating), on the queue its spec needs. */
 export function activitiesFor(spec: SweepSpec, override?: string) {
-  const taskQueue = override ?? (spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE);
+  const taskQueue = override ?? activityTaskQueue(spec);
   const bookkeeping = proxyActivities<LopperActivities>({
     taskQueue,
     startToCloseTimeout: '1 minute',

@@ -11,7 +11,7 @@ import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { runningWork, type SweepProgressView } from '../progress.js';
-import { CPU_TASK_QUEUE, GPU_TASK_QUEUE } from '../../../../workflows/src/constants.js';
+import { activityTaskQueue } from '../../../../workflows/src/constants.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
 type SweepRow = NonNullable<Awaited<ReturnType<SweepsRepository['find']>>>;
@@ -93,7 +93,7 @@ export class SweepsService {
   async progress(id: string): Promise<SweepProgressView> {
     const sweep = await this.get(id);
     if (!['PENDING', 'RUNNING'].includes(sweep.status)) return { sweepId: id, status: sweep.status, counts: sweep.counts, running: [], queue: null };
-    const queue = sweep.spec.requireGpu ? GPU_TASK_QUEUE : CPU_TASK_QUEUE;
+    const queue = activityTaskQueue(sweep.spec);
     const [pending, workers] = await Promise.all([this.workflows.pendingActivities(id), this.workflows.activityPollers(queue)]);
     const trials = pending.some((p) => p.details?.trialId) ? (await this.repo.trials(id)).map(trialView) : [];
     return { sweepId: id, status: sweep.status, counts: sweep.counts, running: runningWork(pending, trials), queue: { name: queue, workers } };
