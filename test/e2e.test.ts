@@ -322,17 +322,25 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect(await api.progress(id)).toMatchObject({ status: 'CANCELLED', running: [] });
   }, 180_000);
 
-  it('shows a GPU sweep with no GPU worker waiting: its first step unclaimed, nobody polling lopper-gpu', async () => {
+  it('shows a GPU sweep with no GPU worker waiting for one (its bookkeeping done beside the workflow), and cancels it at once', async () => {
     const { id } = await api.submit({ ...grid, name: 'e2e-gpu-wait', requireGpu: true });
     let p = await api.progress(id);
-    for (const end = Date.now() + 30_000; Date.now() < end && !p.running.length; await new Promise((r) => setTimeout(r, 250))) p = await api.progress(id);
+    for (const end = Date.now() + 30_000; Date.now() < end && !(p.status === 'RUNNING' && p.running.length); await new Promise((r) => setTimeout(r, 250))) p = await api.progress(id);
     expect(p.queue).toEqual({ name: 'lopper-gpu', workers: [] });
-    expect(p.status).toBe('PENDING');
-    expect(p.running.map((w) => [w.kind, w.activity, w.waiting, w.attempt])).toEqual([['step', 'markSweepRunning', true, 1]]);
+    expect(p.status).toBe('RUNNING');
+    expect(p.running.map((w) => [w.kind, w.activity, w.waiting, w.attempt])).toEqual([['baseline', 'trainBaseline', true, 1]]);
     const shown: string[] = [];
     await printStatus(api, id, { follow: false, stream: { isTTY: false, write: (x: string) => shown.push(x) } as unknown as NodeJS.WriteStream });
     expect(shown.join('')).toContain('  no worker polls lopper-gpu: nothing runs until one does');
-    expect(shown.join('')).toContain('  markSweepRunning: waiting for a worker');
+    expect(shown.join('')).toContain('  a baseline: waiting for a worker');
+    expect((await api.cancel(id)).cancelled).toBe(true);
+    expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
+    // The workflow ends too (its clean-up ran beside it, not on the unserved GPU queue), so the sweep can be resumed.
+    const handle = temporal.workflow.getHandle(id);
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(await api.progress(id)).toMatchObject({ status: 'CANCELLED', running: [], queue: null });
+    expect(await api.resume(id)).toEqual({ id, resumedTrials: 4, status: 'PENDING' });
     expect((await api.cancel(id)).cancelled).toBe(true);
     expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
   }, 120_000);

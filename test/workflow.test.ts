@@ -12,6 +12,7 @@ import type { LopperActivities, RunTrialInput } from '../workflows/src/activity-
 import { expandGrid, gridSize } from '../workflows/src/spec.js';
 import type { ScheduledSweepWorkflow } from '../workflows/src/scheduled-sweep.workflow.js';
 import type { SweepWorkflow } from '../workflows/src/sweep.workflow.js';
+import { bookkeepingOf } from '../workers/src/bookkeeping.js';
 import { testSpec } from './helpers/spec.js';
 
 const require = createRequire(import.meta.url);
@@ -57,8 +58,9 @@ function recorder(opts: { failTrial?: (t: RunTrialInput) => boolean; trialDelayM
 
 async function withWorkers<T>(acts: LopperActivities, fn: () => Promise<T>): Promise<T> {
   const workers = [
-    await Worker.create({ connection, taskQueue: WORKFLOW_TASK_QUEUE, workflowBundle: bundle }),
-    await Worker.create({ connection, taskQueue: ACTIVITY_TASK_QUEUE, activities: acts, maxConcurrentActivityTaskExecutions: 50 }),
+    // As in workers/src/worker.ts: bookkeeping beside the workflows, compute on its own queue.
+    await Worker.create({ connection, taskQueue: WORKFLOW_TASK_QUEUE, workflowBundle: bundle, activities: bookkeepingOf(acts) }),
+    await Worker.create({ connection, taskQueue: ACTIVITY_TASK_QUEUE, activities: { trainBaseline: acts.trainBaseline, runTrial: acts.runTrial }, maxConcurrentActivityTaskExecutions: 50 }),
   ];
   const runs = workers.map((w) => w.run());
   try {
@@ -182,6 +184,22 @@ describe('SweepWorkflow on the Temporal dev server', () => {
       await h.cancel();
       await expect(h.result()).rejects.toBeInstanceOf(WorkflowFailedError);
     });
+    expect(r.finished).toEqual([{ status: 'CANCELLED', error: undefined }]);
+  });
+
+  it('marks a sweep whose compute queue no worker serves RUNNING, and ends it CANCELLED at once when cancelled', async () => {
+    const r = recorder();
+    const sweepId = uid('wf-unserved');
+    await withWorkers(r.acts, async () => {
+      const h = await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec: testSpec(), activityTaskQueue: uid('nobody-polls') }] });
+      while (!r.calls.includes(`running:${sweepId}`)) await new Promise((res) => setTimeout(res, 50));
+      const pending = (await h.describe()).raw.pendingActivities ?? [];
+      expect(pending.map((a) => a.activityType?.name)).toEqual(['trainBaseline']);
+      await h.cancel();
+      await expect(h.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+      expect((await h.describe()).status.name).toBe('CANCELLED');
+    });
+    expect(r.calls).toEqual([`running:${sweepId}`]);
     expect(r.finished).toEqual([{ status: 'CANCELLED', error: undefined }]);
   });
 

@@ -1,10 +1,11 @@
-/** Creates the Temporal workers of one process: activities on its capability queue, workflows optionally. */
+/** Creates the Temporal workers of one process: activities on its capability queue, workflows (and their bookkeeping activities) optionally. */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createRequire } from 'node:module';
 import { CPU_TASK_QUEUE, GPU_TASK_QUEUE, WORKFLOW_TASK_QUEUE } from '../../workflows/src/constants.js';
 import { createPrisma } from '../../prisma/src/client.js';
 import { createActivities } from './activities.js';
 import { createArtifactStore } from './artifacts.js';
+import { bookkeepingOf } from './bookkeeping.js';
 import { initBackend } from './backends/index.js';
 import type { WorkerConfig } from './config.js';
 import { WorkerRepository } from './repository.js';
@@ -40,7 +41,8 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
     }),
   ];
   if (cfg.runWorkflows) {
-    workers.push(await Worker.create({ connection, namespace: cfg.namespace, taskQueue: WORKFLOW_TASK_QUEUE, workflowsPath: WORKFLOWS_PATH }));
+    // The workflows' bookkeeping activities (database writes) run on their own queue, beside the workflows.
+    workers.push(await Worker.create({ connection, namespace: cfg.namespace, taskQueue: WORKFLOW_TASK_QUEUE, workflowsPath: WORKFLOWS_PATH, activities: bookkeepingOf(activities) }));
   }
   return {
     backend: `${backend.backend} on ${backend.device}`,

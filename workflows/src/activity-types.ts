@@ -1,4 +1,4 @@
-/** The activity contract. Workflows import only these types; workers implement them (workers/src/activities.ts). */
+/** The activity contract. Workflows import only its types; workers implement it (workers/src/activities.ts). */
 import type { MethodName, SweepSpec } from './spec.js';
 
 export interface BaselineRef {
@@ -57,3 +57,13 @@ export interface LopperActivities {
   markTrialFailed(input: { trialId: string; error: string }): Promise<void>;
   finishSweep(input: { sweepId: string; status: SweepFinalStatus; error?: string }): Promise<void>;
 }
+
+/**
+ * The short database writes around the compute. They run on the workflow's own task queue, served by the worker that
+ * runs the workflows, so that a sweep whose compute queue nobody serves (a GPU sweep before any GPU worker starts) is
+ * still marked running, cancelled or failed at once.
+ */
+export const BOOKKEEPING_ACTIVITIES = ['createSweep', 'markSweepRunning', 'markTrialFailed', 'finishSweep'] as const;
+export type BookkeepingActivities = Pick<LopperActivities, (typeof BOOKKEEPING_ACTIVITIES)[number]>;
+/** The long ones (heartbeating): on the capability queue, CPU_TASK_QUEUE or GPU_TASK_QUEUE. */
+export type ComputeActivities = Pick<LopperActivities, 'trainBaseline' | 'runTrial'>;

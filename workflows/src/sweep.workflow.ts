@@ -12,7 +12,7 @@ import {
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BaselineRef, LopperActivities } from './activity-types.js';
+import type { BaselineRef, BookkeepingActivities, ComputeActivities } from './activity-types.js';
 import { activityTaskQueue, TRIALS_PER_RUN } from './constants.js';
 import { expandGrid, gridSize, modelNames, specForModel, type SweepSpec } from './spec.js';
 import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure } from './failures.js';
@@ -26,21 +26,24 @@ export interface SweepWorkflowInput {
   failedSoFar?: number;
   /** Trials per workflow run before continueAsNew (default TRIALS_PER_RUN). */
   trialsPerRun?: number;
-  /** Activity task queue; default by capability (CPU_TASK_QUEUE, or GPU_TASK_QUEUE when spec.requireGpu). */
+  /** Compute activities' task queue; default by capability (CPU_TASK_QUEUE, or GPU_TASK_QUEUE when spec.requireGpu). */
   activityTaskQueue?: string;
 }
 
 export interface SweepWorkflowResult { sweepId: string; trials: number; failed: number; status: 'COMPLETED' | 'FAILED' | 'CANCELLED' }
 
-/** The sweep's activities: short bookkeeping ones and long compute ones (heartbeating), on the queue its spec needs. */
+/**
+ * The sweep's activities: the short bookkeeping ones on this workflow's own task queue (no taskQueue: the worker that
+ * runs the workflow serves them, so a cancel completes even while no worker serves the compute queue), and the long
+ * compute ones (heartbeating) on the queue its spec needs.
+ */
 export function activitiesFor(spec: SweepSpec, override?: string) {
   const taskQueue = override ?? activityTaskQueue(spec);
-  const bookkeeping = proxyActivities<LopperActivities>({
-    taskQueue,
+  const bookkeeping = proxyActivities<BookkeepingActivities>({
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 5, initialInterval: '1 second' },
   });
-  const compute = proxyActivities<LopperActivities>({
+  const compute = proxyActivities<ComputeActivities>({
     taskQueue,
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: COMPUTE_HEARTBEAT_TIMEOUT,

@@ -125,5 +125,6 @@ describe('workLine (lopper sweep status, under the bar)', () => {
     expect(workLine(w({ trialId: null, model: null, seed: null, method: null, amount: null, finetune: null, phase: null, epoch: null, batch: null, waiting: true, attempt: 2, lastFailure: 'no heartbeat for 1 minute\nstack' })))
       .toBe('  a trial: waiting for a worker (attempt 2); last attempt: no heartbeat for 1 minute');
     expect(workLine(w({ kind: 'step', activity: 'markSweepRunning', trialId: null, phase: null, epoch: null, batch: null, waiting: true }))).toBe('  markSweepRunning: waiting for a worker');
+    expect(workLine(w({ kind: 'baseline', activity: 'trainBaseline', trialId: null, model: null, seed: null, phase: null, epoch: null, batch: null, waiting: true }))).toBe('  a baseline: waiting for a worker');
   });
 });

@@ -131,8 +131,9 @@ export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
  * progress (epoch, batch of batches) and the attempt; waiting ones say so, with why the last attempt failed.
  */
 export function workLine(w: RunningWorkView, detail = true): string {
+  // One not picked up yet has reported nothing: which trial or baseline it is shows once a worker takes it.
   const what = w.kind === 'step' ? w.activity : w.kind === 'baseline'
-    ? `baseline ${w.model ?? '?'} seed ${w.seed ?? '?'}`
+    ? (w.model === null ? 'a baseline' : `baseline ${w.model} seed ${w.seed ?? '?'}`)
     : w.trialId === null ? 'a trial' : [w.model, w.method, w.amount, `seed ${w.seed}`, w.finetune && w.finetune !== DEFAULT_FINETUNE ? w.finetune : ''].filter((x) => x !== null && x !== '').join(' ');
   const attempt = w.attempt > 1 ? ` (attempt ${w.attempt})` : '';
   if (w.waiting) return `  ${what}: waiting for a worker${attempt}${w.lastFailure ? `; last attempt: ${w.lastFailure.split('\n')[0].slice(0, 100)}` : ''}`;
