@@ -26,6 +26,7 @@ import { compare as printComparison, downloadTrialModel, readModelUpload, status
 import type { RunningWorkView } from '../apps/api/src/progress.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
+import { createSweepRows, UnknownUserModel } from '../prisma/src/sweep-rows.js';
 
 const MLP_KERNELS = [784 * 300, 300 * 100, 100 * 10];
 const MLP_OTHER = 300 + 100 + 10; // biases are not pruned
@@ -539,6 +540,38 @@ describe("a sweep over a user's own uploaded model", () => {
     rgb.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
+
+  it('deletes an uploaded model once no schedule and no sweep names it (409 naming them before), with its stored bytes', async () => {
+    const small = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10, name: 'out' })] });
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-e2e-um-'));
+    const m = await api.uploadModel(readModelUpload(await saveUserModel(small, join(dir, 'to-delete'))));
+    small.dispose();
+    const spec = { name: 'e2e-user-delete', model: 'user', userModel: m.id, dataset: 'fashion-mnist', methods: ['l1-unstructured'], amounts: [0.5], seeds: [4], baselineEpochs: 0, finetuneEpochs: 1, trainSubset: 300, testSubset: 100, batchSize: 100 };
+    const conflict = async () => { const e = (await api.deleteModel(m.id).catch((x: unknown) => x)) as ApiError; return [e.status, e.body.message]; };
+
+    const sc = await api.createSchedule({ name: 'uses the model', cron: '0 3 * * *', paused: true, sweep: spec });
+    expect(await conflict()).toEqual([409, `model ${m.id} is named by schedule(s) ${sc.id}: delete them first`]);
+    await api.deleteSchedule(sc.id);
+
+    const { id } = await api.submit(spec);
+    expect(await conflict()).toEqual([409, `model ${m.id} is used by 1 sweep(s): ${id}; delete them first`]);
+    await api.cancel(id);
+    expect(['CANCELLED', 'COMPLETED']).toContain((await waitDone(id, 120_000)).status);
+    await api.deleteSweep(id);
+
+    expect(await api.deleteModel(m.id)).toEqual({ id: m.id, deleted: true, freedBytes: m.sizeBytes });
+    expect(await prisma.userModel.count({ where: { id: m.id } })).toBe(0);
+    expect(await prisma.artifact.count({ where: { uri: { contains: m.id } } })).toBe(0);
+    const gone = (await api.model(m.id).catch((x: unknown) => x)) as ApiError;
+    expect([gone.status, gone.body.message]).toEqual([404, `model ${m.id} not found`]);
+    expect((await api.deleteModel(m.id).catch((x: unknown) => x) as ApiError).status).toBe(404);
+    expect((await rejected(spec)).body.errors).toEqual([{ field: 'userModel', message: `no uploaded model ${m.id} (POST /models first)` }]);
+    // The write itself checks, under a lock on the model's row (a delete racing the API's check): nothing is written.
+    const rows = await prisma.sweep.count();
+    await expect(createSweepRows(prisma, 'sw-raced', { ...grid, model: 'user', userModel: m.id } as never)).rejects.toBeInstanceOf(UnknownUserModel);
+    expect(await prisma.sweep.count()).toBe(rows);
+    rmSync(dir, { recursive: true, force: true });
+  }, 180_000);
 });
 
 describe('nightly sweeps on a schedule', () => {

@@ -21,6 +21,7 @@ import { deserializeModel, serializeModel } from './pruning/serialize.js';
 import { weightsToHost } from './pruning/host.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
 import type { WorkerRepository } from './repository.js';
+import { UnknownUserModel } from '../../prisma/src/sweep-rows.js';
 
 export interface ActivityDeps {
   repo: WorkerRepository;
@@ -219,7 +220,13 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
 
   return {
     async createSweep({ sweepId, spec }) {
-      return { totalTrials: await repo.createSweep(sweepId, spec) };
+      try {
+        return { totalTrials: await repo.createSweep(sweepId, spec) };
+      } catch (e) {
+        // A schedule whose model was deleted after it was created: no retry brings the model back.
+        if (e instanceof UnknownUserModel) throw ApplicationFailure.nonRetryable(`userModel: ${e.message}`, 'InvalidConfig');
+        throw e;
+      }
     },
 
     async markSweepRunning(sweepId) {

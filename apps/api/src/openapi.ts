@@ -129,7 +129,18 @@ export function openApiDocument(): object {
         },
         get: { summary: 'List uploaded models (newest first)', parameters: [{ name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } }], responses: { 200: { description: 'Models', ...json({ type: 'array', items: ref('UserModel') }) } } },
       },
-      '/models/{id}': { get: { summary: 'One uploaded model', parameters: [idParam], responses: { 200: { description: 'Model', ...json(ref('UserModel')) }, 404: { description: 'Unknown model', ...json(ref('Error')) } } } },
+      '/models/{id}': {
+        get: { summary: 'One uploaded model', parameters: [idParam], responses: { 200: { description: 'Model', ...json(ref('UserModel')) }, 404: { description: 'Unknown model', ...json(ref('Error')) } } },
+        delete: {
+          summary: 'Delete an uploaded model (its description and stored bytes) that no sweep and no schedule names; baselines trained from it stay',
+          parameters: [idParam],
+          responses: {
+            200: { description: 'Deleted', ...json({ type: 'object', properties: { id: { type: 'string' }, deleted: { type: 'boolean' }, freedBytes: { type: 'integer' } } }) },
+            404: { description: 'Unknown model', ...json(ref('Error')) },
+            409: { description: 'Sweeps or schedules name the model (the message names them): delete those first', ...json(ref('Error')) },
+          },
+        },
+      },
       '/sweeps/{id}/resume': {
         post: {
           summary: 'Run the trials of an ended sweep that are not DONE again, on its stored spec (DONE trials and baselines are reused)',

@@ -45,6 +45,7 @@ export class LopperApi {
   uploadModel(body: unknown) { return this.call<UserModelView>('POST', '/models', body); }
   models() { return this.call<UserModelView[]>('GET', '/models'); }
   model(id: string) { return this.call<UserModelView>('GET', `/models/${encodeURIComponent(id)}`); }
+  deleteModel(id: string) { return this.call<{ id: string; deleted: boolean; freedBytes: number }>('DELETE', `/models/${encodeURIComponent(id)}`); }
   sweep(id: string) { return this.call<SweepView>('GET', `/sweeps/${encodeURIComponent(id)}`); }
   /** Sweeps, newest first: `limit` (50) at a time, `before` the previous page's last id, filtered by `tag` (a schedule's: schedule:<id>) or `status`. */
   sweeps(query: { limit?: number | string; tag?: string; status?: string; before?: string } = {}) { return this.call<SweepView[]>('GET', `/sweeps${queryString(query)}`); }

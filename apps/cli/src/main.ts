@@ -76,6 +76,10 @@ model.command('list').description('list uploaded models, newest first').action(a
   if (!models.length) print('no uploaded models (lopper model upload <model.json>)');
   for (const m of models) print(`${m.id}  ${m.createdAt}  ${String(m.params).padStart(9)} params  ${m.name}`);
 });
+model.command('delete <id>').description('delete an uploaded model that no sweep or schedule names (its baselines stay)').action(async (id: string) => {
+  const r = await api().deleteModel(id);
+  print(`deleted ${r.id} (${r.freedBytes} bytes freed)`);
+});
 program.command('compare <ids...>').description('sweeps side by side (method x amount over seeds), * on the front over all of them')
   .addOption(formatOption())
   .action(async (ids: string[], o: { format: OutputFormat }) => cmd.compare(api(), ids, print, o.format));

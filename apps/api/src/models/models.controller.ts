@@ -1,5 +1,5 @@
 /** HTTP surface of user models: thin, everything else is in ModelsService. */
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
 import { ModelsService } from './models.service.js';
 import { pageLimit } from '../query.js';
 
@@ -23,5 +23,11 @@ export class ModelsController {
   @Get(':id')
   get(@Param('id') id: string) {
     return this.models.get(id);
+  }
+
+  /** Deletes a model no sweep or schedule names (409 naming them otherwise). */
+  @Delete(':id')
+  delete(@Param('id') id: string) {
+    return this.models.delete(id);
   }
 }

@@ -45,4 +45,27 @@ export class ModelsRepository {
   find(id: string) {
     return this.prisma.userModel.findUnique({ where: { id } });
   }
+
+  /**
+   * Deletes the model's description and its stored bytes in one transaction, unless a sweep names it: then nothing is
+   * written and the answer names up to `show` of those sweeps (oldest first) and their count. The model's row is locked
+   * first, so a sweep being written now (createSweepRows holds a share lock on it) is either seen here or finds it gone.
+   * null when there is no such model.
+   */
+  async delete(id: string, show = 5): Promise<{ freedBytes: number } | { usedBy: string[]; count: number } | null> {
+    return this.prisma.$transaction(async (tx) => {
+      const locked = await tx.$queryRaw<{ artifactUri: string }[]>`SELECT "artifactUri" FROM "UserModel" WHERE "id" = ${id} FOR UPDATE`;
+      if (!locked.length) return null;
+      const where = { spec: { path: ['userModel'], equals: id } };
+      const count = await tx.sweep.count({ where });
+      if (count) {
+        const first = await tx.sweep.findMany({ where, select: { id: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }], take: show });
+        return { usedBy: first.map((s) => s.id), count };
+      }
+      await tx.userModel.delete({ where: { id } });
+      const freed = await tx.$queryRaw<{ sizeBytes: number }[]>`
+        DELETE FROM "Artifact" WHERE "uri" = ${locked[0].artifactUri} AND "kind" = ${USER_MODEL_KIND} RETURNING "sizeBytes"`;
+      return { freedBytes: freed.reduce((n, r) => n + Number(r.sizeBytes), 0) };
+    });
+  }
 }

@@ -2,7 +2,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleDescription, type ScheduleSummary } from '@temporalio/client';
 import { WORKFLOW_TASK_QUEUE } from '../../../../workflows/src/constants.js';
-import type { ScheduledSweepWorkflow } from '../../../../workflows/src/scheduled-sweep.workflow.js';
+import type { ScheduledSweepInput, ScheduledSweepWorkflow } from '../../../../workflows/src/scheduled-sweep.workflow.js';
+import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { NotFound, ValidationError } from '../errors.js';
 import { SweepWorkflowClient } from '../sweeps/workflow.client.js';
 import type { ScheduleRequest } from './schedules.dto.js';
@@ -47,6 +48,20 @@ export class ScheduleClient {
   async list(): Promise<ScheduleSummary[]> {
     const out: ScheduleSummary[] = [];
     for await (const s of (await this.schedules()).list()) if (s.action?.workflowType === SCHEDULED_WORKFLOW) out.push(s);
+    return out;
+  }
+
+  /** Each schedule's id and the sweep it starts (one describe per schedule: the listing does not carry the spec). */
+  async sweeps(): Promise<{ id: string; spec: SweepSpec }[]> {
+    const out: { id: string; spec: SweepSpec }[] = [];
+    for (const s of await this.list()) {
+      const d = await this.describe(s.scheduleId).catch((e: unknown) => {
+        if (e instanceof NotFound) return null; // deleted since it was listed
+        throw e;
+      });
+      const input = d?.action.type === 'startWorkflow' ? (d.action.args?.[0] as ScheduledSweepInput | undefined) : undefined;
+      if (input) out.push({ id: s.scheduleId, spec: input.spec });
+    }
     return out;
   }
 

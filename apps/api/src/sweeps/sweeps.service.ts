@@ -7,6 +7,7 @@ import { Conflict, NotFound, ValidationError } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
 import { paretoFront } from '../pareto.js';
 import { compare, summarize, type Comparison, type SweepSummary } from '../summary.js';
+import { UnknownUserModel } from '../../../../prisma/src/sweep-rows.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
@@ -36,7 +37,10 @@ export class SweepsService {
     const spec = parseSweepSpec(body, this.cfg.maxTrials);
     if (spec.userModel) await this.models.requireUploaded(spec.userModel, 'userModel');
     const id = `sw-${randomUUID()}`;
-    const totalTrials = await this.repo.create(id, spec);
+    const totalTrials = await this.repo.create(id, spec).catch((e: unknown) => {
+      // Deleted between the check above and the write (which locks the model's row): nothing was written.
+      throw e instanceof UnknownUserModel ? new ValidationError([{ field: 'userModel', message: e.message }]) : e;
+    });
     try {
       await this.workflows.start(id, spec);
     } catch (e) {
