@@ -267,6 +267,11 @@ describe('user models', () => {
       expect(err).toMatchObject({ message, type: 'InvalidConfig', nonRetryable: true });
     }
     expect(heldMemory()).toEqual(before);
+    // A schedule's run on a model deleted since (its UserModel row gone): no sweep written, no retry.
+    const missing = `um-${'0'.repeat(64)}`;
+    const err = await env.run(acts.createSweep, { sweepId: 'act-no-model', spec: testSpec({ model: 'user', userModel: missing, baselineEpochs: 0 }) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: `userModel: no uploaded model ${missing} (POST /models first)`, type: 'InvalidConfig', nonRetryable: true });
+    expect(await prisma.sweep.count({ where: { id: 'act-no-model' } })).toBe(0);
   });
 });
 
