@@ -27,6 +27,7 @@ import type { RunningWorkView } from '../apps/api/src/progress.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 import { createSweepRows, UnknownUserModel } from '../prisma/src/sweep-rows.js';
+import { SweepsRepository } from '../apps/api/src/sweeps/sweeps.repository.js';
 
 const MLP_KERNELS = [784 * 300, 300 * 100, 100 * 10];
 const MLP_OTHER = 300 + 100 + 10; // biases are not pruned
@@ -109,6 +110,11 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
       expect(t.durationMs).toBeGreaterThan(0);
       expect(t.attempts).toBe(1);
     }
+    // What the progress view's estimate of the time left rests on, from Postgres: the DONE trials' mean duration.
+    const durations = trials.map((t) => t.durationMs!);
+    const done = await new SweepsRepository(prisma).doneDurations(sweepId);
+    expect(done.count).toBe(4);
+    expect(done.meanMs).toBeCloseTo(durations.reduce((a, b) => a + b, 0) / 4, 6);
   }, 600_000);
 
   it('trains a real baseline (accuracy above 0.7 on the subset)', () => {

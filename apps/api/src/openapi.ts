@@ -77,9 +77,14 @@ export function openApiDocument(): object {
       },
       '/sweeps/{id}/progress': {
         get: {
-          summary: 'What the sweep computes now: each trial or baseline a worker holds (phase, 1-based epoch, batch of batches, attempt, last heartbeat, worker) or that waits for one (with why its last attempt failed), bookkeeping steps in flight, and the workers polling the sweep\'s task queue; empty once the sweep has ended',
+          summary: 'What the sweep computes now: each trial or baseline a worker holds (phase, 1-based epoch, batch of batches, attempt, last heartbeat, worker) or that waits for one (with why its last attempt failed), bookkeeping steps in flight, and the workers polling the sweep\'s task queue, and an estimate of the time left; empty once the sweep has ended',
           parameters: [idParam],
-          responses: { 200: { description: 'Progress', ...json({ type: 'object', properties: { sweepId: { type: 'string' }, status: { type: 'string' }, counts: { type: 'object' }, running: { type: 'array', items: { type: 'object' } }, queue: { type: ['object', 'null'], properties: { name: { type: 'string' }, workers: { type: 'array', items: { type: 'string' } } } } } }) }, 404: errors[404] },
+          responses: { 200: { description: 'Progress', ...json({ type: 'object', properties: { sweepId: { type: 'string' }, status: { type: 'string' }, counts: { type: 'object' }, running: { type: 'array', items: { type: 'object' } }, queue: { type: ['object', 'null'], properties: { name: { type: 'string' }, workers: { type: 'array', items: { type: 'string' } } } },
+            estimate: {
+              type: ['object', 'null'],
+              description: 'the unfinished trials, in rounds of those computed at once now, at the mean measured duration of the finished ones: a projection, null until a trial has finished or while no worker serves the queue',
+              properties: { remainingMs: { type: 'integer' }, remainingTrials: { type: 'integer' }, meanTrialMs: { type: 'number' }, finishedTrials: { type: 'integer' }, parallel: { type: 'integer' } },
+            } } }) }, 404: errors[404] },
         },
       },
       '/sweeps/{id}/summary': {

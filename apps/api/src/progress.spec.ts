@@ -1,4 +1,4 @@
-import { runningWork } from './progress.js';
+import { estimateRemaining, runningWork } from './progress.js';
 import type { PendingActivity } from './sweeps/workflow.client.js';
 import type { TrialView } from './sweeps/sweeps.dto.js';
 
@@ -35,5 +35,24 @@ describe('runningWork', () => {
   it('keeps what the heartbeat says when the trial row is not among the trials given', () => {
     const [w] = runningWork([pending('runTrial', { kind: 'trial', trialId: 's:zz', model: 'mlp', seed: 4, phase: 'load' })], trials);
     expect([w.trialId, w.model, w.seed, w.method]).toEqual(['s:zz', 'mlp', 4, null]);
+  });
+});
+
+describe('estimateRemaining', () => {
+  it('projects the trials left, in rounds of those computed at once, at the finished trials\' mean duration', () => {
+    // 10 left, 3 at a time: 4 rounds of 40 s.
+    expect(estimateRemaining({ count: 6, meanMs: 40_000 }, 10, 3, 4, 2)).toEqual({ remainingMs: 160_000, remainingTrials: 10, meanTrialMs: 40_000, finishedTrials: 6, parallel: 3 });
+  });
+
+  it('counts at most the sweep\'s concurrency and what is left at once, and at least one (between two trials none is held)', () => {
+    expect(estimateRemaining({ count: 1, meanMs: 1000 }, 10, 8, 2, 1)?.parallel).toBe(2);
+    expect(estimateRemaining({ count: 1, meanMs: 1000 }, 3, 8, 8, 1)).toMatchObject({ parallel: 3, remainingMs: 1000 });
+    expect(estimateRemaining({ count: 1, meanMs: 1000 }, 3, 0, 8, 1)).toMatchObject({ parallel: 1, remainingMs: 3000 });
+  });
+
+  it('says nothing before a trial has finished, when nothing is left, or when no worker serves the queue', () => {
+    expect(estimateRemaining({ count: 0, meanMs: null }, 10, 2, 2, 1)).toBeNull();
+    expect(estimateRemaining({ count: 4, meanMs: 500 }, 0, 0, 2, 1)).toBeNull();
+    expect(estimateRemaining({ count: 4, meanMs: 500 }, 6, 0, 2, 0)).toBeNull();
   });
 });

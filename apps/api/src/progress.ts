@@ -32,6 +32,35 @@ export interface SweepProgressView {
   sweepId: string; status: string; counts: SweepCounts; running: RunningWorkView[];
   /** While the sweep is open: the task queue its compute goes to (lopper-cpu, or lopper-gpu with requireGpu) and the workers polling it. */
   queue: { name: string; workers: string[] } | null;
+  /** How long the rest may take, projected from the finished trials' measured durations; null until one has finished. */
+  estimate: SweepEstimate | null;
+}
+
+/**
+ * A projection of what was measured, not a promise: the unfinished trials, in rounds of `parallel`, at the mean compute
+ * time of the trials finished so far (each trial's durationMs: loading, pruning, fine-tuning, evaluation, measurement).
+ * Methods and amounts differ in cost and the grid runs them in order, so early estimates lean on the first methods'.
+ */
+export interface SweepEstimate {
+  remainingMs: number;
+  /** Trials not finished yet (pending or running). */
+  remainingTrials: number;
+  /** The mean, and how many finished trials it is over. */
+  meanTrialMs: number;
+  finishedTrials: number;
+  /** Trials that workers compute at once now, at least 1, at most the sweep's concurrency and what is left. */
+  parallel: number;
+}
+
+/**
+ * The estimate from the finished trials' durations (`done`: how many have one, and their mean), the trials left, the
+ * trials workers hold now and the sweep's concurrency. null when no trial has finished, nothing is left, or no worker
+ * serves the sweep's queue (nothing would run).
+ */
+export function estimateRemaining(done: { count: number; meanMs: number | null }, remainingTrials: number, held: number, concurrency: number, workers: number): SweepEstimate | null {
+  if (!done.count || done.meanMs === null || remainingTrials <= 0 || workers === 0) return null;
+  const parallel = Math.max(1, Math.min(held, concurrency, remainingTrials));
+  return { remainingMs: Math.round(Math.ceil(remainingTrials / parallel) * done.meanMs), remainingTrials, meanTrialMs: done.meanMs, finishedTrials: done.count, parallel };
 }
 
 const KINDS: Record<string, RunningWorkView['kind']> = { runTrial: 'trial', trainBaseline: 'baseline' };

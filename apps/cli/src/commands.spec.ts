@@ -93,6 +93,15 @@ describe('lopper sweep status', () => {
     expect(out[3]).toMatch(/^\x1b\[2F\x1b\[2K\[.*COMPLETED\n\x1b\[J$/); // the finished sweep: the bar alone, the rest erased
   });
 
+  it('prints the estimate of the time left under the bar, each time the bar changes', async () => {
+    const running = { ...sweep('s'), totalTrials: 4, status: 'RUNNING', counts: { pending: 1, running: 2, done: 1, failed: 0 } };
+    const estimate = { remainingMs: 80_000, remainingTrials: 3, meanTrialMs: 40_000, finishedTrials: 1, parallel: 2 };
+    const api = { sweep: async () => running, progress: async () => ({ running: [], queue: { name: 'lopper-cpu', workers: ['1@host'] }, estimate }) } as unknown as LopperApi;
+    const { out, s } = stream(false);
+    await status(api, 's', { follow: false, stream: s });
+    expect(out.join('').split('\n').filter(Boolean).slice(1)).toEqual(['  about 80 s left: 3 trial(s) to go at 40 s each (mean of 1 finished), 2 at a time']);
+  });
+
   it('says when no worker polls the sweep\'s queue (a GPU sweep with no GPU worker waits for ever), and draws the bar when progress fails', async () => {
     const waiting = { ...sweep('s'), status: 'PENDING', counts: { pending: 1, running: 0, done: 0, failed: 0 } };
     const api = { sweep: async () => waiting, progress: async () => ({ running: [], queue: { name: 'lopper-gpu', workers: [] } }) } as unknown as LopperApi;

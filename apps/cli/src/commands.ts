@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import { PARETO_OBJECTIVES, type SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 import type { LopperApi } from './api-client.js';
 import { GPU_TASK_QUEUE } from '../../../workflows/src/constants.js';
-import { compareCsv, compareTable, paretoCsv, paretoTable, sweepsTable, progressLine, summaryCsv, summaryTable, TERMINAL_STATUSES, trialsCsv, trialsTable, workLine, type OutputFormat } from './format.js';
+import { compareCsv, compareTable, estimateLine, paretoCsv, paretoTable, sweepsTable, progressLine, summaryCsv, summaryTable, TERMINAL_STATUSES, trialsCsv, trialsTable, workLine, type OutputFormat } from './format.js';
 
 const json = (body: unknown) => JSON.stringify(body, null, 2);
 
@@ -72,8 +72,8 @@ export async function submit(api: LopperApi, path: string, out: (s: string) => v
 }
 
 /**
- * Polls the sweep until it reaches a terminal status (or once, when follow is false): the progress bar and, under it,
- * one line per trial or baseline being computed (phase, epoch, batch; GET /sweeps/:id/progress). A terminal redraws the
+ * Polls the sweep until it reaches a terminal status (or once, when follow is false): the progress bar, the estimate of
+ * the time left (once a trial has finished) and one line per trial or baseline being computed (phase, epoch, batch; GET /sweeps/:id/progress). A terminal redraws the
  * block in place; a log gets the bar when it changes and each phase as it starts.
  */
 export async function status(api: LopperApi, id: string, opts: { follow: boolean; intervalMs?: number; stream?: NodeJS.WriteStream }): Promise<SweepView> {
@@ -91,13 +91,14 @@ export async function status(api: LopperApi, id: string, opts: { follow: boolean
       ? [`  no worker polls ${progress.queue.name}: nothing runs until one does (npm run worker${progress.queue.name === GPU_TASK_QUEUE ? ' on a GPU machine, or LOPPER_GPU=1' : ''})`]
       : [];
     const line = progressLine(s);
+    const estimate = progress?.estimate ? [estimateLine(progress.estimate)] : [];
     if (stream.isTTY) {
       // Cut to the terminal's width: a wrapped line would throw off the cursor moves of the next redraw.
-      const block = [line, ...idle, ...work.map((w) => workLine(w))].map((l) => l.slice(0, Math.max(20, (stream.columns ?? 200) - 1)));
+      const block = [line, ...estimate, ...idle, ...work.map((w) => workLine(w))].map((l) => l.slice(0, Math.max(20, (stream.columns ?? 200) - 1)));
       stream.write(`${drawn ? `\x1b[${drawn}F` : ''}${block.map((l) => `\x1b[2K${l}\n`).join('')}\x1b[J`);
       drawn = block.length;
     } else {
-      if (line !== last) stream.write(`${line}\n`); // logs: one line per change
+      if (line !== last) stream.write([line, ...estimate].map((l) => `${l}\n`).join('')); // logs: the bar (and estimate) per change
       const now = new Set([...idle, ...work.map((w) => workLine(w, false))]);
       for (const p of now) if (!phases.has(p)) stream.write(`${p}\n`);
       phases = now;

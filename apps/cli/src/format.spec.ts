@@ -1,4 +1,4 @@
-import { compareTable, paretoTable, progressLine, summaryTable, sweepsTable, table, trialsTable, workLine } from './format.js';
+import { compareTable, paretoTable, progressLine, summaryTable, sweepsTable, table, trialsTable, workLine, duration, estimateLine } from './format.js';
 import type { RunningWorkView } from '../../api/src/progress.js';
 import { compare, summarize } from '../../api/src/summary.js';
 import type { ParetoObjective, ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
@@ -126,5 +126,17 @@ describe('workLine (lopper sweep status, under the bar)', () => {
       .toBe('  a trial: waiting for a worker (attempt 2); last attempt: no heartbeat for 1 minute');
     expect(workLine(w({ kind: 'step', activity: 'markSweepRunning', trialId: null, phase: null, epoch: null, batch: null, waiting: true }))).toBe('  markSweepRunning: waiting for a worker');
     expect(workLine(w({ kind: 'baseline', activity: 'trainBaseline', trialId: null, model: null, seed: null, phase: null, epoch: null, batch: null, waiting: true }))).toBe('  a baseline: waiting for a worker');
+  });
+});
+
+describe('estimate', () => {
+  it('writes durations in seconds, minutes, or hours and minutes', () => {
+    expect([duration(0), duration(44_600), duration(89_000), duration(90_000), duration(12 * 60_000), duration(89 * 60_000), duration(185 * 60_000)])
+      .toEqual(['0 s', '45 s', '89 s', '2 min', '12 min', '89 min', '3 h 05 min']);
+  });
+
+  it('says how long, and what it rests on', () => {
+    expect(estimateLine({ remainingMs: 160_000, remainingTrials: 10, meanTrialMs: 40_000, finishedTrials: 6, parallel: 3 }))
+      .toBe('  about 3 min left: 10 trial(s) to go at 40 s each (mean of 6 finished), 3 at a time');
   });
 });

@@ -2,7 +2,7 @@
 import type { Comparison, SummaryCell, SweepSummary, Spread } from '../../api/src/summary.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
 import type { ParetoView, SweepView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
-import type { RunningWorkView } from '../../api/src/progress.js';
+import type { RunningWorkView, SweepEstimate } from '../../api/src/progress.js';
 import { DEFAULT_FINETUNE } from '../../../workflows/src/spec.js';
 
 export { compareCsv, csv, paretoCsv, summaryCsv, trialsCsv } from '../../api/src/csv.js';
@@ -118,6 +118,19 @@ export function progressLine(s: SweepView, width = 30): string {
   const perModel = models.map((m) => { const a = s.baselines.filter((b) => b.model === m).map((b) => b.accuracy); return `${m} ${pct(a.reduce((x, y) => x + y, 0) / a.length)}`; });
   const base = s.baselineAccuracy === null ? 'baseline training' : (s.models?.length ?? 1) > 1 ? `baselines ${perModel.join(', ')}` : `baseline ${pct(s.baselineAccuracy)}`;
   return `[${bar}] ${finished}/${s.totalTrials} trials (${s.counts.running} running, ${s.counts.failed} failed) ${base} ${s.status}`;
+}
+
+/** 45 s, 12 min, 3 h 05 min. */
+export function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 90) return `${s} s`;
+  const min = Math.round(s / 60);
+  return min < 90 ? `${min} min` : `${Math.floor(min / 60)} h ${String(min % 60).padStart(2, '0')} min`;
+}
+
+/** The estimate under the bar, with what it rests on (GET /sweeps/:id/progress's `estimate`). */
+export function estimateLine(e: SweepEstimate): string {
+  return `  about ${duration(e.remainingMs)} left: ${e.remainingTrials} trial(s) to go at ${duration(e.meanTrialMs)} each (mean of ${e.finishedTrials} finished), ${e.parallel} at a time`;
 }
 
 export const TERMINAL_STATUSES = ['COMPLETED', 'FAILED', 'CANCELLED'];

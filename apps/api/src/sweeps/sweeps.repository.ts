@@ -116,6 +116,12 @@ export class SweepsRepository {
     });
   }
 
+  /** How many of the sweep's trials are DONE with a measured duration, and their mean duration in ms (null: none). */
+  async doneDurations(sweepId: string): Promise<{ count: number; meanMs: number | null }> {
+    const r = await this.prisma.trial.aggregate({ where: { sweepId, status: 'DONE', durationMs: { not: null } }, _count: { _all: true }, _avg: { durationMs: true } });
+    return { count: r._count._all, meanMs: r._avg.durationMs };
+  }
+
   findTrial(id: string) {
     return this.prisma.trial.findUnique({ where: { id } });
   }

@@ -103,3 +103,31 @@ describe('SweepsService.pareto', () => {
     expect(await front('speedup')).toEqual(['speedup', { accuracy: 'max', speedup: 'max' }, ['a', 'c'], ['b<ac', 'd<ac']]);
   });
 });
+
+describe('SweepsService.progress', () => {
+  const spec = { name: 'n', model: 'mlp', concurrency: 2, requireGpu: false };
+  const sweepRow = (status: string) => ({ id: 's', name: 'n', model: 'mlp', dataset: 'fashion-mnist', status, tags: [], totalTrials: 6, baselines: [], error: null, createdAt: new Date(0), finishedAt: null, spec });
+  const setup = (status: string, counts: Record<string, number>, pending: object[], workers: string[]) => {
+    const repo = {
+      find: async () => sweepRow(status),
+      counts: async () => new Map([['s', counts]]),
+      doneDurations: async () => ({ count: counts.DONE ?? 0, meanMs: counts.DONE ? 30_000 : null }),
+      trials: async () => [],
+    } as unknown as SweepsRepository;
+    const workflows = { pendingActivities: async () => pending, activityPollers: async (q: string) => (q === 'lopper-cpu' ? workers : []) } as unknown as SweepWorkflowClient;
+    return new SweepsService(repo, workflows, {} as ApiConfig, {} as ModelsService);
+  };
+  const held = { activity: 'runTrial', attempt: 1, scheduled: false, lastHeartbeatAt: null, startedAt: null, worker: '1@h', lastFailure: null, details: null };
+
+  it('estimates the rest from the finished trials: the unfinished ones, in rounds of those held now, at their mean duration', async () => {
+    const p = await setup('RUNNING', { DONE: 2, FAILED: 1, RUNNING: 2, PENDING: 1 }, [held, held], ['1@h', '2@h']).progress('s');
+    expect(p.queue).toEqual({ name: 'lopper-cpu', workers: ['1@h', '2@h'] });
+    expect(p.estimate).toEqual({ remainingMs: 60_000, remainingTrials: 3, meanTrialMs: 30_000, finishedTrials: 2, parallel: 2 });
+  });
+
+  it('has no estimate before a trial is done, while nobody serves the queue, or once the sweep has ended', async () => {
+    expect((await setup('RUNNING', { PENDING: 6 }, [held], ['1@h']).progress('s')).estimate).toBeNull();
+    expect((await setup('RUNNING', { DONE: 2, PENDING: 4 }, [], []).progress('s')).estimate).toBeNull();
+    expect(await setup('COMPLETED', { DONE: 6 }, [], ['1@h']).progress('s')).toMatchObject({ running: [], queue: null, estimate: null });
+  });
+});

@@ -11,7 +11,7 @@ import { UnknownUserModel } from '../../../../prisma/src/sweep-rows.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
 import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
-import { runningWork, type SweepProgressView } from '../progress.js';
+import { estimateRemaining, runningWork, type SweepProgressView } from '../progress.js';
 import { activityTaskQueue } from '../../../../workflows/src/constants.js';
 import { SweepWorkflowClient } from './workflow.client.js';
 
@@ -96,11 +96,14 @@ export class SweepsService {
    */
   async progress(id: string): Promise<SweepProgressView> {
     const sweep = await this.get(id);
-    if (!['PENDING', 'RUNNING'].includes(sweep.status)) return { sweepId: id, status: sweep.status, counts: sweep.counts, running: [], queue: null };
+    if (!['PENDING', 'RUNNING'].includes(sweep.status)) return { sweepId: id, status: sweep.status, counts: sweep.counts, running: [], queue: null, estimate: null };
     const queue = activityTaskQueue(sweep.spec);
-    const [pending, workers] = await Promise.all([this.workflows.pendingActivities(id), this.workflows.activityPollers(queue)]);
+    const [pending, workers, done] = await Promise.all([this.workflows.pendingActivities(id), this.workflows.activityPollers(queue), this.repo.doneDurations(id)]);
     const trials = pending.some((p) => p.details?.trialId) ? (await this.repo.trials(id)).map(trialView) : [];
-    return { sweepId: id, status: sweep.status, counts: sweep.counts, running: runningWork(pending, trials), queue: { name: queue, workers } };
+    const running = runningWork(pending, trials);
+    const held = running.filter((w) => w.kind === 'trial' && !w.waiting).length;
+    const left = sweep.totalTrials - sweep.counts.done - sweep.counts.failed;
+    return { sweepId: id, status: sweep.status, counts: sweep.counts, running, queue: { name: queue, workers }, estimate: estimateRemaining(done, left, held, sweep.spec.concurrency, workers.length) };
   }
 
   /** Per method x amount over the seeds: mean ± sample sd of each metric, and the front of the means. */
