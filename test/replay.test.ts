@@ -9,6 +9,9 @@ const require = createRequire(import.meta.url);
 it.each([
   ['SweepWorkflow', 'sweep-history.json', 20],
   ['ScheduledSweepWorkflow (a scheduled run and its child sweep)', 'scheduled-sweep-history.json', 8],
+  // Recorded before the bookkeeping activities moved to the workflow's own queue: workflows in flight across that upgrade.
+  ['SweepWorkflow (v1: bookkeeping on the compute queue)', 'sweep-history-v1.json', 20],
+  ['ScheduledSweepWorkflow (v1: bookkeeping on the compute queue)', 'scheduled-sweep-history-v1.json', 8],
 ])('replays the recorded %s history without nondeterminism', async (_name, file, minEvents) => {
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const saved = JSON.parse(readFileSync(new URL(`./fixtures/${file}`, import.meta.url), 'utf8')) as { workflowId: string; history: unknown };
