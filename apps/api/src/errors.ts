@@ -9,11 +9,13 @@ export class ValidationError extends Error {
   }
 }
 
-/** A zod schema's issues as field errors: the dotted path (`body` for the whole), unknown keys named. */
-export function fieldErrors(issues: readonly { path: PropertyKey[]; message: string; code: string; keys?: string[] }[]): FieldError[] {
+/** A zod schema's issues as field errors: the dotted path (`body` for the whole), unknown keys named, a missing field said so. */
+export function fieldErrors(issues: readonly { path: PropertyKey[]; message: string; code: string; keys?: string[]; expected?: string }[]): FieldError[] {
   return issues.map((i) => ({
     field: i.path.length ? i.path.map(String).join('.') : 'body',
-    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i.keys ?? []).join(', ')}` : i.message,
+    message: i.code === 'unrecognized_keys' ? `unknown field(s): ${(i.keys ?? []).join(', ')}`
+      : i.code === 'invalid_type' && i.message.endsWith(', received undefined') ? `is required (${i.expected ?? 'a value'})`
+      : i.message,
   }));
 }
 

@@ -5,10 +5,11 @@ import type { ValidationError } from '../errors.js';
 import { parseCompareQuery, parseParetoQuery, parseSummaryQuery, parseSweepListQuery, parseSweepSpec, parseTrialQuery } from './sweeps.dto.js';
 
 const ok = { name: 'n', model: 'mlp', methods: ['l1-unstructured'], amounts: [0.5], seeds: [1], baselineEpochs: 1, finetuneEpochs: 1 };
-const fields = (body: unknown, cap = 100) => {
-  try { parseSweepSpec(body, cap); } catch (e) { return (e as ValidationError).errors.map((x) => x.field); }
+const errors = (body: unknown, cap = 100) => {
+  try { parseSweepSpec(body, cap); } catch (e) { return (e as ValidationError).errors; }
   throw new Error('expected a ValidationError');
 };
+const fields = (body: unknown, cap = 100) => errors(body, cap).map((x) => x.field);
 
 describe('parseSweepSpec', () => {
   it('fills defaults', () => {
@@ -21,6 +22,11 @@ describe('parseSweepSpec', () => {
     expect(fields(null)).toEqual(['body']);
     expect(fields('x')).toEqual(['body']);
     expect(fields({ ...ok, trainSubset: 0 })).toEqual(['trainSubset']);
+  });
+  it('says which fields are missing, and what each takes', () => {
+    const { seeds: _s, baselineEpochs: _b, ...partial } = ok as Record<string, unknown>;
+    expect(errors(partial)).toEqual([{ field: 'seeds', message: 'is required (array)' }, { field: 'baselineEpochs', message: 'is required (number)' }]);
+    expect(errors({ ...ok, seeds: 'x' })).toEqual([{ field: 'seeds', message: 'Invalid input: expected array, received string' }]);
   });
   it('enforces the grid cap', () => {
     const big = { ...ok, amounts: [0.1, 0.2, 0.3], seeds: [1, 2] };
