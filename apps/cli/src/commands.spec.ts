@@ -93,6 +93,18 @@ describe('lopper sweep status', () => {
     expect(out[3]).toMatch(/^\x1b\[2F\x1b\[2K\[.*COMPLETED\n\x1b\[J$/); // the finished sweep: the bar alone, the rest erased
   });
 
+  it('cuts each redrawn line to the terminal\'s width, and leaves them whole on a pty that reports none', async () => {
+    const drawn = async (columns: number) => {
+      const out: string[] = [];
+      await status(fakeApi(), 's', { follow: false, stream: { isTTY: true, columns, write: (x: string) => { out.push(x); return true; } } as unknown as NodeJS.WriteStream });
+      return out[0].split('\n').filter((l) => l.startsWith('\x1b[2K')).map((l) => l.slice(4).length);
+    };
+    expect(await drawn(40)).toEqual([39, 39]);
+    const whole = await drawn(0);
+    expect(whole[0]).toBeGreaterThan(60);
+    expect(whole[1]).toBe('  mlp l1-unstructured 0.5 seed 1: finetune epoch 1, batch 1/4'.length);
+  });
+
   it('prints the estimate of the time left under the bar, each time the bar changes', async () => {
     const running = { ...sweep('s'), totalTrials: 4, status: 'RUNNING', counts: { pending: 1, running: 2, done: 1, failed: 0 } };
     const estimate = { remainingMs: 80_000, remainingTrials: 3, meanTrialMs: 40_000, finishedTrials: 1, parallel: 2 };

@@ -93,8 +93,9 @@ export async function status(api: LopperApi, id: string, opts: { follow: boolean
     const line = progressLine(s);
     const estimate = progress?.estimate ? [estimateLine(progress.estimate)] : [];
     if (stream.isTTY) {
-      // Cut to the terminal's width: a wrapped line would throw off the cursor moves of the next redraw.
-      const block = [line, ...estimate, ...idle, ...work.map((w) => workLine(w))].map((l) => l.slice(0, Math.max(20, (stream.columns ?? 200) - 1)));
+      // Cut to the terminal's width: a wrapped line would throw off the cursor moves of the next redraw. A pty that
+      // reports no size (0 columns: `script`, `docker exec -t` before a resize) gets 200.
+      const block = [line, ...estimate, ...idle, ...work.map((w) => workLine(w))].map((l) => l.slice(0, Math.max(20, (stream.columns || 200) - 1)));
       stream.write(`${drawn ? `\x1b[${drawn}F` : ''}${block.map((l) => `\x1b[2K${l}\n`).join('')}\x1b[J`);
       drawn = block.length;
     } else {
