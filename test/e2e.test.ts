@@ -18,11 +18,11 @@ import { nonzeroParams } from '../workers/src/pruning/metrics.js';
 import { loadUserModel, prunableWeights } from '../workers/src/pruning/models.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { records } from '../apps/api/src/csv.spec-helpers.js';
-import { compare as printComparison, downloadTrialModel, readModelUpload, status as printStatus, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
+import { compare as printComparison, downloadTrialModel, plan as planSweep, readModelUpload, status as printStatus, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
 import type { RunningWorkView } from '../apps/api/src/progress.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
@@ -351,6 +351,23 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     expect((await api.cancel(id)).cancelled).toBe(true);
     expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
   }, 120_000);
+
+  it('dry-runs a sweep: the grid it would run, validated as a submit is, with nothing written or started', async () => {
+    const [sweeps, trialRows] = [await prisma.sweep.count(), await prisma.trial.count()];
+    const p = await api.validateSweep(grid);
+    expect([p.valid, p.totalTrials, p.baselines, p.axes]).toEqual([true, 4, 1, { models: ['mlp'], seeds: [7], methods: grid.methods, amounts: grid.amounts, finetuneSettings: ['default'] }]);
+    expect(p.spec).toMatchObject({ ...grid, learningRate: 1e-3, requireGpu: false });
+    const bad = (await api.validateSweep({ ...grid, amounts: [2] }).catch((e: unknown) => e)) as ApiError;
+    expect([bad.status, bad.body.errors]).toEqual([400, [{ field: 'amounts.0', message: 'must be in [0, 1)' }]]);
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-e2e-plan-'));
+    writeFileSync(join(dir, 'sweep.json'), JSON.stringify(grid));
+    const out: string[] = [];
+    expect(await planSweep(api, join(dir, 'sweep.json'), (l) => out.push(l))).toBe(4);
+    expect(out[0]).toBe('valid: 4 trial(s) and 1 baseline(s); nothing submitted');
+    expect(out[1]).toBe('  models mlp x seeds 7 x methods l1-unstructured, global-l1-unstructured x amounts 0.5, 0.9 x fine-tuning default');
+    rmSync(dir, { recursive: true, force: true });
+    expect([await prisma.sweep.count(), await prisma.trial.count()]).toEqual([sweeps, trialRows]);
+  });
 
   it('rejects bad input with a 400 naming each bad field, and writes nothing', async () => {
     const sweeps = await prisma.sweep.count();

@@ -33,6 +33,26 @@ export function openApiDocument(): object {
             { name: 'before', in: 'query', description: 'the next page: the id of the previous page\'s last sweep (sweeps after it, newest first, ties in createdAt by id), or an ISO 8601 time (sweeps created strictly before it)', schema: { type: 'string' } },
           ], responses: { 200: { description: 'Sweeps', ...json({ type: 'array', items: ref('Sweep') }) } } },
       },
+      '/sweeps/validate': {
+        post: {
+          summary: 'A dry run of POST /sweeps: validates the body the same way (400 naming each bad field) and answers what it would run, writing nothing and starting nothing',
+          requestBody: { required: true, ...json(ref('CreateSweep')) },
+          responses: {
+            200: {
+              description: 'The plan',
+              ...json({
+                type: 'object',
+                properties: {
+                  valid: { type: 'boolean' }, totalTrials: { type: 'integer' }, baselines: { type: 'integer', description: 'one per model and seed' },
+                  axes: { type: 'object', description: 'models, seeds, methods, amounts, finetuneSettings (names): the grid\'s axes, duplicates dropped', properties: { models: { type: 'array', items: { type: 'string' } }, seeds: { type: 'array', items: { type: 'integer' } }, methods: { type: 'array', items: { type: 'string' } }, amounts: { type: 'array', items: { type: 'number' } }, finetuneSettings: { type: 'array', items: { type: 'string' } } } },
+                  spec: { type: 'object', description: 'the sweep with every default filled in, as it would be stored' },
+                },
+              }),
+            },
+            400: errors[400],
+          },
+        },
+      },
       '/sweeps/{id}': {
         get: { summary: 'Sweep status and trial counts', parameters: [idParam], responses: { 200: { description: 'Sweep', ...json(ref('Sweep')) }, 404: errors[404] } },
         delete: {

@@ -3,7 +3,7 @@ import type { UserModelView } from '../../api/src/models/models.dto.js';
 import type { Comparison, SweepSummary } from '../../api/src/summary.js';
 import type { SweepProgressView } from '../../api/src/progress.js';
 import type { ScheduleView } from '../../api/src/schedules/schedules.dto.js';
-import type { ParetoView, SweepView, TrialModelView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
+import type { ParetoView, SweepPlanView, SweepView, TrialModelView, TrialView } from '../../api/src/sweeps/sweeps.dto.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly body: { message?: string; errors?: { field: string; message: string }[] }) {
@@ -42,6 +42,7 @@ export class LopperApi {
   }
 
   submit(spec: unknown) { return this.call<{ id: string; totalTrials: number }>('POST', '/sweeps', spec); }
+  validateSweep(spec: unknown) { return this.call<SweepPlanView>('POST', '/sweeps/validate', spec); }
   uploadModel(body: unknown) { return this.call<UserModelView>('POST', '/models', body); }
   models() { return this.call<UserModelView[]>('GET', '/models'); }
   model(id: string) { return this.call<UserModelView>('GET', `/models/${encodeURIComponent(id)}`); }

@@ -65,6 +65,16 @@ export async function createSchedule(api: LopperApi, path: string, o: { cron: st
   return s.id;
 }
 
+/** `sweep submit --dry-run`: what the file would run (the API validates it as for a submit), submitting nothing. */
+export async function plan(api: LopperApi, path: string, out: (s: string) => void): Promise<number> {
+  const p = await api.validateSweep(readSpecFile(path));
+  const a = p.axes;
+  out(`valid: ${p.totalTrials} trial(s) and ${p.baselines} baseline(s); nothing submitted`);
+  out(`  models ${a.models.join(', ')} x seeds ${a.seeds.join(', ')} x methods ${a.methods.join(', ')} x amounts ${a.amounts.join(', ')} x fine-tuning ${a.finetuneSettings.join(', ')}`);
+  out(`  ${p.spec.baselineEpochs} baseline epoch(s), ${p.spec.finetuneEpochs} fine-tuning epoch(s), batch ${p.spec.batchSize}, ${p.spec.concurrency} trial(s) at a time on ${p.spec.requireGpu ? 'GPU' : 'CPU'} workers`);
+  return p.totalTrials;
+}
+
 export async function submit(api: LopperApi, path: string, out: (s: string) => void): Promise<string> {
   const { id, totalTrials } = await api.submit(readSpecFile(path));
   out(`submitted ${id} (${totalTrials} trials)`);

@@ -13,7 +13,9 @@ const formatOption = () => new Option('--format <format>', 'table, csv (every fi
 
 const sweep = program.command('sweep').description('submit and follow sweeps');
 sweep.command('submit <file>').description('submit a sweep from a JSON or YAML file').option('-f, --follow', 'follow progress until done')
-  .action(async (file: string, o: { follow?: boolean }) => {
+  .option('--dry-run', 'validate the file and print the grid it would run; submit nothing')
+  .action(async (file: string, o: { follow?: boolean; dryRun?: boolean }) => {
+    if (o.dryRun) { await cmd.plan(api(), file, print); return; }
     const id = await cmd.submit(api(), file, print);
     if (o.follow) await cmd.status(api(), id, { follow: true });
   });

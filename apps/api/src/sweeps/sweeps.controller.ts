@@ -16,6 +16,13 @@ export class SweepsController {
     return this.sweeps.create(body);
   }
 
+  /** What POST /sweeps would run for this body (the grid's size, its axes, the spec with defaults), written nowhere. */
+  @Post('validate')
+  @HttpCode(200)
+  validate(@Body() body: unknown) {
+    return this.sweeps.plan(body);
+  }
+
   @Get()
   list(@Query() query: Record<string, unknown>) {
     return this.sweeps.list(parseSweepListQuery(query));

@@ -276,6 +276,16 @@ export interface SweepView {
   error: string | null; createdAt: string; finishedAt: string | null; spec: SweepSpec;
 }
 
+/**
+ * POST /sweeps/validate: what POST /sweeps would run for this body, written nowhere. The axes as the grid takes them
+ * (duplicates dropped), the trials and baselines that makes, and the spec with every default filled in.
+ */
+export interface SweepPlanView {
+  valid: true; totalTrials: number; baselines: number;
+  axes: { models: string[]; seeds: number[]; methods: string[]; amounts: number[]; finetuneSettings: string[] };
+  spec: SweepSpec;
+}
+
 export interface TrialView {
   /** model: the trial's model (the sweep's, or one of its models); finetune: the fine-tuning setting's name ("default" in a sweep without finetuneSettings). */
   id: string; model: string; method: string; amount: number; seed: number; finetune: string; status: string; accuracy: number | null;

@@ -131,3 +131,28 @@ describe('SweepsService.progress', () => {
     expect(await setup('COMPLETED', { DONE: 6 }, [], ['1@h']).progress('s')).toMatchObject({ running: [], queue: null, estimate: null });
   });
 });
+
+describe('SweepsService.plan', () => {
+  const service = (uploaded = true) => {
+    const writes: string[] = [];
+    const repo = new Proxy({}, { get: (_t, name) => async () => { writes.push(String(name)); } }) as unknown as SweepsRepository;
+    const models = { requireUploaded: async (id: string, field: string) => { if (!uploaded) throw new Error(`${field}: no uploaded model ${id}`); } } as unknown as ModelsService;
+    return { writes, service: new SweepsService(repo, {} as SweepWorkflowClient, { maxTrials: 100 } as ApiConfig, models) };
+  };
+  const body = { name: 'n', models: ['mlp', 'lenet5'], methods: ['l1-unstructured', 'l1-unstructured', 'l1-structured'], amounts: [0.5, 0.8], seeds: [1, 2, 1], baselineEpochs: 1, finetuneEpochs: 1 };
+
+  it('answers the grid the sweep would run (axes without duplicates, trials, baselines, defaults filled), touching no repository', async () => {
+    const { writes, service: s } = service();
+    const p = await s.plan(body);
+    expect([p.valid, p.totalTrials, p.baselines]).toEqual([true, 16, 4]);
+    expect(p.axes).toEqual({ models: ['mlp', 'lenet5'], seeds: [1, 2], methods: ['l1-unstructured', 'l1-structured'], amounts: [0.5, 0.8], finetuneSettings: ['default'] });
+    expect(p.spec).toMatchObject({ batchSize: 128, concurrency: 4, requireGpu: false });
+    expect(writes).toEqual([]);
+  });
+
+  it('refuses what POST /sweeps refuses: bad fields by name, the grid cap, a user model not uploaded', async () => {
+    await expect(service().service.plan({ ...body, amounts: [1] })).rejects.toMatchObject({ errors: [{ field: 'amounts.0' }] });
+    await expect(service().service.plan({ ...body, amounts: Array.from({ length: 20 }, (_, i) => i / 20) })).rejects.toMatchObject({ errors: [{ field: 'models x methods x amounts x seeds' }] });
+    await expect(service(false).service.plan({ ...body, models: undefined, model: 'user', userModel: `um-${'a'.repeat(64)}`, baselineEpochs: 0 })).rejects.toThrow(`userModel: no uploaded model um-${'a'.repeat(64)}`);
+  });
+});

@@ -1,7 +1,7 @@
 /** Sweep logic: validation, creation, views, Pareto front, cancellation. */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { modelNames, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { finetuneNames, gridSize, modelNames, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
 import { Conflict, NotFound, ValidationError } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
@@ -10,7 +10,7 @@ import { compare, summarize, type Comparison, type SweepSummary } from '../summa
 import { UnknownUserModel } from '../../../../prisma/src/sweep-rows.js';
 import { SweepsRepository } from './sweeps.repository.js';
 import { ModelsService } from '../models/models.service.js';
-import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
+import { PARETO_OBJECTIVES, parseSweepSpec, type ParetoObjective, type ParetoPoint, type ParetoView, type SweepListQuery, type SweepPlanView, type SweepView, type TrialModelView, type TrialQuery, type TrialView } from './sweeps.dto.js';
 import { estimateRemaining, runningWork, type SweepProgressView } from '../progress.js';
 import { activityTaskQueue } from '../../../../workflows/src/constants.js';
 import { SweepWorkflowClient } from './workflow.client.js';
@@ -31,6 +31,15 @@ export class SweepsService {
     @Inject(API_CONFIG) private readonly cfg: ApiConfig,
     @Inject(ModelsService) private readonly models: ModelsService,
   ) {}
+
+  /** What create() would run for `body` (400 naming each bad field, as there), writing nothing and starting nothing. */
+  async plan(body: unknown): Promise<SweepPlanView> {
+    const spec = parseSweepSpec(body, this.cfg.maxTrials);
+    if (spec.userModel) await this.models.requireUploaded(spec.userModel, 'userModel');
+    const uniq = <T>(xs: T[]) => [...new Set(xs)];
+    const axes = { models: modelNames(spec), seeds: uniq(spec.seeds), methods: uniq(spec.methods), amounts: uniq(spec.amounts), finetuneSettings: finetuneNames(spec) };
+    return { valid: true, totalTrials: gridSize(spec), baselines: axes.models.length * axes.seeds.length, axes, spec };
+  }
 
   /** Validates, stores the sweep with its trials, starts SweepWorkflow; nothing stays written if a step fails. */
   async create(body: unknown): Promise<{ id: string; totalTrials: number }> {
