@@ -6,6 +6,7 @@
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
 import { createActivities } from '../workers/src/activities.js';
 import { PostgresArtifactStore } from '../workers/src/artifacts.js';
@@ -250,7 +251,6 @@ describe('every method of the tutorial example', () => {
 
 describe('user models', () => {
   it('refuses, without retrying, an uploaded model the data cannot feed or an id that names nothing', async () => {
-    const tfl = await import('@tensorflow/tfjs-layers');
     const { serializeModel } = await import('../workers/src/pruning/serialize.js');
     const five = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 5 })] });
     const bytes = await serializeModel(five);
@@ -400,6 +400,55 @@ describe('structured pruning trials remove channels physically', () => {
       model.dispose();
     }
   }, 300_000);
+});
+
+describe("a user's own functional model (residual add, concatenate, depthwise conv, global pooling)", () => {
+  it('prunes it with every structured method and a mask method: groups removed together, the small model still runs', async () => {
+    const { serializeModel } = await import('../workers/src/pruning/serialize.js');
+    const input = tfl.input({ shape: [28, 28, 1] });
+    const bnRelu = (x: tfl.SymbolicTensor, name: string) =>
+      tfl.layers.activation({ activation: 'relu', name: `${name}_relu` }).apply(tfl.layers.batchNormalization({ name: `${name}_bn` }).apply(x)) as tfl.SymbolicTensor;
+    const stem = bnRelu(tfl.layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same', name: 'stem' }).apply(input) as tfl.SymbolicTensor, 'stem');
+    const branch = tfl.layers.batchNormalization({ name: 'b_bn' }).apply(tfl.layers.conv2d({ filters: 12, kernelSize: 3, padding: 'same', name: 'b_conv' }).apply(stem)) as tfl.SymbolicTensor;
+    const res = tfl.layers.activation({ activation: 'relu', name: 'res_relu' }).apply(tfl.layers.add({ name: 'res_add' }).apply([stem, branch])) as tfl.SymbolicTensor;
+    const pooled = tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool' }).apply(res) as tfl.SymbolicTensor;
+    const dw = bnRelu(tfl.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', name: 'dw' }).apply(pooled) as tfl.SymbolicTensor, 'dw');
+    const side = bnRelu(tfl.layers.conv2d({ filters: 8, kernelSize: 1, name: 'side' }).apply(pooled) as tfl.SymbolicTensor, 'side');
+    const cat = tfl.layers.concatenate({ name: 'cat' }).apply([dw, side]) as tfl.SymbolicTensor;
+    const gap = tfl.layers.globalAveragePooling2d({ name: 'gap' }).apply(cat) as tfl.SymbolicTensor;
+    const out = tfl.layers.dense({ units: 10, activation: 'softmax', name: 'out' }).apply(tfl.layers.dropout({ rate: 0.1, name: 'drop' }).apply(gap)) as tfl.SymbolicTensor;
+    const user = tfl.model({ inputs: input, outputs: out });
+    const bytes = await serializeModel(user);
+    // Parameters as PyTorch counts them (and Lopper reports): the trainable ones, BatchNorm's moving statistics not.
+    const params = user.trainableWeights.reduce((n, w) => n + tf.util.sizeFromShape(w.shape as number[]), 0);
+    user.dispose();
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const id = `um-${sha}`;
+    await prisma.artifact.upsert({ where: { uri: userModelUri(id) }, create: { uri: userModelUri(id), kind: USER_MODEL_KIND, bytes: new Uint8Array(bytes), sizeBytes: bytes.length, sha256: sha }, update: {} });
+    await prisma.userModel.upsert({ where: { id }, create: { id, name: 'functional', params, inputShape: [null, 28, 28, 1], sizeBytes: bytes.length, artifactUri: userModelUri(id) }, update: {} });
+
+    const { baseline, trials } = await runSweep(testSpec({
+      model: 'user', userModel: id, methods: ['network-slimming', 'l1-structured', 'taylor-structured', 'hybrid', 'l1-unstructured'], amounts: [0.5],
+      trainSubset: 128, testSubset: 64, batchSize: 64, baselineEpochs: 1, finetuneEpochs: 1, slimming: { lambda: 1e-4, sparsityEpochs: 1 },
+    }));
+    expect(baseline.totalParams).toBe(params);
+    for (const t of trials) {
+      expect({ method: t.method, status: t.status, error: t.error }).toEqual({ method: t.method, status: 'DONE', error: null });
+      const model = await deserializeModel(await new PostgresArtifactStore(prisma).get(t.artifactUri!));
+      expect(tf.tidy(() => (model.predict(tf.zeros([2, 28, 28, 1])) as tf.Tensor).shape)).toEqual([2, 10]);
+      if (t.method !== 'l1-unstructured') {
+        expect(t.totalParams).toBeLessThan(params);
+        // The residual add couples stem and b_conv; the depthwise conv keeps its input's channels (pool <- res <- stem).
+        const widths = (name: string) => model.getLayer(name).getWeights()[0].shape as number[];
+        expect(widths('b_conv')[3]).toBe(widths('stem')[3]);
+        expect(widths('dw')[2]).toBe(widths('stem')[3]);
+        expect(widths('out')[0]).toBe(widths('dw')[2] + widths('side')[3]);
+      } else {
+        expect(t.totalParams).toBe(params);
+      }
+      model.dispose();
+    }
+  }, 600_000);
 });
 
 /** A baseline and a trial of each method family through `activities`, on the MLP and (Network Slimming) LeNet-5. */
