@@ -32,10 +32,16 @@ export class SweepsService {
     @Inject(ModelsService) private readonly models: ModelsService,
   ) {}
 
-  /** What create() would run for `body` (400 naming each bad field, as there), writing nothing and starting nothing. */
-  async plan(body: unknown): Promise<SweepPlanView> {
+  /** The body as a sweep spec (defaults filled), or a 400 naming each bad field; a user model must have been uploaded. */
+  private async validSpec(body: unknown): Promise<SweepSpec> {
     const spec = parseSweepSpec(body, this.cfg.maxTrials);
     if (spec.userModel) await this.models.requireUploaded(spec.userModel, 'userModel');
+    return spec;
+  }
+
+  /** What create() would run for `body` (400 naming each bad field, as there), writing nothing and starting nothing. */
+  async plan(body: unknown): Promise<SweepPlanView> {
+    const spec = await this.validSpec(body);
     const uniq = <T>(xs: T[]) => [...new Set(xs)];
     const axes = { models: modelNames(spec), seeds: uniq(spec.seeds), methods: uniq(spec.methods), amounts: uniq(spec.amounts), finetuneSettings: finetuneNames(spec) };
     return { valid: true, totalTrials: gridSize(spec), baselines: axes.models.length * axes.seeds.length, axes, spec };
@@ -43,8 +49,7 @@ export class SweepsService {
 
   /** Validates, stores the sweep with its trials, starts SweepWorkflow; nothing stays written if a step fails. */
   async create(body: unknown): Promise<{ id: string; totalTrials: number }> {
-    const spec = parseSweepSpec(body, this.cfg.maxTrials);
-    if (spec.userModel) await this.models.requireUploaded(spec.userModel, 'userModel');
+    const spec = await this.validSpec(body);
     const id = `sw-${randomUUID()}`;
     const totalTrials = await this.repo.create(id, spec).catch((e: unknown) => {
       // Deleted between the check above and the write (which locks the model's row): nothing was written.
