@@ -5,6 +5,7 @@
  * @jest-environment ./test/native-realm-environment.mjs
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { CancelledFailure } from '@temporalio/common';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
@@ -169,6 +170,25 @@ describe('heartbeats', () => {
     expect(new Set(baselineBeats.map((b) => JSON.stringify([b.kind, b.model, b.seed, b.trialId])))).toEqual(new Set([JSON.stringify(['baseline', 'lenet5', 1, undefined])]));
     expect(new Set(beats.map((b) => JSON.stringify([b.kind, b.model, b.seed, b.trialId])))).toEqual(new Set([JSON.stringify(['trial', 'lenet5', 1, t.trialId])]));
   }, 300_000);
+});
+
+describe('cancellation', () => {
+  it('stops a baseline at the next phase boundary, not only between training batches: nothing evaluated, nothing stored', async () => {
+    const a = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('wasm') });
+    const mock = new MockActivityEnvironment();
+    const phases: unknown[] = [];
+    // The cancellation reaches the activity with the heartbeat that says evaluation starts (after the training loop).
+    mock.on('heartbeat', (d: { phase: string }) => {
+      phases.push(d.phase);
+      if (d.phase === 'evaluate') mock.cancel('CANCELLED');
+    });
+    const spec = testSpec({ model: 'mlp', trainSubset: 128, testSubset: 64, batchSize: 64, baselineEpochs: 1, learningRate: 2e-3 + Math.random() * 1e-6 });
+    const before = await prisma.baseline.count();
+    const err = await mock.run(a.trainBaseline, { sweepId: 'act-cancel', spec, seed: 1 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(phases.filter((p, i, all) => p !== all[i - 1])).toEqual(['load', 'baseline', 'evaluate']);
+    expect(await prisma.baseline.count()).toBe(before);
+  });
 });
 
 describe('sweep-configured schedules and the torch structured criteria', () => {

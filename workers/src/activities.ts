@@ -63,7 +63,7 @@ export function baselineKey(spec: SweepSpec, seed: number): string {
 export const HEARTBEAT_INTERVAL_MS = 5_000;
 
 interface Liveness {
-  /** Says what the activity does now (evaluation, pruning, measurement), with a heartbeat. */
+  /** Says what the activity does now (evaluation, pruning, measurement), with a heartbeat; a cancelled activity stops here. */
   phase(phase: string): void;
   /** A training loop's progress callback: a heartbeat after every batch, and cancellation checked. */
   progress(phase: string): (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
@@ -82,7 +82,13 @@ async function withLiveness<T>(intervalMs: number, subject: Pick<ComputeHeartbea
   const timer = setInterval(() => ctx.heartbeat(details), intervalMs);
   try {
     return await f({
-      phase(phase) { details = { ...subject, phase }; ctx.heartbeat(details); },
+      phase(phase) {
+        details = { ...subject, phase };
+        ctx.heartbeat(details);
+        // Between phases too, not only between training batches: a cancel that arrives after the training loop stops
+        // the evaluation, measurement and store that would follow it.
+        if (ctx.cancellationSignal.aborted) throw ctx.cancellationSignal.reason ?? new Error('cancelled');
+      },
       progress(phase) {
         return (p) => {
           details = { ...subject, phase, ...p };
