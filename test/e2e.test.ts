@@ -112,9 +112,13 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
     }
     // What the progress view's estimate of the time left rests on, from Postgres: the DONE trials' mean duration.
     const durations = trials.map((t) => t.durationMs!);
-    const done = await new SweepsRepository(prisma).doneDurations(sweepId);
+    const repo = new SweepsRepository(prisma);
+    const done = await repo.doneDurations(sweepId);
     expect(done.count).toBe(4);
     expect(done.meanMs).toBeCloseTo(durations.reduce((a, b) => a + b, 0) / 4, 6);
+    // The rows it reads for the trials in flight: only those asked for, in the listing's order.
+    const some = [trials[3].id, trials[1].id, 'not-a-trial'];
+    expect((await repo.trialsByIds(sweepId, some)).map((t) => t.id)).toEqual([trials[1].id, trials[3].id]);
   }, 600_000);
 
   it('trains a real baseline (accuracy above 0.7 on the subset)', () => {

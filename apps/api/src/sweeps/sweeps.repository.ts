@@ -1,12 +1,15 @@
 /** All database I/O of the sweeps API. */
 import { Inject, Injectable } from '@nestjs/common';
-import type { PrismaClient, SweepStatus, TrialStatus } from '../../../../prisma/src/client.js';
+import type { Prisma, PrismaClient, SweepStatus, TrialStatus } from '../../../../prisma/src/client.js';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
 import { createSweepRows } from '../../../../prisma/src/sweep-rows.js';
 import type { SweepListQuery, TrialQuery } from './sweeps.dto.js';
 import { readArtifact, removeFileArtifact } from '../../../../workers/src/artifacts.js';
 
 export const PRISMA = Symbol('PRISMA');
+
+/** The grid's order: model, seed, method, amount, fine-tuning setting (then id). */
+const TRIAL_ORDER: Prisma.TrialOrderByWithRelationInput[] = [{ model: 'asc' }, { seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }, { finetune: 'asc' }, { id: 'asc' }];
 
 @Injectable()
 export class SweepsRepository {
@@ -110,7 +113,7 @@ export class SweepsRepository {
   async trials(sweepId: string, q: TrialQuery = { offset: 0 }) {
     return this.prisma.trial.findMany({
       where: { sweepId, ...(q.status ? { status: q.status } : {}), ...(q.method ? { method: q.method } : {}), ...(q.model ? { model: q.model } : {}), ...(q.finetune ? { finetune: q.finetune } : {}) },
-      orderBy: [{ model: 'asc' }, { seed: 'asc' }, { method: 'asc' }, { amount: 'asc' }, { finetune: 'asc' }, { id: 'asc' }],
+      orderBy: TRIAL_ORDER,
       skip: q.offset,
       ...(q.limit !== undefined ? { take: q.limit } : {}),
     });
@@ -120,6 +123,11 @@ export class SweepsRepository {
   async doneDurations(sweepId: string): Promise<{ count: number; meanMs: number | null }> {
     const r = await this.prisma.trial.aggregate({ where: { sweepId, status: 'DONE', durationMs: { not: null } }, _count: { _all: true }, _avg: { durationMs: true } });
     return { count: r._count._all, meanMs: r._avg.durationMs };
+  }
+
+  /** The given trials of the sweep (those being computed: the progress view), in the same order as trials(). */
+  async trialsByIds(sweepId: string, ids: string[]) {
+    return this.prisma.trial.findMany({ where: { sweepId, id: { in: ids } }, orderBy: TRIAL_ORDER });
   }
 
   findTrial(id: string) {

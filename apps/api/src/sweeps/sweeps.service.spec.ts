@@ -107,12 +107,15 @@ describe('SweepsService.pareto', () => {
 describe('SweepsService.progress', () => {
   const spec = { name: 'n', model: 'mlp', concurrency: 2, requireGpu: false };
   const sweepRow = (status: string) => ({ id: 's', name: 'n', model: 'mlp', dataset: 'fashion-mnist', status, tags: [], totalTrials: 6, baselines: [], error: null, createdAt: new Date(0), finishedAt: null, spec });
+  const asked: string[][] = [];
+  const trialRow = (id: string) => ({ id, sweepId: 's', model: 'mlp', method: 'l1-unstructured', amount: 0.5, seed: 1, finetune: 'default', status: 'RUNNING', attempts: 1, config: {}, flops: null, effectiveFlops: null });
   const setup = (status: string, counts: Record<string, number>, pending: object[], workers: string[]) => {
     const repo = {
       find: async () => sweepRow(status),
       counts: async () => new Map([['s', counts]]),
       doneDurations: async () => ({ count: counts.DONE ?? 0, meanMs: counts.DONE ? 30_000 : null }),
-      trials: async () => [],
+      trials: async () => { throw new Error('the progress view reads only the trials in flight'); },
+      trialsByIds: async (_s: string, ids: string[]) => { asked.push(ids); return ids.map(trialRow); },
     } as unknown as SweepsRepository;
     const workflows = { pendingActivities: async () => pending, activityPollers: async (q: string) => (q === 'lopper-cpu' ? workers : []) } as unknown as SweepWorkflowClient;
     return new SweepsService(repo, workflows, {} as ApiConfig, {} as ModelsService);
@@ -123,6 +126,17 @@ describe('SweepsService.progress', () => {
     const p = await setup('RUNNING', { DONE: 2, FAILED: 1, RUNNING: 2, PENDING: 1 }, [held, held], ['1@h', '2@h']).progress('s');
     expect(p.queue).toEqual({ name: 'lopper-cpu', workers: ['1@h', '2@h'] });
     expect(p.estimate).toEqual({ remainingMs: 60_000, remainingTrials: 3, meanTrialMs: 30_000, finishedTrials: 2, parallel: 2 });
+  });
+
+  it('reads the rows of the trials in flight only (once each), and names each from its row', async () => {
+    asked.length = 0;
+    const on = (trialId: string) => ({ ...held, details: { kind: 'trial', trialId, phase: 'finetune' } });
+    const p = await setup('RUNNING', { DONE: 2, RUNNING: 2, PENDING: 2 }, [on('s:b'), on('s:a'), { ...held, scheduled: true }], ['1@h']).progress('s');
+    expect(asked).toEqual([['s:b', 's:a']]);
+    expect(p.running.map((w) => [w.trialId, w.method, w.waiting])).toEqual([['s:b', 'l1-unstructured', false], ['s:a', 'l1-unstructured', false], [null, null, true]]);
+    asked.length = 0;
+    await setup('RUNNING', { PENDING: 6 }, [held], ['1@h']).progress('s');
+    expect(asked).toEqual([]);
   });
 
   it('has no estimate before a trial is done, while nobody serves the queue, or once the sweep has ended', async () => {

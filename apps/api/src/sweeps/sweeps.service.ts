@@ -113,7 +113,9 @@ export class SweepsService {
     if (!['PENDING', 'RUNNING'].includes(sweep.status)) return { sweepId: id, status: sweep.status, counts: sweep.counts, running: [], queue: null, estimate: null };
     const queue = activityTaskQueue(sweep.spec);
     const [pending, workers, done] = await Promise.all([this.workflows.pendingActivities(id), this.workflows.activityPollers(queue), this.repo.doneDurations(id)]);
-    const trials = pending.some((p) => p.details?.trialId) ? (await this.repo.trials(id)).map(trialView) : [];
+    // Only the rows of the trials in flight: a 10,000-trial sweep polled every second reads a few rows, not all of them.
+    const inFlight = [...new Set(pending.flatMap((p) => (p.details?.trialId ? [p.details.trialId] : [])))];
+    const trials = inFlight.length ? (await this.repo.trialsByIds(id, inFlight)).map(trialView) : [];
     const running = runningWork(pending, trials);
     const held = running.filter((w) => w.kind === 'trial' && !w.waiting).length;
     const left = sweep.totalTrials - sweep.counts.done - sweep.counts.failed;
