@@ -672,6 +672,8 @@ describe('deleting sweeps', () => {
     expect([busy.status, busy.body.message]).toEqual([409, `sweep ${running} is ${(await api.sweep(running)).status}: cancel it before deleting it`]);
     await api.cancel(running);
     await waitDone(running, 60_000);
+    // Its workflow ends once its baseline activity has stopped: from then on nothing of it stores anything.
+    await temporal.workflow.getHandle(running).result().catch(() => undefined);
 
     // The sweep that reused a baseline: one DONE trial with its stored model.
     const reuse = await prisma.sweep.findFirstOrThrow({ where: { name: 'e2e-reuse' }, include: { trials: true, baselines: true } });

@@ -187,6 +187,24 @@ describe('SweepWorkflow on the Temporal dev server', () => {
     expect(r.finished).toEqual([{ status: 'CANCELLED', error: undefined }]);
   });
 
+  it('waits for a running trial to stop before it marks the sweep CANCELLED and ends', async () => {
+    const r = recorder({ trialDelayMs: 1500 });
+    const order: string[] = [];
+    const runTrial = r.acts.runTrial;
+    r.acts.runTrial = async (t) => { order.push('trial started'); try { return await runTrial(t); } finally { order.push('trial ended'); } };
+    const finishSweep = r.acts.finishSweep;
+    r.acts.finishSweep = async (x) => { order.push(`finish ${x.status}`); return finishSweep(x); };
+    const sweepId = uid('wf-cancel-wait');
+    await withWorkers(r.acts, async () => {
+      const h = await client.workflow.start<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec: testSpec({ concurrency: 1 }), activityTaskQueue: ACTIVITY_TASK_QUEUE }] });
+      while (!order.includes('trial started')) await new Promise((res) => setTimeout(res, 20));
+      await h.cancel();
+      await expect(h.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+    });
+    // The trial (which never heartbeats, so never hears of the cancel) ran to its end first; no other trial started.
+    expect(order).toEqual(['trial started', 'trial ended', 'finish CANCELLED']);
+  });
+
   it('marks a sweep whose compute queue no worker serves RUNNING, and ends it CANCELLED at once when cancelled', async () => {
     const r = recorder();
     const sweepId = uid('wf-unserved');

@@ -3,12 +3,14 @@
  * Deterministic code only (no Node builtins, no I/O): everything else happens in activities.
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   ContinueAsNew,
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -35,10 +37,14 @@ export interface SweepWorkflowResult { sweepId: string; trials: number; failed: 
 /**
  * The sweep's activities: the short bookkeeping ones on this workflow's own task queue (no taskQueue: the worker that
  * runs the workflow serves them, so a cancel completes even while no worker serves the compute queue), and the long
- * compute ones (heartbeating) on the queue its spec needs.
+ * compute ones (heartbeating) on the queue its spec needs. A cancelled sweep waits for its compute to stop (the next
+ * heartbeat brings the cancellation; one not started yet stops at once), so that once its workflow has ended nothing of
+ * it still runs or writes, and a resume cannot overlap the old run.
  */
 export function activitiesFor(spec: SweepSpec, override?: string) {
   const taskQueue = override ?? activityTaskQueue(spec);
+  // Runs started before the change kept the SDK's default (TRY_CANCEL: not waiting); the patch keeps their histories replaying.
+  const waitForCompute = patched('compute-cancellation-waits');
   const bookkeeping = proxyActivities<BookkeepingActivities>({
     startToCloseTimeout: '1 minute',
     retry: { maximumAttempts: 5, initialInterval: '1 second' },
@@ -47,6 +53,7 @@ export function activitiesFor(spec: SweepSpec, override?: string) {
     taskQueue,
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: COMPUTE_HEARTBEAT_TIMEOUT,
+    cancellationType: waitForCompute ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['InvalidConfig'] },
   });
   return { bookkeeping, compute };
