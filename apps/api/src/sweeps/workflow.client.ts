@@ -36,7 +36,7 @@ export class SweepWorkflowClient implements OnModuleDestroy {
         args: [{ sweepId, spec }],
       });
     } catch (e) {
-      if (e instanceof WorkflowExecutionAlreadyStartedError) throw new Conflict(`sweep ${sweepId}'s workflow is still running; try again when it has ended`);
+      if (e instanceof WorkflowExecutionAlreadyStartedError) throw new Conflict(`sweep ${sweepId}'s workflow is still running (a cancelled sweep's ends once the trials in flight have stopped, within seconds); try again when it has ended`);
       throw e;
     }
   }
