@@ -60,7 +60,7 @@ export function openApiDocument(): object {
           parameters: [idParam],
           responses: {
             200: { description: 'Deleted', ...json({ type: 'object', properties: { id: { type: 'string' }, deleted: { type: 'boolean' }, trials: { type: 'integer' }, freedArtifacts: { type: 'integer' }, freedBytes: { type: 'integer' } } }) },
-            404: errors[404], 409: { description: 'The sweep is running: cancel it first', ...json(ref('Error')) },
+            404: errors[404], 409: { description: 'The sweep is running (cancel it first), or cancelled and its workflow still winds down (seconds)', ...json(ref('Error')) },
           },
         },
       },

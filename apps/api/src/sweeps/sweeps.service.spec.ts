@@ -6,7 +6,7 @@ import { SweepsService } from './sweeps.service.js';
 import type { SweepWorkflowClient } from './workflow.client.js';
 
 /** SweepsService.resume over an in-memory repository: what it writes, in what order, and what it undoes. */
-function setup(status: string, unfinished: { id: string; status: string; error: string | null }[], start: () => Promise<void>, raced = false) {
+function setup(status: string, unfinished: { id: string; status: string; error: string | null }[], start: () => Promise<void>, raced = false, open = false) {
   const calls: string[] = [];
   const row = { id: 'sw-1', status, error: '1 of 2 trials failed', finishedAt: new Date(0), totalTrials: 2, spec: { name: 'n' }, baselines: [] };
   const repo = {
@@ -18,7 +18,7 @@ function setup(status: string, unfinished: { id: string; status: string; error: 
     collectFileArtifacts: async (uris: string[], graceMs: number) => { calls.push(`collect files ${uris.join(',')} ${graceMs}`); return { artifacts: 1, bytes: 5 }; },
     restore: async (sweep: typeof row, trials: typeof unfinished) => { calls.push(`restore ${sweep.status} ${sweep.error} ${trials.map((t) => `${t.id}:${t.status}`).join(',')}`); },
   } as unknown as SweepsRepository;
-  const workflows = { start: async (id: string, spec: object) => { calls.push(`start ${id} ${JSON.stringify(spec)}`); await start(); } } as unknown as SweepWorkflowClient;
+  const workflows = { start: async (id: string, spec: object) => { calls.push(`start ${id} ${JSON.stringify(spec)}`); await start(); }, isOpen: async () => open } as unknown as SweepWorkflowClient;
   return { calls, service: new SweepsService(repo, workflows, { maxTrials: 10 } as ApiConfig, {} as ModelsService) };
 }
 
@@ -72,6 +72,12 @@ describe('SweepsService.delete', () => {
     const { calls, service } = setup('COMPLETED', [], async () => {}, true);
     await expect(service.delete('sw-1')).rejects.toThrow('sweep sw-1 changed while being deleted (resumed?); nothing was deleted');
     expect(calls).toEqual(['deleteEnded sw-1 from COMPLETED']);
+  });
+
+  it('refuses a cancelled sweep whose workflow still winds down (trials in flight may still store results), deleting nothing', async () => {
+    const { calls, service } = setup('CANCELLED', [], async () => {}, false, true);
+    await expect(service.delete('sw-1')).rejects.toThrow(new Conflict("sweep sw-1's workflow is still winding down (its trials in flight stop within seconds); try again when it has ended"));
+    expect(calls).toEqual([]);
   });
 });
 

@@ -193,6 +193,8 @@ export class SweepsService {
   async delete(id: string): Promise<{ id: string; deleted: true; trials: number; freedArtifacts: number; freedBytes: number }> {
     const row = await this.requireSweep(id);
     if (row.status === 'PENDING' || row.status === 'RUNNING') throw new Conflict(`sweep ${id} is ${row.status}: cancel it before deleting it`);
+    // CANCELLED at once, but its trials in flight may still be storing results until they hear of it.
+    if (await this.workflows.isOpen(id)) throw new Conflict(`sweep ${id}'s workflow is still winding down (its trials in flight stop within seconds); try again when it has ended`);
     const gone = await this.repo.deleteEnded(id, row.status);
     if (gone === null) throw new Conflict(`sweep ${id} changed while being deleted (resumed?); nothing was deleted`);
     const rows = await this.repo.collectArtifacts(ARTIFACT_GRACE_MS);

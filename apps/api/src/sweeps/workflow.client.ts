@@ -56,6 +56,17 @@ export class SweepWorkflowClient implements OnModuleDestroy {
     }
   }
 
+  /** Whether a run of the sweep's workflow is still open (a cancelled one stays open until its compute has stopped). */
+  async isOpen(sweepId: string): Promise<boolean> {
+    const { client } = await this.get();
+    try {
+      return (await client.workflow.getHandle(sweepId).describe()).status.name === 'RUNNING';
+    } catch (e) {
+      if (e instanceof WorkflowNotFoundError) return false;
+      throw e;
+    }
+  }
+
   /**
    * The sweep workflow's activities in flight (none when it is not running): each one's last heartbeat (what it computes
    * and how far it got), its attempt, and when it last heartbeat.
