@@ -5,7 +5,7 @@
  */
 import { executeChild, uuid4 } from '@temporalio/workflow';
 import { scheduleTag, type SweepSpec } from './spec.js';
-import { activitiesFor, SweepWorkflow, type SweepWorkflowResult } from './sweep.workflow.js';
+import { bookkeepingActivities, SweepWorkflow, type SweepWorkflowResult } from './sweep.workflow.js';
 
 export interface ScheduledSweepInput {
   scheduleId: string;
@@ -19,6 +19,6 @@ export async function ScheduledSweepWorkflow(input: ScheduledSweepInput): Promis
   const sweepId = `sw-${uuid4()}`;
   const tag = scheduleTag(input.scheduleId);
   const spec: SweepSpec = { ...input.spec, tags: input.spec.tags.includes(tag) ? input.spec.tags : [...input.spec.tags, tag] };
-  await activitiesFor(spec, input.activityTaskQueue).bookkeeping.createSweep({ sweepId, spec });
+  await bookkeepingActivities().createSweep({ sweepId, spec });
   return executeChild(SweepWorkflow, { workflowId: sweepId, args: [{ sweepId, spec, activityTaskQueue: input.activityTaskQueue }] });
 }

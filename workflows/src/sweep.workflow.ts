@@ -35,30 +35,30 @@ export interface SweepWorkflowInput {
 export interface SweepWorkflowResult { sweepId: string; trials: number; failed: number; status: 'COMPLETED' | 'FAILED' | 'CANCELLED' }
 
 /**
- * The sweep's activities: the short bookkeeping ones on this workflow's own task queue (no taskQueue: the worker that
- * runs the workflow serves them, so a cancel completes even while no worker serves the compute queue), and the long
- * compute ones (heartbeating) on the queue its spec needs. A cancelled sweep waits for its compute to stop (the next
- * heartbeat brings the cancellation; one not started yet stops at once), so that once its workflow has ended nothing of
- * it still runs or writes, and a resume cannot overlap the old run.
+ * The short bookkeeping activities, on this workflow's own task queue (no taskQueue: the worker that runs the workflow
+ * serves them, so a cancel completes even while no worker serves the compute queue).
  */
-export function activitiesFor(spec: SweepSpec, override?: string) {
-  const taskQueue = override ?? activityTaskQueue(spec);
+export const bookkeepingActivities = () => proxyActivities<BookkeepingActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { maximumAttempts: 5, initialInterval: '1 second' },
+});
+
+/**
+ * The sweep's long compute activities (heartbeating), on the queue its spec needs. A cancelled sweep waits for its
+ * compute to stop (the next heartbeat brings the cancellation; one not started yet stops at once), so that once its
+ * workflow has ended nothing of it still runs or writes, and a resume cannot overlap the old run.
+ */
+export function computeActivities(spec: SweepSpec, override?: string) {
   // Runs started before the change kept the SDK's default (TRY_CANCEL: not waiting); the patch keeps their histories replaying.
   const waitForCompute = patched('compute-cancellation-waits');
-  const bookkeeping = proxyActivities<BookkeepingActivities>({
-    startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 5, initialInterval: '1 second' },
-  });
-  const compute = proxyActivities<ComputeActivities>({
-    taskQueue,
+  return proxyActivities<ComputeActivities>({
+    taskQueue: override ?? activityTaskQueue(spec),
     startToCloseTimeout: '2 hours',
     heartbeatTimeout: COMPUTE_HEARTBEAT_TIMEOUT,
     cancellationType: waitForCompute ? ActivityCancellationType.WAIT_CANCELLATION_COMPLETED : ActivityCancellationType.TRY_CANCEL,
     retry: { maximumAttempts: 3, initialInterval: '2 seconds', nonRetryableErrorTypes: ['InvalidConfig'] },
   });
-  return { bookkeeping, compute };
 }
-
 
 export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWorkflowResult> {
   const { sweepId, spec } = input;
@@ -67,7 +67,8 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
   }
   if (gridSize(spec) === 0) throw ApplicationFailure.nonRetryable('spec: the grid is empty', 'InvalidConfig');
   if (!(spec.concurrency >= 1)) throw ApplicationFailure.nonRetryable('spec.concurrency must be >= 1', 'InvalidConfig');
-  const { bookkeeping, compute } = activitiesFor(spec, input.activityTaskQueue);
+  const bookkeeping = bookkeepingActivities();
+  const compute = computeActivities(spec, input.activityTaskQueue);
   const grid = expandGrid(sweepId, spec);
   const offset = input.offset ?? 0;
   const perRun = input.trialsPerRun ?? TRIALS_PER_RUN;
