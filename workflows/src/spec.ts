@@ -201,17 +201,23 @@ export function trialId(sweepId: string, method: string, amount: number, seed: n
 
 type GridAxes = Pick<SweepSpec, 'model' | 'models' | 'methods' | 'amounts' | 'seeds' | 'finetuneSettings'>;
 
+/** The grid's axes as it runs them: each value once, in the order given (fine-tuning settings by name). */
+export function gridAxes(spec: GridAxes): { models: ModelName[]; seeds: number[]; methods: MethodName[]; amounts: number[]; finetuneSettings: string[] } {
+  const uniq = <T>(xs: T[]) => [...new Set(xs)];
+  return { models: modelNames(spec), seeds: uniq(spec.seeds), methods: uniq(spec.methods), amounts: uniq(spec.amounts), finetuneSettings: finetuneNames(spec) };
+}
+
 /** The grid in a fixed order: model, seed, method, amount, fine-tuning setting (duplicates removed). */
 export function expandGrid(sweepId: string, spec: GridAxes): TrialPoint[] {
   const out: TrialPoint[] = [];
-  const uniq = <T>(xs: T[]) => xs.filter((x, i) => xs.indexOf(x) === i);
+  const axes = gridAxes(spec);
   const namedSettings = !!spec.finetuneSettings?.length;
   const namedModels = !!spec.models?.length;
-  for (const model of modelNames(spec)) {
-    for (const seed of uniq(spec.seeds)) {
-      for (const method of uniq(spec.methods)) {
-        for (const amount of uniq(spec.amounts)) {
-          for (const finetune of finetuneNames(spec)) {
+  for (const model of axes.models) {
+    for (const seed of axes.seeds) {
+      for (const method of axes.methods) {
+        for (const amount of axes.amounts) {
+          for (const finetune of axes.finetuneSettings) {
             const id = trialId(sweepId, method, amount, seed, namedSettings ? finetune : undefined, namedModels ? model : undefined);
             out.push({ trialId: id, model, method, amount, seed, finetune });
           }
@@ -223,6 +229,6 @@ export function expandGrid(sweepId: string, spec: GridAxes): TrialPoint[] {
 }
 
 export function gridSize(spec: GridAxes): number {
-  const n = (xs: unknown[]) => new Set(xs).size;
-  return modelNames(spec).length * n(spec.methods) * n(spec.amounts) * n(spec.seeds) * finetuneNames(spec).length;
+  const a = gridAxes(spec);
+  return a.models.length * a.methods.length * a.amounts.length * a.seeds.length * a.finetuneSettings.length;
 }

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import type { BaselineRef, BookkeepingActivities, ComputeActivities } from './activity-types.js';
 import { activityTaskQueue, TRIALS_PER_RUN } from './constants.js';
-import { expandGrid, gridSize, modelNames, specForModel, type SweepSpec } from './spec.js';
+import { expandGrid, gridAxes, gridSize, specForModel, type SweepSpec } from './spec.js';
 import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure } from './failures.js';
 
 export interface SweepWorkflowInput {
@@ -79,8 +79,8 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
     if (!baselines) {
       await bookkeeping.markSweepRunning(sweepId);
       // One baseline per model and seed (a sweep without models: its model's, one per seed, as before the axis).
-      const seeds = [...new Set(spec.seeds)];
-      baselines = await Promise.all(modelNames(spec).flatMap((model) => seeds.map((seed) => compute.trainBaseline({ sweepId, spec: specForModel(spec, model), seed }))));
+      const { models, seeds } = gridAxes(spec);
+      baselines = await Promise.all(models.flatMap((model) => seeds.map((seed) => compute.trainBaseline({ sweepId, spec: specForModel(spec, model), seed }))));
     }
     const baselineOf = new Map(baselines.map((b) => [`${b.model ?? spec.model}/${b.seed}`, b]));
 

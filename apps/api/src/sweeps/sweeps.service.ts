@@ -1,7 +1,7 @@
 /** Sweep logic: validation, creation, views, Pareto front, cancellation. */
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { finetuneNames, gridSize, modelNames, type SweepSpec } from '../../../../workflows/src/spec.js';
+import { gridAxes, gridSize, modelNames, type SweepSpec } from '../../../../workflows/src/spec.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
 import { Conflict, NotFound, ValidationError } from '../errors.js';
 import { TFJS_WEIGHTS_FILE, tfjsModelJson, unpackModel } from '../../../../workers/src/pruning/model-format.js';
@@ -42,8 +42,7 @@ export class SweepsService {
   /** What create() would run for `body` (400 naming each bad field, as there), writing nothing and starting nothing. */
   async plan(body: unknown): Promise<SweepPlanView> {
     const spec = await this.validSpec(body);
-    const uniq = <T>(xs: T[]) => [...new Set(xs)];
-    const axes = { models: modelNames(spec), seeds: uniq(spec.seeds), methods: uniq(spec.methods), amounts: uniq(spec.amounts), finetuneSettings: finetuneNames(spec) };
+    const axes = gridAxes(spec);
     return { valid: true, totalTrials: gridSize(spec), baselines: axes.models.length * axes.seeds.length, axes, spec };
   }
 
