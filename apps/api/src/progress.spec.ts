@@ -50,6 +50,16 @@ describe('estimateRemaining', () => {
     expect(estimateRemaining({ count: 1, meanMs: 1000 }, 3, 0, 8, 1)).toMatchObject({ parallel: 1, remainingMs: 3000 });
   });
 
+  it('does not jump when a slot is empty for a moment between two trials: each polling worker counts as one', () => {
+    // Two workers, concurrency 2: two held, then one for a moment while the workflow schedules the next trial.
+    const both = estimateRemaining({ count: 4, meanMs: 1000 }, 6, 2, 2, 2);
+    expect(both).toMatchObject({ parallel: 2, remainingMs: 3000 });
+    expect(estimateRemaining({ count: 5, meanMs: 1000 }, 5, 1, 2, 2)).toMatchObject({ parallel: 2, remainingMs: 3000 });
+    expect(estimateRemaining({ count: 4, meanMs: 1000 }, 6, 0, 2, 2)).toEqual(both);
+    // A worker configured for several activities at once holds more than the pollers count.
+    expect(estimateRemaining({ count: 4, meanMs: 1000 }, 6, 3, 4, 1)?.parallel).toBe(3);
+  });
+
   it('says nothing before a trial has finished, when nothing is left, or when no worker serves the queue', () => {
     expect(estimateRemaining({ count: 0, meanMs: null }, 10, 2, 2, 1)).toBeNull();
     expect(estimateRemaining({ count: 4, meanMs: 500 }, 0, 0, 2, 1)).toBeNull();

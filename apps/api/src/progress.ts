@@ -48,18 +48,22 @@ export interface SweepEstimate {
   /** The mean, and how many finished trials it is over. */
   meanTrialMs: number;
   finishedTrials: number;
-  /** Trials that workers compute at once now, at least 1, at most the sweep's concurrency and what is left. */
+  /**
+   * Trials computed at once: those workers hold now, but at least one per worker polling the sweep's queue (a worker
+   * takes one activity at a time unless configured otherwise), so a slot that is empty for a moment between two trials
+   * does not double the estimate; at most the sweep's concurrency and what is left.
+   */
   parallel: number;
 }
 
 /**
  * The estimate from the finished trials' durations (`done`: how many have one, and their mean), the trials left, the
- * trials workers hold now and the sweep's concurrency. null when no trial has finished, nothing is left, or no worker
+ * trials workers hold now, the sweep's concurrency and the workers polling its queue. null when no trial has finished, nothing is left, or no worker
  * serves the sweep's queue (nothing would run).
  */
 export function estimateRemaining(done: { count: number; meanMs: number | null }, remainingTrials: number, held: number, concurrency: number, workers: number): SweepEstimate | null {
   if (!done.count || done.meanMs === null || remainingTrials <= 0 || workers === 0) return null;
-  const parallel = Math.max(1, Math.min(held, concurrency, remainingTrials));
+  const parallel = Math.max(1, Math.min(Math.max(held, workers), concurrency, remainingTrials));
   return { remainingMs: Math.round(Math.ceil(remainingTrials / parallel) * done.meanMs), remainingTrials, meanTrialMs: done.meanMs, finishedTrials: done.count, parallel };
 }
 
