@@ -5,7 +5,8 @@
  * @jest-environment ./test/native-realm-environment.mjs
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { WORKER_SHUTDOWN } from '../workflows/src/constants.js';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { createPrisma, type PrismaClient } from '../prisma/src/client.js';
@@ -189,6 +190,37 @@ describe('cancellation', () => {
     expect(phases.filter((p, i, all) => p !== all[i - 1])).toEqual(['load', 'baseline', 'evaluate']);
     expect(await prisma.baseline.count()).toBe(before);
   });
+});
+
+describe('a stopping worker', () => {
+  it('hands a trial back at the next training batch: a non-retryable failure of type WORKER_SHUTDOWN naming the phase, nothing stored', async () => {
+    const a = createActivities({ repo: new WorkerRepository(prisma), artifacts: new PostgresArtifactStore(prisma), backend: await initBackend('wasm') });
+    const spec = testSpec({ methods: ['l1-unstructured'], amounts: [0.5], trainSubset: 256, testSubset: 64, batchSize: 64, finetuneEpochs: 2 });
+    const { sweepId, grid: [t] } = await createSweepRows(spec, 'act-stop');
+    const baseline = (await env.run(acts.trainBaseline, { sweepId, spec, seed: 1 })) as BaselineRef;
+    const mock = new MockActivityEnvironment();
+    const batches: number[] = [];
+    // The worker's shutdown cancels its activities with reason WORKER_SHUTDOWN (the SDK's Worker.shutdown); here after a fine-tuning batch.
+    mock.on('heartbeat', (d: { phase: string; batch?: number }) => {
+      if (d.phase !== 'finetune') return;
+      batches.push(d.batch!);
+      if (batches.length === 2) mock.cancel('WORKER_SHUTDOWN');
+    });
+    const err = await mock.run(a.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    const f = err as ApplicationFailure;
+    expect([f.type, f.nonRetryable]).toEqual([WORKER_SHUTDOWN, true]);
+    expect(f.message).toMatch(/^the worker on .+ \(pid \d+\) stopped during phase "finetune"; the work was handed back$/);
+    expect(batches).toEqual([1, 2]); // it stopped at the heartbeat after the batch that brought the stop
+    const row = await prisma.trial.findUniqueOrThrow({ where: { id: t.trialId } });
+    expect([row.status, row.accuracy, row.artifactUri]).toEqual(['RUNNING', null, null]); // the workflow schedules it again
+
+    // A cancel from the workflow (the sweep was cancelled) stays a cancellation.
+    const cancelled = new MockActivityEnvironment();
+    cancelled.on('heartbeat', (d: { phase: string }) => { if (d.phase === 'finetune') cancelled.cancel('CANCELLED'); });
+    const c = await cancelled.run(a.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline }).catch((e: unknown) => e);
+    expect(c).toBeInstanceOf(CancelledFailure);
+  }, 120_000);
 });
 
 describe('sweep-configured schedules and the torch structured criteria', () => {

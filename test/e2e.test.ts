@@ -709,3 +709,79 @@ describe('deleting sweeps', () => {
     expect(((await api.deleteSweep(running).catch((e: unknown) => e)) as ApiError).status).toBe(404);
   }, 120_000);
 });
+
+describe('a worker that stops under running work (SIGTERM: a deploy, a restart)', () => {
+  // GPU-queue workers of these tests only (compute activities; the workflows stay on the suite's worker).
+  const env = () => ({ DATABASE_URL: process.env.DATABASE_URL!, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, LOPPER_GPU: '1', LOPPER_RUN_WORKFLOWS: '0' });
+  /** A sweep with a baseline of its own (no earlier sweep trained this learning rate), long enough to stop a worker in the middle. */
+  const submitLong = (name: string) => api.submit({ ...grid, name, requireGpu: true, methods: ['l1-unstructured'], amounts: [0.5], seeds: [11], baselineEpochs: 60, learningRate: 1e-3 + Math.random() * 1e-6 });
+  /** The baseline while a worker trains it (after its first batch). */
+  async function heldBaseline(id: string): Promise<RunningWorkView> {
+    let held: RunningWorkView | undefined;
+    for (const end = Date.now() + 60_000; Date.now() < end && !held; await new Promise((r) => setTimeout(r, 200))) {
+      held = (await api.progress(id)).running.find((w) => w.kind === 'baseline' && w.phase === 'baseline' && w.batch !== null && w.worker !== null);
+    }
+    expect(held).toBeDefined();
+    return held!;
+  }
+  /** The compute activities that ran, in order: type, attempt, worker identity; and the failures' types. */
+  async function computeHistory(id: string) {
+    const events = (await temporal.workflow.getHandle(id).fetchHistory()).events ?? [];
+    const typeOf = new Map(events.flatMap((e) => (e.activityTaskScheduledEventAttributes ? [[String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name]] : [])));
+    const started = events.flatMap((e) => {
+      const a = e.activityTaskStartedEventAttributes;
+      return a ? [{ type: typeOf.get(String(a.scheduledEventId)), attempt: a.attempt, identity: a.identity }] : [];
+    }).filter((a) => a.type === 'trainBaseline' || a.type === 'runTrial');
+    const failures = events.flatMap((e) => (e.activityTaskFailedEventAttributes ? [e.activityTaskFailedEventAttributes.failure?.applicationFailureInfo] : []));
+    return { started, failures: failures.map((f) => [f?.type, f?.nonRetryable]) };
+  }
+
+  it('hands its baseline back at once: another worker trains it on a fresh first attempt, and the sweep completes with nothing failed', async () => {
+    const pair = await Promise.all([1, 2].map(() => startProcess('workers/src/main.ts', env(), /\[worker\] ready \(/)));
+    procs.push(...pair);
+    const { id } = await submitLong('e2e-worker-stop');
+    const held = await heldBaseline(id);
+    const pid = Number(held.worker!.split('@')[0]);
+    const [stopping, other] = pair[0].child.pid === pid ? pair : [pair[1], pair[0]];
+    expect(stopping.child.pid).toBe(pid);
+    const stoppedAt = Date.now();
+    await stopping.stop(); // SIGTERM; SIGKILL after 15 s
+    const stopMs = Date.now() - stoppedAt;
+    expect([stopping.child.exitCode, stopping.child.signalCode]).toEqual([0, null]); // a clean exit, not the SIGKILL
+    expect(stopping.output()).toContain('[worker] stopped');
+    expect(stopMs).toBeLessThan(10_000); // within a training batch, not after the baseline
+
+    const s = await waitDone(id, 300_000);
+    expect([s.status, s.counts.done, s.counts.failed]).toEqual(['COMPLETED', 1, 0]);
+    const { started, failures } = await computeHistory(id);
+    expect(failures).toEqual([['WorkerShutdown', true]]);
+    // The workflow scheduled the baseline a second time; every compute activity ran as attempt 1 (the stop spent no retry attempt).
+    expect(started.map((a) => [a.type, a.attempt])).toEqual([['trainBaseline', 1], ['trainBaseline', 1], ['runTrial', 1]]);
+    // The second run was the other worker's.
+    expect(started.slice(0, 2).map((a) => Number(a.identity!.split('@')[0]))).toEqual([stopping.child.pid, other.child.pid]);
+    const links = await prisma.sweepBaseline.findMany({ where: { sweepId: id }, include: { baseline: true } });
+    expect(links.map((l) => [l.baseline.backend, l.baseline.accuracy > 0.5])).toEqual([[workerBackend, true]]);
+    await other.stop();
+  }, 420_000);
+
+  it('with LOPPER_SHUTDOWN_GRACE, lets its running baseline finish before it exits: nothing handed back', async () => {
+    const w = await startProcess('workers/src/main.ts', { ...env(), LOPPER_SHUTDOWN_GRACE: '300' }, /\[worker\] ready \(/);
+    procs.push(w);
+    const { id } = await submitLong('e2e-worker-drain');
+    const held = await heldBaseline(id);
+    expect(Number(held.worker!.split('@')[0])).toBe(w.child.pid);
+    const exited = new Promise<number | null>((res) => w.child.once('exit', (code) => res(code)));
+    w.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(w.output()).toContain('[worker] stopped');
+    // The baseline ran to its end on that worker; the trial waits for a GPU worker (none left) until the sweep is cancelled.
+    const { started, failures } = await computeHistory(id);
+    expect([started.map((a) => [a.type, a.attempt, Number(a.identity!.split('@')[0])]), failures]).toEqual([[['trainBaseline', 1, w.child.pid]], []]);
+    expect(await prisma.sweepBaseline.count({ where: { sweepId: id } })).toBe(1);
+    const waiting = async () => (await api.progress(id)).running.map((r) => [r.kind, r.waiting]);
+    for (const end = Date.now() + 15_000; Date.now() < end && !(await waiting()).length;) await new Promise((r) => setTimeout(r, 200));
+    expect(await waiting()).toEqual([['trial', true]]);
+    await api.cancel(id);
+    expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
+  }, 300_000);
+});

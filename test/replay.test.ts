@@ -9,6 +9,7 @@ const require = createRequire(import.meta.url);
 it.each([
   ['SweepWorkflow', 'sweep-history.json', 20],
   ['ScheduledSweepWorkflow (a scheduled run and its child sweep)', 'scheduled-sweep-history.json', 8],
+  ['SweepWorkflow (work handed back by stopping workers, scheduled again)', 'sweep-handback-history.json', 60],
   // Recorded before the bookkeeping activities moved to the workflow's own queue: workflows in flight across that upgrade.
   ['SweepWorkflow (v1: bookkeeping on the compute queue)', 'sweep-history-v1.json', 20],
   ['ScheduledSweepWorkflow (v1: bookkeeping on the compute queue)', 'scheduled-sweep-history-v1.json', 8],

@@ -3,12 +3,15 @@
  * checks the orchestration (baselines once per seed, every grid point once, bounded concurrency,
  * failures recorded, continueAsNew, cancellation). RECORD_HISTORY=1 saves a history for the replay test.
  */
-import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, NativeConnection, Runtime, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { LopperActivities, RunTrialInput } from '../workflows/src/activity-types.js';
+import { WORKER_SHUTDOWN } from '../workflows/src/constants.js';
+import { MAX_HAND_BACKS } from '../workflows/src/failures.js';
 import { expandGrid, gridSize } from '../workflows/src/spec.js';
 import type { ScheduledSweepWorkflow } from '../workflows/src/scheduled-sweep.workflow.js';
 import type { SweepWorkflow } from '../workflows/src/sweep.workflow.js';
@@ -173,6 +176,42 @@ describe('SweepWorkflow on the Temporal dev server', () => {
     expect(r.calls.filter((c) => c.startsWith('baseline:'))).toEqual(['baseline:1']);
     const runs = await client.workflow.getHandle(sweepId).describe();
     expect(runs.runId).toBeDefined();
+  });
+
+  it('records: schedules work a stopping worker handed back again, on a fresh first attempt, and fails it only after MAX_HAND_BACKS', async () => {
+    const r = recorder({ trialDelayMs: 1 });
+    const calls = new Map<string, number>();
+    const attempts = new Set<number>();
+    const called = (key: string) => {
+      attempts.add(Context.current().info.attempt);
+      calls.set(key, (calls.get(key) ?? 0) + 1);
+      return calls.get(key)!;
+    };
+    const handBack = () => ApplicationFailure.create({ type: WORKER_SHUTDOWN, nonRetryable: true, message: 'the worker on h (pid 1) stopped during phase "finetune"; the work was handed back' });
+    const { trainBaseline, runTrial } = r.acts;
+    // The baseline is handed back once, every trial twice, and the trials at 0.9 every time.
+    r.acts.trainBaseline = async (x) => { if (called(`baseline:${x.seed}`) === 1) throw handBack(); return trainBaseline(x); };
+    r.acts.runTrial = async (t) => { if (called(t.trialId) <= 2 || t.amount === 0.9) throw handBack(); return runTrial(t); };
+    const errors: string[] = [];
+    r.acts.markTrialFailed = async ({ error }) => { errors.push(error); };
+    const sweepId = uid('wf-hand-back');
+    const spec = testSpec();
+    const result = await withWorkers(r.acts, () =>
+      client.workflow.execute<typeof SweepWorkflow>('SweepWorkflow', { taskQueue: WORKFLOW_TASK_QUEUE, workflowId: sweepId, args: [{ sweepId, spec, activityTaskQueue: ACTIVITY_TASK_QUEUE }] }),
+    );
+    expect(result).toEqual({ sweepId, trials: 4, failed: 2, status: 'COMPLETED' });
+    expect(Object.fromEntries(calls)).toEqual({
+      'baseline:1': 2,
+      ...Object.fromEntries(expandGrid(sweepId, spec).map((t) => [t.trialId, t.amount === 0.9 ? MAX_HAND_BACKS + 1 : 3])),
+    });
+    // Each hand-back is a new activity the workflow scheduled, not a retry: no attempt but the first was ever run.
+    expect([...attempts]).toEqual([1]);
+    expect(errors).toEqual(Array(2).fill(`the worker on h (pid 1) stopped during phase "finetune"; the work was handed back; stopping workers handed this work back ${MAX_HAND_BACKS + 1} times, so it counts as failed (workers restarted in a loop?)`));
+    expect(r.finished).toEqual([{ status: 'COMPLETED', error: '2 of 4 trials failed' }]);
+    if (process.env.RECORD_HISTORY === '1') {
+      const history = await client.workflow.getHandle(sweepId).fetchHistory();
+      writeFileSync(new URL('./fixtures/sweep-handback-history.json', import.meta.url), JSON.stringify({ workflowId: sweepId, history: JSON.parse(historyToJSON(history)) }));
+    }
   });
 
   it('marks the sweep CANCELLED when cancelled', async () => {

@@ -1,8 +1,9 @@
 /** Activities, built by a factory over their dependencies (all I/O is in the repository and artifact store). */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { BaselineRef, ComputeHeartbeat, LopperActivities, RunTrialInput, TrainBaselineInput, TrialOutcome } from '../../workflows/src/activity-types.js';
 import { DEFAULT_FINETUNE, DEFAULT_GRADUAL, METHODS, UNSTRUCTURED_METHOD_NAMES, USER_MODEL, lnNormOrder, specForModel, specForTrial, type FinetuneOptions, type GradualOptions, type SlimmingOptions, type SweepSpec } from '../../workflows/src/spec.js';
 import { batchNormGammaImportance, channelFlops, flopsRegularised, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance } from './pruning/channels.js';
@@ -22,6 +23,7 @@ import { weightsToHost } from './pruning/host.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
 import type { WorkerRepository } from './repository.js';
 import { UnknownUserModel } from '../../prisma/src/sweep-rows.js';
+import { WORKER_SHUTDOWN } from '../../workflows/src/constants.js';
 
 export interface ActivityDeps {
   repo: WorkerRepository;
@@ -97,6 +99,14 @@ async function withLiveness<T>(intervalMs: number, subject: Pick<ComputeHeartbea
         };
       },
     });
+  } catch (e) {
+    // A stopping worker (SIGTERM, SIGINT) cancels what it runs with WORKER_SHUTDOWN. Reported as that cancellation, the
+    // stop would spend one of the activity's retry attempts; as WORKER_SHUTDOWN the workflow schedules the work again.
+    const reason: unknown = ctx.cancellationSignal.aborted ? ctx.cancellationSignal.reason : undefined;
+    if (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN') {
+      throw ApplicationFailure.create({ type: WORKER_SHUTDOWN, nonRetryable: true, message: `the worker on ${hostname()} (pid ${process.pid}) stopped during phase "${details.phase}"; the work was handed back` });
+    }
+    throw e;
   } finally {
     clearInterval(timer);
   }

@@ -14,6 +14,11 @@ export interface WorkerConfig {
   /** Poll the GPU task queue instead of the CPU one (LOPPER_GPU=1/0); unset: yes when the backend runs on a GPU (cuda, webgpu). */
   gpu?: boolean;
   maxConcurrentActivities: number;
+  /**
+   * Seconds a stopping worker (SIGTERM, SIGINT) lets its running baselines and trials go on to finish
+   * (LOPPER_SHUTDOWN_GRACE, default 0); what is still running then is handed back, and the workflow schedules it again.
+   */
+  shutdownGraceSeconds: number;
 }
 
 export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
@@ -21,6 +26,8 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
   if (missing.length) throw new Error(`worker: missing environment variable(s): ${missing.join(', ')}`);
   const conc = Number(env.LOPPER_WORKER_CONCURRENCY ?? '1');
   if (!Number.isInteger(conc) || conc < 1) throw new Error(`LOPPER_WORKER_CONCURRENCY must be a positive integer, got "${env.LOPPER_WORKER_CONCURRENCY}"`);
+  const grace = Number(env.LOPPER_SHUTDOWN_GRACE || '0');
+  if (!(Number.isFinite(grace) && grace >= 0)) throw new Error(`LOPPER_SHUTDOWN_GRACE must be a number of seconds >= 0, got "${env.LOPPER_SHUTDOWN_GRACE}"`);
   const fma = env.LOPPER_WASM_FMA || 'auto';
   if (!(SIMD_FMA_SETTINGS as readonly string[]).includes(fma)) throw new Error(`LOPPER_WASM_FMA must be one of ${SIMD_FMA_SETTINGS.join(', ')}, got "${fma}"`);
   return {
@@ -33,5 +40,6 @@ export function workerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Worke
     runWorkflows: env.LOPPER_RUN_WORKFLOWS !== '0',
     gpu: env.LOPPER_GPU === undefined || env.LOPPER_GPU === '' ? undefined : env.LOPPER_GPU === '1',
     maxConcurrentActivities: conc,
+    shutdownGraceSeconds: grace,
   };
 }

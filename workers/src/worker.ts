@@ -38,6 +38,8 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
       // Heartbeats carry cancellation back: send them often so a cancelled sweep stops within seconds.
       defaultHeartbeatThrottleInterval: '2 seconds',
       maxHeartbeatThrottleInterval: '5 seconds',
+      // On SIGTERM/SIGINT: stop polling, let what runs finish for this long, then hand the rest back (WORKER_SHUTDOWN).
+      shutdownGraceTime: cfg.shutdownGraceSeconds * 1000,
     }),
   ];
   if (cfg.runWorkflows) {

@@ -8,3 +8,10 @@ export const activityTaskQueue = (spec: { requireGpu: boolean }) => (spec.requir
 
 /** Trials handled by one workflow run before it continues as new (bounds the event history). */
 export const TRIALS_PER_RUN = 400;
+
+/**
+ * The failure type of a compute activity whose worker stopped under it (SIGTERM or SIGINT: a deploy, a restart): the
+ * work is handed back, not failed. Non-retryable, so the workflow (not the retry policy) schedules it again, and the
+ * stop does not spend one of the activity's retry attempts.
+ */
+export const WORKER_SHUTDOWN = 'WorkerShutdown';

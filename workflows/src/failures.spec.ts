@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, RetryState, TimeoutFailure } from '@temporalio/common';
-import { describeFailure } from './failures.js';
+import { WORKER_SHUTDOWN } from './constants.js';
+import { describeFailure, isHandBack, MAX_HAND_BACKS } from './failures.js';
 
 const activity = (cause: Error) => new ActivityFailure('activity failed', 'runTrial', '3', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'worker@host', cause);
 
@@ -16,5 +17,20 @@ describe('describeFailure', () => {
     expect(describeFailure(activity(ApplicationFailure.nonRetryable('gradual: end must be > begin', 'InvalidConfig')))).toBe('gradual: end must be > begin');
     expect(describeFailure(new Error('boom'))).toBe('boom');
     expect(describeFailure('text')).toBe('text');
+  });
+});
+
+describe('hand-backs', () => {
+  const handBack = () => activity(ApplicationFailure.create({ type: WORKER_SHUTDOWN, nonRetryable: true, message: 'the worker on h (pid 7) stopped during phase "finetune"; the work was handed back' }));
+
+  it('are the compute failures of type WORKER_SHUTDOWN, and nothing else', () => {
+    expect(isHandBack(handBack())).toBe(true);
+    expect(isHandBack(activity(ApplicationFailure.nonRetryable('bad', 'InvalidConfig')))).toBe(false);
+    expect(isHandBack(activity(new TimeoutFailure(undefined, undefined, 'HEARTBEAT')))).toBe(false);
+    expect(isHandBack(ApplicationFailure.create({ type: WORKER_SHUTDOWN }))).toBe(false); // not an activity's failure
+  });
+
+  it('read, once they have run out, as the stop and how often it came', () => {
+    expect(describeFailure(handBack())).toBe(`the worker on h (pid 7) stopped during phase "finetune"; the work was handed back; stopping workers handed this work back ${MAX_HAND_BACKS + 1} times, so it counts as failed (workers restarted in a loop?)`);
   });
 });

@@ -17,7 +17,7 @@ import {
 import type { BaselineRef, BookkeepingActivities, ComputeActivities } from './activity-types.js';
 import { activityTaskQueue, TRIALS_PER_RUN } from './constants.js';
 import { expandGrid, gridAxes, gridSize, specForModel, type SweepSpec } from './spec.js';
-import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure } from './failures.js';
+import { COMPUTE_HEARTBEAT_TIMEOUT, describeFailure, isHandBack, MAX_HAND_BACKS } from './failures.js';
 
 export interface SweepWorkflowInput {
   sweepId: string;
@@ -60,6 +60,22 @@ export function computeActivities(spec: SweepSpec, override?: string) {
   });
 }
 
+/**
+ * Runs one compute activity, and schedules it again when a stopping worker hands it back (WORKER_SHUTDOWN: a deploy or
+ * a restart, not the work's fault), so that restarting workers does not spend its retry attempts; at most MAX_HAND_BACKS
+ * times, then the hand-back counts as its failure. A cancelled sweep's call fails at once, so the loop ends with it.
+ */
+async function handedBackAgain<T>(what: string, call: () => Promise<T>): Promise<T> {
+  for (let handBacks = 0; ; handBacks++) {
+    try {
+      return await call();
+    } catch (err) {
+      if (!isHandBack(err) || handBacks >= MAX_HAND_BACKS) throw err;
+      log.info('a stopping worker handed its work back; scheduling it again', { what, handBacks: handBacks + 1 });
+    }
+  }
+}
+
 export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWorkflowResult> {
   const { sweepId, spec } = input;
   if (workflowInfo().workflowId !== sweepId) {
@@ -80,7 +96,7 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
       await bookkeeping.markSweepRunning(sweepId);
       // One baseline per model and seed (a sweep without models: its model's, one per seed, as before the axis).
       const { models, seeds } = gridAxes(spec);
-      baselines = await Promise.all(models.flatMap((model) => seeds.map((seed) => compute.trainBaseline({ sweepId, spec: specForModel(spec, model), seed }))));
+      baselines = await Promise.all(models.flatMap((model) => seeds.map((seed) => handedBackAgain(`baseline ${model} seed ${seed}`, () => compute.trainBaseline({ sweepId, spec: specForModel(spec, model), seed })))));
     }
     const baselineOf = new Map(baselines.map((b) => [`${b.model ?? spec.model}/${b.seed}`, b]));
 
@@ -90,7 +106,7 @@ export async function SweepWorkflow(input: SweepWorkflowInput): Promise<SweepWor
       while (next < slice.length) {
         const t = slice[next++];
         try {
-          await compute.runTrial({ sweepId, trialId: t.trialId, spec, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline: baselineOf.get(`${t.model}/${t.seed}`)! });
+          await handedBackAgain(t.trialId, () => compute.runTrial({ sweepId, trialId: t.trialId, spec, model: t.model, method: t.method, amount: t.amount, seed: t.seed, finetune: t.finetune, baseline: baselineOf.get(`${t.model}/${t.seed}`)! }));
         } catch (err) {
           if (isCancellation(err)) throw err;
           failed++;
