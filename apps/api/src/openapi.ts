@@ -102,7 +102,7 @@ export function openApiDocument(): object {
           responses: { 200: { description: 'Progress', ...json({ type: 'object', properties: { sweepId: { type: 'string' }, status: { type: 'string' }, counts: { type: 'object' }, running: { type: 'array', items: { type: 'object' } }, queue: { type: ['object', 'null'], properties: { name: { type: 'string' }, workers: { type: 'array', items: { type: 'string' } } } },
             estimate: {
               type: ['object', 'null'],
-              description: 'the unfinished trials, in rounds of those computed at once (held now, at least one per polling worker), at the mean measured duration of the finished ones: a projection, null until a trial has finished or while no worker serves the queue',
+              description: 'the trials in flight at the mean less what they have run, then the unstarted ones on the slots computing at once (held now, at least one per polling worker), at the mean measured duration of the finished ones: a projection, null until a trial has finished or while no worker serves the queue',
               properties: { remainingMs: { type: 'integer' }, remainingTrials: { type: 'integer' }, meanTrialMs: { type: 'number' }, finishedTrials: { type: 'integer' }, parallel: { type: 'integer' } },
             } } }) }, 404: errors[404] },
         },

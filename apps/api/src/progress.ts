@@ -37,9 +37,10 @@ export interface SweepProgressView {
 }
 
 /**
- * A projection of what was measured, not a promise: the unfinished trials, in rounds of `parallel`, at the mean compute
- * time of the trials finished so far (each trial's durationMs: loading, pruning, fine-tuning, evaluation, measurement).
- * Methods and amounts differ in cost and the grid runs them in order, so early estimates lean on the first methods'.
+ * A projection of what was measured, not a promise: each trial in flight takes the mean compute time of the trials
+ * finished so far (each one's durationMs: loading, pruning, fine-tuning, evaluation, measurement) less the time it has
+ * run, and the trials not started yet follow on `parallel` slots, each to the first one free. Methods and amounts differ
+ * in cost and the grid runs them in order, so early estimates lean on the first methods'.
  */
 export interface SweepEstimate {
   remainingMs: number;
@@ -57,14 +58,25 @@ export interface SweepEstimate {
 }
 
 /**
- * The estimate from the finished trials' durations (`done`: how many have one, and their mean), the trials left, the
- * trials workers hold now, the sweep's concurrency and the workers polling its queue. null when no trial has finished, nothing is left, or no worker
- * serves the sweep's queue (nothing would run).
+ * The estimate from the finished trials' durations (`done`: how many have one, and their mean), the trials left, how
+ * long each trial workers hold now has run (ms), the sweep's concurrency and the workers polling its queue. null when no
+ * trial has finished, nothing is left, or no worker serves the sweep's queue (nothing would run).
  */
-export function estimateRemaining(done: { count: number; meanMs: number | null }, remainingTrials: number, held: number, concurrency: number, workers: number): SweepEstimate | null {
+export function estimateRemaining(done: { count: number; meanMs: number | null }, remainingTrials: number, runningMs: number[], concurrency: number, workers: number): SweepEstimate | null {
   if (!done.count || done.meanMs === null || remainingTrials <= 0 || workers === 0) return null;
+  const mean = done.meanMs;
+  const held = Math.min(runningMs.length, remainingTrials);
   const parallel = Math.max(1, Math.min(Math.max(held, workers), concurrency, remainingTrials));
-  return { remainingMs: Math.round(Math.ceil(remainingTrials / parallel) * done.meanMs), remainingTrials, meanTrialMs: done.meanMs, finishedTrials: done.count, parallel };
+  // When each slot is free: a trial in flight at its mean less what it has run (an overrunning one: now), idle ones now.
+  const slots = runningMs.slice(0, Math.min(held, parallel)).map((ms) => Math.max(0, mean - ms));
+  while (slots.length < parallel) slots.push(0);
+  // Each queued trial goes to the slot free first. Every slot is free within one mean, so each takes one trial per round:
+  // whole rounds for all, then one more for the slots free first.
+  const queued = remainingTrials - held;
+  const rounds = Math.floor(queued / parallel);
+  const ends = slots.map((t) => t + rounds * mean).sort((a, b) => a - b);
+  for (let i = 0; i < queued % parallel; i++) ends[i] += mean;
+  return { remainingMs: Math.round(Math.max(...ends)), remainingTrials, meanTrialMs: mean, finishedTrials: done.count, parallel };
 }
 
 const KINDS: Record<string, RunningWorkView['kind']> = { runTrial: 'trial', trainBaseline: 'baseline' };

@@ -128,10 +128,18 @@ describe('SweepsService.progress', () => {
   };
   const held = { activity: 'runTrial', attempt: 1, scheduled: false, lastHeartbeatAt: null, startedAt: null, worker: '1@h', lastFailure: null, details: null };
 
-  it('estimates the rest from the finished trials: the unfinished ones, in rounds of those held now, at their mean duration', async () => {
+  it('estimates the rest from the finished trials\' mean duration: the trials held now less what they have run, then the rest', async () => {
     const p = await setup('RUNNING', { DONE: 2, FAILED: 1, RUNNING: 2, PENDING: 1 }, [held, held], ['1@h', '2@h']).progress('s');
     expect(p.queue).toEqual({ name: 'lopper-cpu', workers: ['1@h', '2@h'] });
     expect(p.estimate).toEqual({ remainingMs: 60_000, remainingTrials: 3, meanTrialMs: 30_000, finishedTrials: 2, parallel: 2 });
+    // One of them started 20 s ago (its attempt's start, from Temporal): its slot is free in 10 s and takes the queued trial.
+    const started = { ...held, startedAt: new Date(Date.now() - 20_000).toISOString() };
+    const later = await setup('RUNNING', { DONE: 2, FAILED: 1, RUNNING: 2, PENDING: 1 }, [held, started], ['1@h', '2@h']).progress('s');
+    expect(later.estimate!.remainingMs).toBeGreaterThan(39_000);
+    expect(later.estimate!.remainingMs).toBeLessThanOrEqual(40_000);
+    // Trials waiting for a worker have not started: they count as queued.
+    const waiting = await setup('RUNNING', { DONE: 2, FAILED: 1, RUNNING: 2, PENDING: 1 }, [{ ...started, scheduled: true }], ['1@h', '2@h']).progress('s');
+    expect(waiting.estimate!.remainingMs).toBe(60_000);
   });
 
   it('reads the rows of the trials in flight only (once each), and names each from its row', async () => {

@@ -116,9 +116,11 @@ export class SweepsService {
     const inFlight = [...new Set(pending.flatMap((p) => (p.details?.trialId ? [p.details.trialId] : [])))];
     const trials = inFlight.length ? (await this.repo.trialsByIds(id, inFlight)).map(trialView) : [];
     const running = runningWork(pending, trials);
-    const held = running.filter((w) => w.kind === 'trial' && !w.waiting).length;
+    // How long each trial a worker holds now has run (its current attempt).
+    const now = Date.now();
+    const runningMs = pending.filter((p) => p.activity === 'runTrial' && !p.scheduled).map((p) => (p.startedAt ? Math.max(0, now - Date.parse(p.startedAt)) : 0));
     const left = sweep.totalTrials - sweep.counts.done - sweep.counts.failed;
-    return { sweepId: id, status: sweep.status, counts: sweep.counts, running, queue: { name: queue, workers }, estimate: estimateRemaining(done, left, held, sweep.spec.concurrency, workers.length) };
+    return { sweepId: id, status: sweep.status, counts: sweep.counts, running, queue: { name: queue, workers }, estimate: estimateRemaining(done, left, runningMs, sweep.spec.concurrency, workers.length) };
   }
 
   /** Per method x amount over the seeds: mean ± sample sd of each metric, and the front of the means. */
