@@ -4,7 +4,6 @@
  * Ctrl-C stops everything this started.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
 import { LopperApi } from '../apps/cli/src/api-client.js';
 import * as cli from '../apps/cli/src/commands.js';
 import { applyMigrations } from '../prisma/src/engine.js';
@@ -33,15 +32,15 @@ try {
   const env = { ...process.env, DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, PORT: String(port) };
   const start = (name: string, script: string, extra: Record<string, string> = {}) => {
     const c = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const prefix = (d: Buffer) => d.toString().split('\n').filter((l) => l && !/\[INFO\]|^\s|^}|sdkComponent/.test(l)).map((l) => `[${name}] ${l.replace(/^\[(api|worker)\] /, '')}`).join('\n');
+    // Each line once under the name of what printed it: the API's, the supervisor's ([workers]) and each worker process's ([worker N]) as they are.
+    const prefix = (d: Buffer) => d.toString().split('\n').filter((l) => l && !/\[INFO\]|^\s|^}|sdkComponent/.test(l)).map((l) => (/^\[(workers?( \d+)?|api)\] /.test(l) ? l : `[${name}] ${l}`)).join('\n');
     c.stdout!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.log(s); });
     c.stderr!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.error(s); });
     c.on('exit', (code) => { if (!stopping) { console.error(`[up] ${name} exited with code ${code}`); void stopAll(1); } });
     children.push(c);
   };
-  // One worker process per core (WASM runs one thread per process); only the first also runs workflows.
-  const nWorkers = Number(process.env.LOPPER_WORKERS ?? cpus().length);
-  for (let i = 0; i < nWorkers; i++) start(`worker${i + 1}`, 'workers/src/main.ts', { LOPPER_RUN_WORKFLOWS: i === 0 ? '1' : '0' });
+  // `npm run worker` as on any machine: one worker process per core (WASM runs one thread per process), supervised.
+  start('workers', 'workers/src/main.ts');
   start('api', 'apps/api/src/main.ts');
 
   const api = new LopperApi(`http://127.0.0.1:${port}`);

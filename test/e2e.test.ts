@@ -46,7 +46,8 @@ let prisma: PrismaClient;
 const procs: Proc[] = [];
 
 beforeAll(async () => {
-  const env = { DATABASE_URL: process.env.DATABASE_URL!, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, LOPPER_MAX_TRIALS: '100' };
+  // One worker process (not one per core): the tests below count the workers on a queue.
+  const env = { DATABASE_URL: process.env.DATABASE_URL!, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, LOPPER_MAX_TRIALS: '100', LOPPER_WORKER_PROCESSES: '1' };
   const [a, w] = await Promise.all([
     startProcess('apps/api/src/main.ts', { ...env, PORT: '0' }, /listening on (http:\/\/\S+)/),
     startProcess('workers/src/main.ts', env, /\[worker\] ready \((\w+) on /),
@@ -710,9 +711,9 @@ describe('deleting sweeps', () => {
   }, 120_000);
 });
 
-describe('a worker that stops under running work (SIGTERM: a deploy, a restart)', () => {
+describe('worker processes: stopped under running work (SIGTERM: a deploy, a restart), and supervised', () => {
   // GPU-queue workers of these tests only (compute activities; the workflows stay on the suite's worker).
-  const env = () => ({ DATABASE_URL: process.env.DATABASE_URL!, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, LOPPER_GPU: '1', LOPPER_RUN_WORKFLOWS: '0' });
+  const env = () => ({ DATABASE_URL: process.env.DATABASE_URL!, TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!, LOPPER_GPU: '1', LOPPER_RUN_WORKFLOWS: '0', LOPPER_WORKER_PROCESSES: '1' });
   /** A sweep with a baseline of its own (no earlier sweep trained this learning rate), long enough to stop a worker in the middle. */
   const submitLong = (name: string) => api.submit({ ...grid, name, requireGpu: true, methods: ['l1-unstructured'], amounts: [0.5], seeds: [11], baselineEpochs: 60, learningRate: 1e-3 + Math.random() * 1e-6 });
   /** The baseline while a worker trains it (after its first batch). */
@@ -784,4 +785,47 @@ describe('a worker that stops under running work (SIGTERM: a deploy, a restart)'
     await api.cancel(id);
     expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
   }, 300_000);
+
+  it('npm run worker runs several worker processes on the queue, supervised: SIGTERM stops them all; each stops by itself when the supervisor dies', async () => {
+    const ready = /\[worker 1\] ready[^]*\[worker 2\] ready|\[worker 2\] ready[^]*\[worker 1\] ready/;
+    const startSupervised = async () => {
+      const sup = await startProcess('workers/src/main.ts', { ...env(), LOPPER_WORKER_PROCESSES: '2' }, ready);
+      procs.push(sup);
+      expect(sup.output()).toContain(`[workers] 2 worker process(es) on ${workerBackend} (LOPPER_WORKER_PROCESSES)`);
+      const pids = [...sup.output().matchAll(/\[worker \d\] ready \(\w+ on .*, pid (\d+)\)/g)].map((m) => Number(m[1]));
+      expect(pids.length).toBe(2);
+      return { sup, pids };
+    };
+    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    const gone = async (pids: number[]) => {
+      for (const end = Date.now() + 20_000; Date.now() < end && pids.some(alive);) await new Promise((r) => setTimeout(r, 250));
+      return pids.map(alive);
+    };
+
+    const a = await startSupervised();
+    // Both poll the GPU queue (a stopped worker of an earlier test may still be listed for a while).
+    const pollers = async () => ((await temporal.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: 'lopper-gpu' }, taskQueueType: 2 })).pollers ?? []).map((p) => Number(String(p.identity).split('@')[0]));
+    let listed = await pollers();
+    for (const end = Date.now() + 20_000; Date.now() < end && !a.pids.every((p) => listed.includes(p)); listed = await pollers()) await new Promise((r) => setTimeout(r, 250));
+    expect(a.pids.every((p) => listed.includes(p))).toBe(true);
+    const exited = new Promise<number | null>((res) => a.sup.child.once('exit', (code) => res(code)));
+    a.sup.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(a.sup.output()).toMatch(/\[worker 1\] stopped/);
+    expect(a.sup.output()).toMatch(/\[worker 2\] stopped/);
+    expect(await gone(a.pids)).toEqual([false, false]);
+
+    const b = await startSupervised();
+    expect(b.pids.map(alive)).toEqual([true, true]);
+    b.sup.child.kill('SIGKILL'); // no signal reaches the workers: they see their IPC channel close
+    expect(await gone(b.pids)).toEqual([false, false]);
+  }, 120_000);
+
+  it('says in one line why a worker cannot start, and its supervisor stops with it', async () => {
+    const err = await startProcess('workers/src/main.ts', { ...env(), TEMPORAL_ADDRESS: '127.0.0.1:1', LOPPER_WORKER_PROCESSES: '2' }, /\[worker \d\] ready/).catch((e: Error) => e.message);
+    expect(err).toMatch(/^workers\/src\/main.ts exited with 1:/);
+    expect(err).toContain('[worker 1] cannot start: cannot reach Temporal at TEMPORAL_ADDRESS=127.0.0.1:1: ');
+    expect(err).toContain('[workers] worker process 1 exited with code 1 before it was ready: stopping');
+    expect(err).not.toContain('WasmBackendModule'); // not TF.js's WASM module rethrowing it with its minified source
+  }, 60_000);
 });

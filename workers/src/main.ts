@@ -1,14 +1,44 @@
-/** Worker process entry point. */
+/**
+ * Worker entry point (`npm run worker`). With LOPPER_WORKER_PROCESSES auto (default) or above 1 it supervises that many
+ * worker processes (workers/src/supervisor.ts), each running this file again as one worker; with 1, it is the worker.
+ */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { workerConfigFromEnv } from './config.js';
+import { GPU_BACKENDS, superviseWorkers, type ReadyMessage } from './supervisor.js';
 import { createWorkers } from './worker.js';
 
+/** Set by the supervisor: this process is its worker number `index`. */
+const index = process.env.LOPPER_WORKER_INDEX;
+const label = index === undefined ? '[worker]' : `[worker ${index}]`;
+/** A start-up error in one line (left alone, TF.js's WASM module rethrows it with its whole minified source). */
+const fail = (e: unknown): never => {
+  console.error(`${label} cannot start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+};
+const cfg = (() => { try { return workerConfigFromEnv(); } catch (e) { return fail(e); } })();
+const cores = availableParallelism();
+const alone = cfg.processes === 1 || (cfg.processes === 'auto' && (cores === 1 || GPU_BACKENDS.includes(cfg.backend ?? '')));
+
+if (index === undefined && !alone) {
+  process.exit(await superviseWorkers({ requested: cfg.processes, cores, script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l) }));
+}
+
 Runtime.install({ logger: new DefaultLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
-const workers = await createWorkers(workerConfigFromEnv());
-console.log(`[worker] ready (${workers.backend}, pid ${process.pid})`);
+const workers = await createWorkers(cfg).catch(fail);
+console.log(`${label} ready (${workers.backend}, pid ${process.pid})`);
 // Why no faster backend was chosen; Dawn's own "vkCreateInstance" warnings on a machine without a Vulkan driver come from the webgpu probe.
-if (workers.skippedBackends.length) console.log(`[worker] passed over: ${workers.skippedBackends.join('; ')}`);
+if (workers.skippedBackends.length) console.log(`${label} passed over: ${workers.skippedBackends.join('; ')}`);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => workers.shutdown());
+if (process.send) {
+  const ready: ReadyMessage = { type: 'ready', backend: workers.backendInfo.backend, device: workers.backendInfo.device };
+  process.send(ready);
+  // The supervisor is gone (its IPC channel closed): stop as on SIGTERM rather than run on unsupervised.
+  process.once('disconnect', () => workers.shutdown());
+}
 await workers.run();
 await workers.close();
-console.log('[worker] stopped');
+console.log(`${label} stopped`);
+// A supervised process's IPC channel would keep it alive.
+if (process.connected) process.disconnect();

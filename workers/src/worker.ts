@@ -19,6 +19,8 @@ export interface RunningWorkers {
   close(): Promise<void>;
   /** "wasm on <device>" */
   backend: string;
+  /** The backend and device apart. */
+  backendInfo: { backend: string; device: string };
   /** Backends automatic selection passed over, each with its reason (empty when one was set explicitly). */
   skippedBackends: string[];
 }
@@ -27,7 +29,9 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
   const backend = await initBackend(cfg.backend, cfg.wasmFma);
   const prisma = createPrisma(cfg.databaseUrl, 2);
   const activities = createActivities({ repo: new WorkerRepository(prisma), artifacts: createArtifactStore(cfg.artifacts, prisma), backend });
-  const connection = await NativeConnection.connect({ address: cfg.temporalAddress });
+  const connection = await NativeConnection.connect({ address: cfg.temporalAddress }).catch((e: Error) => {
+    throw new Error(`cannot reach Temporal at TEMPORAL_ADDRESS=${cfg.temporalAddress}: ${e.message}`);
+  });
   const workers: Worker[] = [
     await Worker.create({
       connection,
@@ -48,6 +52,7 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
   }
   return {
     backend: `${backend.backend} on ${backend.device}`,
+    backendInfo: { backend: backend.backend, device: backend.device },
     skippedBackends: backend.skipped ?? [],
     run: async () => {
       await Promise.all(workers.map((w) => w.run()));

@@ -1,0 +1,103 @@
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { restartDelayMs, superviseWorkers, workerProcesses } from './supervisor.js';
+
+describe('workerProcesses', () => {
+  it('takes the count asked for; with auto, one per core on a CPU backend and one on a GPU backend', () => {
+    expect(['wasm', 'cpu', 'tensorflow', 'webgpu', 'cuda'].map((b) => workerProcesses('auto', 8, b))).toEqual([8, 8, 8, 1, 1]);
+    expect(workerProcesses(3, 8, 'cuda')).toBe(3);
+    expect(workerProcesses(1, 8, 'wasm')).toBe(1);
+    expect(workerProcesses('auto', 0, 'wasm')).toBe(1);
+  });
+});
+
+describe('restartDelayMs', () => {
+  it('doubles from 1 s with each death in a row, up to 30 s', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map(restartDelayMs)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000]);
+  });
+});
+
+describe('superviseWorkers (with a stand-in worker process)', () => {
+  let dir: string;
+  let script: string;
+  let journal: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lopper-supervisor-'));
+    script = join(dir, 'worker.mjs');
+    journal = join(dir, 'journal.txt');
+    // Writes what it was started with, says ready (after FAKE_READY_MS) with FAKE_BACKEND, or exits at once with FAKE_FAIL.
+    writeFileSync(script, `
+      import { appendFileSync } from 'node:fs';
+      const note = (what) => appendFileSync(process.env.FAKE_JOURNAL, \`\${process.env.LOPPER_WORKER_INDEX} \${process.pid} \${what}\\n\`);
+      note(\`start \${process.env.LOPPER_BACKEND ?? '-'}\`);
+      if (process.env.FAKE_FAIL) process.exit(Number(process.env.FAKE_FAIL));
+      process.on('SIGTERM', () => { note('SIGTERM'); process.exit(0); });
+      setTimeout(() => process.send({ type: 'ready', backend: process.env.LOPPER_BACKEND ?? process.env.FAKE_BACKEND, device: 'stand-in' }), Number(process.env.FAKE_READY_MS ?? 0));
+      setInterval(() => {}, 1000);
+    `);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const lines = () => readFileSync(journal, 'utf8').trim().split('\n').map((l) => l.split(' '));
+  const until = async (f: () => boolean, ms = 10_000) => {
+    for (const end = Date.now() + ms; !f(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out; journal:\n${readFileSync(journal, 'utf8')}`);
+  };
+  function run(env: Record<string, string>, requested: number | 'auto', cores: number) {
+    writeFileSync(journal, '');
+    const signals = new EventEmitter();
+    const log: string[] = [];
+    const done = superviseWorkers({ requested, cores, script, env: { ...process.env, FAKE_JOURNAL: journal, ...env }, log: (l) => log.push(l), delayMs: () => 50, signals: signals as unknown as NodeJS.Process });
+    return { done, log, signal: (s: NodeJS.Signals) => signals.emit(s, s) };
+  }
+  const started = () => lines().filter((l) => l[2] === 'start');
+
+  it('starts one process per core once the first is ready on a CPU backend, the rest pinned to its backend, and stops them all on a signal', async () => {
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_READY_MS: '100' }, 'auto', 3);
+    await until(() => started().length === 3);
+    expect(started().map((l) => [l[0], l[3]])).toEqual([['1', '-'], ['2', 'wasm'], ['3', 'wasm']]);
+    expect(s.log).toEqual(['[workers] 3 worker process(es) on wasm (one per core of 3)']);
+    await new Promise((r) => setTimeout(r, 300)); // all ready
+    s.signal('SIGTERM');
+    expect(await s.done).toBe(0);
+    expect(lines().filter((l) => l[2] === 'SIGTERM').map((l) => l[0]).sort()).toEqual(['1', '2', '3']); // each once
+  });
+
+  it('keeps to one process on a GPU backend unless told a count', async () => {
+    const gpu = run({ FAKE_BACKEND: 'webgpu' }, 'auto', 4);
+    await until(() => gpu.log.length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect([gpu.log, started().length]).toEqual([['[workers] 1 worker process(es) on webgpu (one per GPU backend)'], 1]);
+    gpu.signal('SIGINT');
+    expect(await gpu.done).toBe(0);
+    const two = run({ FAKE_BACKEND: 'cuda' }, 2, 4);
+    await until(() => started().length === 2);
+    expect(two.log).toEqual(['[workers] 2 worker process(es) on cuda (LOPPER_WORKER_PROCESSES)']);
+    await new Promise((r) => setTimeout(r, 300));
+    two.signal('SIGTERM');
+    expect(await two.done).toBe(0);
+  });
+
+  it('starts a process that died again, under the same number', async () => {
+    const s = run({ FAKE_BACKEND: 'wasm' }, 2, 2);
+    await until(() => started().length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const victim = Number(started().find((l) => l[0] === '2')![1]);
+    process.kill(victim, 'SIGKILL');
+    await until(() => started().length === 3);
+    const again = started()[2];
+    expect([again[0], again[3], Number(again[1]) !== victim]).toEqual(['2', 'wasm', true]);
+    expect(s.log[1]).toBe(`[workers] worker process 2 (pid ${victim}) exited with signal SIGKILL; starting it again in 0.05 s`);
+    await new Promise((r) => setTimeout(r, 300));
+    s.signal('SIGTERM');
+    expect(await s.done).toBe(0);
+  });
+
+  it('stops with the exit code of a process that fails before any was ready (bad configuration, no database)', async () => {
+    const s = run({ FAKE_FAIL: '3' }, 'auto', 4);
+    expect(await s.done).toBe(3);
+    expect(started().length).toBe(1);
+    expect(s.log).toEqual(['[workers] worker process 1 exited with code 3 before it was ready: stopping']);
+  });
+});
