@@ -30,11 +30,13 @@ try {
   console.log(`[up] migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
   const port = process.env.PORT ? Number(process.env.PORT) : await freePort();
   const env = { ...process.env, DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress, PORT: String(port) };
+  let onWorkerReady = () => {};
+  const workerReady = new Promise<void>((res) => { onWorkerReady = res; });
   const start = (name: string, script: string, extra: Record<string, string> = {}) => {
     const c = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
     // Each line once under the name of what printed it: the API's, the supervisor's ([workers]) and each worker process's ([worker N]) as they are.
     const prefix = (d: Buffer) => d.toString().split('\n').filter((l) => l && !/\[INFO\]|^\s|^}|sdkComponent/.test(l)).map((l) => (/^\[(workers?( \d+)?|api)\] /.test(l) ? l : `[${name}] ${l}`)).join('\n');
-    c.stdout!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.log(s); });
+    c.stdout!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.log(s); if (/^\[worker( \d+)?\] ready/m.test(s)) onWorkerReady(); });
     c.stderr!.on('data', (d: Buffer) => { const s = prefix(d); if (s) console.error(s); });
     c.on('exit', (code) => { if (!stopping) { console.error(`[up] ${name} exited with code ${code}`); void stopAll(1); } });
     children.push(c);
@@ -47,6 +49,8 @@ try {
   for (let i = 0; ; i++) {
     try { await api.sweeps(); break; } catch (e) { if (i > 300) throw e; await new Promise((r) => setTimeout(r, 200)); }
   }
+  // A worker polls before the sweep goes in (the rest of the processes join as they start).
+  await workerReady;
   const example = process.env.LOPPER_EXAMPLE ?? 'examples/quick-sweep.json';
   const id = await cli.submit(api, example, console.log);
   await cli.status(api, id, { follow: true });
