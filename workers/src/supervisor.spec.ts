@@ -34,11 +34,21 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
       note(\`start \${process.env.LOPPER_BACKEND ?? '-'}\`);
       if (process.env.FAKE_FAIL) process.exit(Number(process.env.FAKE_FAIL));
       process.on('SIGTERM', () => { note('SIGTERM'); process.exit(0); });
+      process.on('disconnect', () => process.exit(0));
       setTimeout(() => process.send({ type: 'ready', backend: process.env.LOPPER_BACKEND ?? process.env.FAKE_BACKEND, device: 'stand-in' }), Number(process.env.FAKE_READY_MS ?? 0));
       setInterval(() => {}, 1000);
     `);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // A test that failed half-way leaves no process behind.
+  let current: { done: Promise<number>; signal: (s: NodeJS.Signals) => void } | undefined;
+  afterEach(async () => {
+    const c = current;
+    current = undefined;
+    if (!c) return;
+    c.signal('SIGTERM');
+    await c.done;
+  });
 
   const lines = () => readFileSync(journal, 'utf8').trim().split('\n').map((l) => l.split(' '));
   const until = async (f: () => boolean, ms = 10_000) => {
@@ -49,7 +59,8 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
     const signals = new EventEmitter();
     const log: string[] = [];
     const done = superviseWorkers({ requested, cores, script, env: { ...process.env, FAKE_JOURNAL: journal, ...env }, log: (l) => log.push(l), delayMs: () => 50, signals: signals as unknown as NodeJS.Process });
-    return { done, log, signal: (s: NodeJS.Signals) => signals.emit(s, s) };
+    current = { done, signal: (s: NodeJS.Signals) => signals.emit(s, s) };
+    return { done, log, signal: current.signal };
   }
   const started = () => lines().filter((l) => l[2] === 'start');
 
