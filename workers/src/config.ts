@@ -17,7 +17,8 @@ export interface WorkerConfig {
   maxConcurrentActivities: number;
   /**
    * Worker processes `npm run worker` starts (LOPPER_WORKER_PROCESSES): a count, or auto (default): one per core on a CPU
-   * backend (WASM, cpu and tfjs-node run one thread per process), one on a GPU backend. 1 runs the worker in this process.
+   * backend (WASM, cpu and tfjs-node run one thread per process), one on a GPU backend, all supervised (started again
+   * when one dies). 1 runs the worker in this process, unsupervised.
    */
   processes: ProcessCount;
   /**

@@ -2,12 +2,10 @@
  * Worker entry point (`npm run worker`). With LOPPER_WORKER_PROCESSES auto (default) or above 1 it supervises that many
  * worker processes (workers/src/supervisor.ts), each running this file again as one worker; with 1, it is the worker.
  */
-import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { workerConfigFromEnv } from './config.js';
-import { GPU_BACKENDS, superviseWorkers, type ReadyMessage } from './supervisor.js';
-import { createWorkers } from './worker.js';
+import { superviseWorkers, type ReadyMessage } from './supervisor.js';
 
 /** Set by the supervisor: this process is its worker number `index`. */
 const index = process.env.LOPPER_WORKER_INDEX;
@@ -18,13 +16,14 @@ const fail = (e: unknown): never => {
   process.exit(1);
 };
 const cfg = (() => { try { return workerConfigFromEnv(); } catch (e) { return fail(e); } })();
-const cores = availableParallelism();
-const alone = cfg.processes === 1 || (cfg.processes === 'auto' && (cores === 1 || GPU_BACKENDS.includes(cfg.backend ?? '')));
 
-if (index === undefined && !alone) {
-  process.exit(await superviseWorkers({ requested: cfg.processes, cores, script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l) }));
+if (index === undefined && cfg.processes !== 1) {
+  // The supervisor loads neither TF.js nor Temporal's worker: it only starts, watches and stops the worker processes.
+  process.exit(await superviseWorkers({ requested: cfg.processes, cores: availableParallelism(), script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l) }));
 }
 
+const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+const { createWorkers } = await import('./worker.js');
 Runtime.install({ logger: new DefaultLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
 const workers = await createWorkers(cfg).catch(fail);
 console.log(`${label} ready (${workers.backend}, pid ${process.pid})`);
