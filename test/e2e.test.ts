@@ -18,6 +18,7 @@ import { nonzeroParams } from '../workers/src/pruning/metrics.js';
 import { loadUserModel, prunableWeights } from '../workers/src/pruning/models.js';
 import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -828,4 +829,30 @@ describe('worker processes: stopped under running work (SIGTERM: a deploy, a res
     expect(err).toContain('[workers] worker process 1 exited with code 1 before it was ready: stopping');
     expect(err).not.toContain('WasmBackendModule'); // not TF.js's WASM module rethrowing it with its minified source
   }, 60_000);
+
+  it('stops, worker processes and all, when a process manager sends SIGTERM to `npm run worker` itself', async () => {
+    const npm = spawn('npm', ['run', 'worker'], { env: { ...process.env, ...env(), LOPPER_WORKER_PROCESSES: '2' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const exited = new Promise<number | null>((res) => npm.once('exit', (code) => res(code)));
+    npm.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    npm.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+    const pids = () => [...out.matchAll(/\[worker \d\] ready \(\w+ on .*, pid (\d+)\)/g)].map((m) => Number(m[1]));
+    for (const end = Date.now() + 90_000; Date.now() < end && pids().length < 2;) await new Promise((r) => setTimeout(r, 250));
+    expect(pids().length).toBe(2);
+    const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    try {
+      npm.kill('SIGTERM'); // npm passes it on to its script, which is `exec tsx …` (no shell in between to swallow it)
+      await exited;
+      for (const end = Date.now() + 20_000; Date.now() < end && pids().some(alive);) await new Promise((r) => setTimeout(r, 250));
+      expect(pids().map(alive)).toEqual([false, false]);
+      expect(out).toMatch(/\[worker 1\] stopped/);
+      expect(out).toMatch(/\[worker 2\] stopped/);
+    } finally {
+      // Left running (the test failed): kill their supervisor; they stop when its IPC channel closes.
+      for (const pid of pids().filter(alive)) {
+        const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+        try { process.kill(parent, 'SIGKILL'); } catch { /* gone already */ }
+      }
+    }
+  }, 120_000);
 });
