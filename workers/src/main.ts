@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { workerConfigFromEnv } from './config.js';
 import { superviseWorkers, type ReadyMessage } from './supervisor.js';
+import type { LogLevel, LogMetadata } from '@temporalio/common';
 
 /** Set by the supervisor: this process is its worker number `index`. */
 const index = process.env.LOPPER_WORKER_INDEX;
@@ -24,7 +25,13 @@ if (index === undefined && cfg.processes !== 1) {
 
 const { DefaultLogger, Runtime } = await import('@temporalio/worker');
 const { createWorkers } = await import('./worker.js');
-Runtime.install({ logger: new DefaultLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
+/** The SDK's logger, less its warning that a compute-only worker does not poll for workflow tasks (by design here). */
+class WorkerLogger extends DefaultLogger {
+  override log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    if (!message.startsWith('No workflows registered')) super.log(level, message, meta);
+  }
+}
+Runtime.install({ logger: new WorkerLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
 const workers = await createWorkers(cfg).catch(fail);
 console.log(`${label} ready (${workers.backend}, pid ${process.pid})`);
 // Why no faster backend was chosen; Dawn's own "vkCreateInstance" warnings on a machine without a Vulkan driver come from the webgpu probe.
