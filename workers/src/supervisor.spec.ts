@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { restartDelayMs, superviseWorkers, workerProcesses } from './supervisor.js';
+import { REPEAT_SIGNAL_MS, restartDelayMs, superviseWorkers, workerProcesses } from './supervisor.js';
 
 describe('workerProcesses', () => {
   it('takes the count asked for; with auto, one per core on a CPU backend and one on a GPU backend', () => {
@@ -33,7 +33,7 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
       const note = (what) => appendFileSync(process.env.FAKE_JOURNAL, \`\${process.env.LOPPER_WORKER_INDEX} \${process.pid} \${what}\\n\`);
       note(\`start \${process.env.LOPPER_BACKEND ?? '-'}\`);
       if (process.env.FAKE_FAIL) process.exit(Number(process.env.FAKE_FAIL));
-      process.on('SIGTERM', () => { note('SIGTERM'); process.exit(0); });
+      for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { note(sig); setTimeout(() => process.exit(0), Number(process.env.FAKE_STOP_MS ?? 0)); });
       process.on('disconnect', () => process.exit(0));
       setTimeout(() => process.send({ type: 'ready', backend: process.env.LOPPER_BACKEND ?? process.env.FAKE_BACKEND, device: 'stand-in' }), Number(process.env.FAKE_READY_MS ?? 0));
       setInterval(() => {}, 1000);
@@ -90,6 +90,21 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
     await new Promise((r) => setTimeout(r, 300));
     two.signal('SIGTERM');
     expect(await two.done).toBe(0);
+  });
+
+  it('passes a signal sent twice at once on once (Ctrl-C and npm run up\'s SIGTERM), and a later second one too', async () => {
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_STOP_MS: String(REPEAT_SIGNAL_MS + 1500) }, 2, 2);
+    await until(() => started().length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    s.signal('SIGINT');
+    s.signal('SIGTERM');
+    await new Promise((r) => setTimeout(r, REPEAT_SIGNAL_MS + 200));
+    const signalled = () => lines().filter((l) => l[2] === 'SIGINT' || l[2] === 'SIGTERM').map((l) => `${l[0]}:${l[2]}`).sort();
+    expect(signalled()).toEqual(['1:SIGINT', '2:SIGINT']);
+    s.signal('SIGTERM'); // an impatient second Ctrl-C
+    await until(() => signalled().length === 4);
+    expect(signalled()).toEqual(['1:SIGINT', '1:SIGTERM', '2:SIGINT', '2:SIGTERM']);
+    expect(await s.done).toBe(0);
   });
 
   it('starts a process that died again, under the same number', async () => {

@@ -27,6 +27,12 @@ export function restartDelayMs(failures: number): number {
 /** A process that ran this long before it died starts its count of deaths in a row again. */
 const STABLE_MS = 60_000;
 
+/**
+ * Signals this soon after the first are the same stop, sent twice (a terminal's Ctrl-C reaches this process's whole group,
+ * and `npm run up` sends SIGTERM as well): passed on once. A later one stops the processes at once.
+ */
+export const REPEAT_SIGNAL_MS = 1000;
+
 export interface SupervisorOptions {
   requested: ProcessCount;
   cores: number;
@@ -47,7 +53,7 @@ interface Child { index: number; proc: ChildProcess; ready: boolean; startedAt: 
  * backend set, so that all agree. A process that dies is started again after `restartDelayMs`; one that fails before any
  * process was ever ready (bad configuration, no database, no Temporal) stops everything, with its exit code. SIGTERM or
  * SIGINT goes to every process once: they stop as a lone worker does (running work handed back, or finished within
- * LOPPER_SHUTDOWN_GRACE); a second signal goes on to them and stops them at once. The processes run in their own
+ * LOPPER_SHUTDOWN_GRACE); a second signal, REPEAT_SIGNAL_MS or more after the first, goes on to them and stops them at once. The processes run in their own
  * process group, so a terminal's Ctrl-C reaches them once, through here, and each stops by itself if this process dies
  * (its IPC channel closes). Resolves with the exit code once all have exited.
  */
@@ -108,9 +114,13 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
     });
   };
 
+  let stoppedAt = 0;
   const stop = (code: number, signal: NodeJS.Signals) => {
-    if (!stopping) {
+    if (stopping) {
+      if (Date.now() - stoppedAt < REPEAT_SIGNAL_MS) return;
+    } else {
       stopping = true;
+      stoppedAt = Date.now();
       exitCode = code;
       restarts.forEach(clearTimeout);
       restarts.clear();
