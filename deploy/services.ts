@@ -21,7 +21,16 @@ export interface Services {
   stop(): Promise<void>;
 }
 
-export interface ServiceOptions { dataDir: string; log?: (msg: string) => void; databaseName?: string }
+export interface ServiceOptions {
+  dataDir: string;
+  log?: (msg: string) => void;
+  databaseName?: string;
+  /**
+   * Postgres and Temporal in process groups of their own, so that a terminal's Ctrl-C does not stop them before the caller
+   * has stopped what uses them (`npm run up`: the workers report their handed-back work to Temporal first).
+   */
+  ownProcessGroup?: boolean;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((res, rej) => {
@@ -78,7 +87,7 @@ async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
   }
 }
 
-async function startDebianPostgres(bin: string, dir: string, dbName: string, log: (m: string) => void): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startDebianPostgres(bin: string, dir: string, dbName: string, log: (m: string) => void, detached = false): Promise<{ url: string; stop: () => Promise<void> }> {
   const isRoot = process.getuid?.() === 0;
   // Postgres refuses to run as root: run it as the `postgres` user that Debian's package creates.
   const asUser = (cmd: string, args: string[]) => (isRoot ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args]) as [string, string[]];
@@ -103,7 +112,7 @@ async function startDebianPostgres(bin: string, dir: string, dbName: string, log
   }
   const port = await freePort();
   const [cmd, args] = asUser(join(bin, 'postgres'), ['-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200']);
-  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], detached });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   try {
@@ -218,7 +227,7 @@ export async function startTemporalViaSdk(dir: string, cliError: Error, log: (m:
   }
 }
 
-async function startTemporal(dir: string, log: (m: string) => void): Promise<{ address: string; ui: string; stop: () => Promise<void> }> {
+async function startTemporal(dir: string, log: (m: string) => void, detached = false): Promise<{ address: string; ui: string; stop: () => Promise<void> }> {
   mkdirSync(dir, { recursive: true });
   let bin: string;
   try {
@@ -231,7 +240,7 @@ async function startTemporal(dir: string, log: (m: string) => void): Promise<{ a
   const child = spawn(bin, [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort),
     '--db-filename', join(dir, 'temporal.db'), '--log-level', 'error', '--namespace', 'default',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  ], { stdio: ['ignore', 'ignore', 'pipe'], detached });
   let stderr = '';
   child.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
   try {
@@ -269,7 +278,7 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     if (!databaseUrl) {
       const bin = process.env.LOPPER_EMBEDDED_DB === 'pglite' ? undefined : debianPostgresBin();
       const started = bin
-        ? await startDebianPostgres(bin, join(dataDir, 'postgres'), opts.databaseName ?? 'lopper', log)
+        ? await startDebianPostgres(bin, join(dataDir, 'postgres'), opts.databaseName ?? 'lopper', log, opts.ownProcessGroup)
         : await startPglite(join(dataDir, 'pglite'), log);
       databaseKind = bin ? 'postgresql' : 'pglite';
       databaseUrl = started.url;
@@ -278,7 +287,7 @@ export async function startServices(opts: ServiceOptions): Promise<Services> {
     let temporalAddress = process.env.TEMPORAL_ADDRESS;
     let temporalUi: string | undefined;
     if (!temporalAddress) {
-      const t = await startTemporal(join(dataDir, 'temporal'), log);
+      const t = await startTemporal(join(dataDir, 'temporal'), log, opts.ownProcessGroup);
       temporalAddress = t.address;
       temporalUi = t.ui;
       stops.push(t.stop);

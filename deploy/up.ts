@@ -8,15 +8,24 @@ import { LopperApi } from '../apps/cli/src/api-client.js';
 import * as cli from '../apps/cli/src/commands.js';
 import { applyMigrations } from '../prisma/src/engine.js';
 import { freePort, startServices } from './services.js';
+import { REPEAT_SIGNAL_MS } from '../workers/src/supervisor.js';
 
 const dataDir = process.env.LOPPER_DATA_DIR ?? '.data';
 const children: ChildProcess[] = [];
 let stopping = false;
+let stoppingSince = 0;
 
-const services = await startServices({ dataDir });
-async function stopAll(code: number): Promise<never> {
-  if (stopping) process.exit(code);
+// Services apart from the terminal's Ctrl-C: stopped last, once the workers have handed their work back to Temporal.
+const services = await startServices({ dataDir, ownProcessGroup: true });
+async function stopAll(code: number): Promise<void> {
+  if (stopping) {
+    // Ctrl-C reaches this process more than once at a time (from the terminal, and again through npm and tsx): one stop.
+    // A signal a second or more later is an impatient second Ctrl-C: leave at once.
+    if (Date.now() - stoppingSince >= REPEAT_SIGNAL_MS) process.exit(code);
+    return;
+  }
   stopping = true;
+  stoppingSince = Date.now();
   console.log('\n[up] stopping API, workers and services…');
   await Promise.all(children.map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))))));
   await services.stop();
@@ -59,6 +68,7 @@ try {
   console.log(`[up] try: LOPPER_API_URL=${api.baseUrl} npx lopper pareto ${id}`);
   console.log('[up] running; Ctrl-C stops everything started here.');
 } catch (e) {
-  console.error(`[up] ${(e as Error).message}`);
+  // Once stopping, the progress display losing the API is expected.
+  if (!stopping) console.error(`[up] ${(e as Error).message}`);
   await stopAll(1);
 }

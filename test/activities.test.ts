@@ -209,7 +209,7 @@ describe('a stopping worker', () => {
     const err = await mock.run(a.runTrial, { sweepId, trialId: t.trialId, spec, method: t.method, amount: t.amount, seed: t.seed, baseline }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApplicationFailure);
     const f = err as ApplicationFailure;
-    expect([f.type, f.nonRetryable]).toEqual([WORKER_SHUTDOWN, true]);
+    expect([f.type, f.nonRetryable, f.category]).toEqual([WORKER_SHUTDOWN, true, 'BENIGN']); // BENIGN: not logged or counted as a failure
     expect(f.message).toMatch(/^the worker on .+ \(pid \d+\) stopped during phase "finetune"; the work was handed back$/);
     expect(batches).toEqual([1, 2]); // it stopped at the heartbeat after the batch that brought the stop
     const row = await prisma.trial.findUniqueOrThrow({ where: { id: t.trialId } });

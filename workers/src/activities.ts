@@ -1,5 +1,6 @@
 /** Activities, built by a factory over their dependencies (all I/O is in the repository and artifact store). */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { ApplicationFailureCategory } from '@temporalio/common';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
@@ -104,7 +105,8 @@ async function withLiveness<T>(intervalMs: number, subject: Pick<ComputeHeartbea
     // stop would spend one of the activity's retry attempts; as WORKER_SHUTDOWN the workflow schedules the work again.
     const reason: unknown = ctx.cancellationSignal.aborted ? ctx.cancellationSignal.reason : undefined;
     if (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN') {
-      throw ApplicationFailure.create({ type: WORKER_SHUTDOWN, nonRetryable: true, message: `the worker on ${hostname()} (pid ${process.pid}) stopped during phase "${details.phase}"; the work was handed back` });
+      // BENIGN: the SDK logs it at DEBUG, not as a failed activity, and leaves it out of its failure metrics.
+      throw ApplicationFailure.create({ type: WORKER_SHUTDOWN, nonRetryable: true, category: ApplicationFailureCategory.BENIGN, message: `the worker on ${hostname()} (pid ${process.pid}) stopped during phase "${details.phase}"; the work was handed back` });
     }
     throw e;
   } finally {
