@@ -15,8 +15,9 @@ const children: ChildProcess[] = [];
 let stopping = false;
 let stoppingSince = 0;
 
-// Services apart from the terminal's Ctrl-C: stopped last, once the workers have handed their work back to Temporal.
-const services = await startServices({ dataDir, ownProcessGroup: true });
+// Services apart from the terminal's Ctrl-C: stopped last, once the workers have handed their work back to Temporal
+// (and, being apart, stopped here even when Ctrl-C comes while they start).
+const starting = startServices({ dataDir, ownProcessGroup: true });
 async function stopAll(code: number): Promise<void> {
   if (stopping) {
     // Ctrl-C reaches this process more than once at a time (from the terminal, and again through npm and tsx): one stop.
@@ -28,11 +29,13 @@ async function stopAll(code: number): Promise<void> {
   stoppingSince = Date.now();
   console.log('\n[up] stopping API, workers and services…');
   await Promise.all(children.map((c) => new Promise<void>((r) => (c.exitCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))))));
-  await services.stop();
+  await starting.then((s) => s.stop(), () => {});
   process.exit(code);
 }
 process.on('SIGINT', () => void stopAll(0));
 process.on('SIGTERM', () => void stopAll(0));
+const services = await starting;
+if (stopping) await new Promise(() => {}); // Ctrl-C while the services started: stopAll stops them and exits; start nothing more
 
 try {
   const applied = await applyMigrations(services.databaseUrl);

@@ -841,7 +841,7 @@ describe('worker processes: stopped under running work (SIGTERM: a deploy, a res
     expect(pids().length).toBe(2);
     const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
     try {
-      npm.kill('SIGTERM'); // npm passes it on to its script, which is `exec tsx …` (no shell in between to swallow it)
+      npm.kill('SIGTERM'); // npm passes it on to its script, `exec node --import tsx …` (no shell or tsx CLI in between)
       await exited;
       for (const end = Date.now() + 20_000; Date.now() < end && pids().some(alive);) await new Promise((r) => setTimeout(r, 250));
       expect(pids().map(alive)).toEqual([false, false]);
