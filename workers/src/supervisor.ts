@@ -19,7 +19,7 @@ export function workerProcesses(requested: ProcessCount, cores: number, backend:
   return GPU_BACKENDS.includes(backend) ? 1 : Math.max(1, cores);
 }
 
-/** Seconds before restarting a worker process that died, after `failures` deaths in a row: 1, 2, 4, … up to 30. */
+/** Milliseconds before restarting a worker process that died, after `failures` deaths in a row: 1, 2, 4, … up to 30 s. */
 export function restartDelayMs(failures: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.max(0, failures));
 }
@@ -61,7 +61,6 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
   const { requested, cores, script, env, log } = opts;
   const delay = opts.delayMs ?? restartDelayMs;
   const children = new Map<number, Child>();
-  let target = 1;
   let backend: string | undefined;
   let everReady = false;
   let stopping = false;
@@ -84,7 +83,7 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
       if (!everReady) {
         everReady = true;
         backend = m.backend!;
-        target = workerProcesses(requested, cores, backend);
+        const target = workerProcesses(requested, cores, backend);
         const why = requested === 'auto' ? (GPU_BACKENDS.includes(backend) ? 'one per GPU backend' : `one per core of ${cores}`) : 'LOPPER_WORKER_PROCESSES';
         log(`[workers] ${target} worker process(es) on ${backend} (${why})`);
         for (let i = 2; i <= target && !stopping; i++) start(i, 0);
