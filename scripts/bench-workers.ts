@@ -1,16 +1,18 @@
 /**
  * `npm run bench:workers [-- --processes=1,2 --backend=wasm --trials=16]`: what `npm run worker`'s one process per core buys.
- * For each count, starts `npm run worker` with LOPPER_WORKER_PROCESSES at that count on the services of `npm run up`
- * (.data/, or DATABASE_URL and TEMPORAL_ADDRESS), submits the same MLP sweep through the API (concurrency = the largest
+ * For each count, starts `npm run worker` with LOPPER_WORKER_PROCESSES at that count on services of its own (a fresh data
+ * directory, or DATABASE_URL and TEMPORAL_ADDRESS), submits the same MLP sweep through the API (concurrency = the largest
  * count; the baseline is trained once, by the first count's run, and reused), waits for it, and measures the trials'
  * phase from the database: from the first trial's start (finishedAt - durationMs) to the last trial's end. Prints a
  * table with trials per minute and the ratio to one process, measured in this run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { availableParallelism, cpus } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LopperApi } from '../apps/cli/src/api-client.js';
 import { createPrisma } from '../prisma/src/client.js';
 import { applyMigrations } from '../prisma/src/engine.js';
+import { startProcess, type Proc } from '../deploy/processes.js';
 import { freePort, startServices } from '../deploy/services.js';
 
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -26,22 +28,20 @@ const spec = {
   trainSubset: 10_000, testSubset: 2000, batchSize: 64, concurrency: Math.max(...counts), tags: ['bench-workers'],
 };
 
-const services = await startServices({ dataDir: process.env.LOPPER_DATA_DIR ?? '.data', log: () => {} });
-const procs: ChildProcess[] = [];
-const stop = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null || c.signalCode !== null ? r() : (c.once('exit', () => r()), c.kill('SIGTERM'))));
+// Services of its own (a fresh data directory unless LOPPER_DATA_DIR names one): sweeps left open in `npm run up`'s
+// would resume on these workers and take their time.
+const dataDir = process.env.LOPPER_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'lopper-bench-workers-'));
+const services = await startServices({ dataDir, log: () => {} });
+const procs: Proc[] = [];
 try {
   await applyMigrations(services.databaseUrl);
-  const env = { ...process.env, DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress };
+  const env = { DATABASE_URL: services.databaseUrl, TEMPORAL_ADDRESS: services.temporalAddress };
   const port = await freePort();
-  const start = (script: string, extra: Record<string, string>, ready: RegExp, n = 1) => new Promise<ChildProcess>((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...env, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
-    procs.push(c);
-    let out = '';
-    const on = (d: Buffer) => { out += d.toString(); if ((out.match(new RegExp(ready.source, 'g')) ?? []).length >= n) resolve(c); };
-    c.stdout!.on('data', on);
-    c.stderr!.on('data', on);
-    c.once('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${out.slice(-2000)}`)));
-  });
+  const start = async (script: string, extra: Record<string, string>, ready: RegExp, times = 1) => {
+    const p = await startProcess(script, { ...env, ...extra }, ready, 120_000, times);
+    procs.push(p);
+    return p;
+  };
   await start('apps/api/src/main.ts', { PORT: String(port) }, /listening on/);
   const api = new LopperApi(`http://127.0.0.1:${port}`);
   const prisma = createPrisma(services.databaseUrl);
@@ -61,7 +61,7 @@ try {
       await new Promise((r) => setTimeout(r, 2000));
     }
     console.log(' done');
-    await stop(workers);
+    await workers.stop();
     const done = await prisma.trial.findMany({ where: { sweepId: id }, select: { durationMs: true, finishedAt: true, backend: true } });
     const starts = done.map((t) => t.finishedAt!.getTime() - t.durationMs!);
     const wallMs = Math.max(...done.map((t) => t.finishedAt!.getTime())) - Math.min(...starts);
@@ -76,6 +76,7 @@ try {
   console.log('| ---------------- | ------- | ------ | ---------------- | ------------ | -------------- | ------------ |');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
 } finally {
-  await Promise.all(procs.map(stop));
+  await Promise.all(procs.map((p) => p.stop()));
   await services.stop();
+  if (!process.env.LOPPER_DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
 }

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { ApiError, LopperApi } from '../apps/cli/src/api-client.js';
-import { startProcess, type Proc } from './helpers/processes.js';
+import { startProcess, type Proc } from '../deploy/processes.js';
 
 const TOKEN = 'e3b0c44298fc1c149afbf4c8996fb924';
 let proc: Proc;

@@ -10,7 +10,7 @@ import { computeCount } from '../workers/src/pruning/amount.js';
 import { createActivities } from '../workers/src/activities.js';
 import { PostgresArtifactStore } from '../workers/src/artifacts.js';
 import { WorkerRepository } from '../workers/src/repository.js';
-import { startProcess, type Proc } from './helpers/processes.js';
+import { startProcess, type Proc } from '../deploy/processes.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { countNonzero } from '../workers/src/pruning/masks.js';
@@ -788,9 +788,8 @@ describe('worker processes: stopped under running work (SIGTERM: a deploy, a res
   }, 300_000);
 
   it('npm run worker runs several worker processes on the queue, supervised: SIGTERM stops them all; each stops by itself when the supervisor dies', async () => {
-    const ready = /\[worker 1\] ready[^]*\[worker 2\] ready|\[worker 2\] ready[^]*\[worker 1\] ready/;
     const startSupervised = async () => {
-      const sup = await startProcess('workers/src/main.ts', { ...env(), LOPPER_WORKER_PROCESSES: '2' }, ready);
+      const sup = await startProcess('workers/src/main.ts', { ...env(), LOPPER_WORKER_PROCESSES: '2' }, /\[worker \d\] ready/, 120_000, 2);
       procs.push(sup);
       expect(sup.output()).toContain(`[workers] 2 worker process(es) on ${workerBackend} (LOPPER_WORKER_PROCESSES)`);
       const pids = [...sup.output().matchAll(/\[worker \d\] ready \(\w+ on .*, pid (\d+)\)/g)].map((m) => Number(m[1]));

@@ -33,12 +33,13 @@ class WorkerLogger extends DefaultLogger {
 }
 Runtime.install({ logger: new WorkerLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
 const workers = await createWorkers(cfg).catch(fail);
-console.log(`${label} ready (${workers.backend}, pid ${process.pid})`);
+const { backend, device } = workers.backend;
+console.log(`${label} ready (${backend} on ${device}, pid ${process.pid})`);
 // Why no faster backend was chosen; Dawn's own "vkCreateInstance" warnings on a machine without a Vulkan driver come from the webgpu probe.
 if (workers.skippedBackends.length) console.log(`${label} passed over: ${workers.skippedBackends.join('; ')}`);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => workers.shutdown());
 if (process.send) {
-  const ready: ReadyMessage = { type: 'ready', backend: workers.backendInfo.backend, device: workers.backendInfo.device };
+  const ready: ReadyMessage = { type: 'ready', backend, device };
   process.send(ready);
   // The supervisor is gone (its IPC channel closed): stop as on SIGTERM rather than run on unsupervised.
   process.once('disconnect', () => workers.shutdown());

@@ -17,10 +17,8 @@ export interface RunningWorkers {
   run(): Promise<void>;
   shutdown(): void;
   close(): Promise<void>;
-  /** "wasm on <device>" */
-  backend: string;
-  /** The backend and device apart. */
-  backendInfo: { backend: string; device: string };
+  /** The backend it computes on, and the device. */
+  backend: { backend: string; device: string };
   /** Backends automatic selection passed over, each with its reason (empty when one was set explicitly). */
   skippedBackends: string[];
 }
@@ -51,8 +49,7 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
     workers.push(await Worker.create({ connection, namespace: cfg.namespace, taskQueue: WORKFLOW_TASK_QUEUE, workflowsPath: WORKFLOWS_PATH, activities: bookkeepingOf(activities) }));
   }
   return {
-    backend: `${backend.backend} on ${backend.device}`,
-    backendInfo: { backend: backend.backend, device: backend.device },
+    backend: { backend: backend.backend, device: backend.device },
     skippedBackends: backend.skipped ?? [],
     run: async () => {
       await Promise.all(workers.map((w) => w.run()));

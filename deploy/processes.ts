@@ -1,9 +1,10 @@
-/** Starts the real API and worker processes (as `npm run up` does) for end-to-end tests. */
+/** Starts the real API and worker processes (as `npm run up` does) and waits for them to say they are ready: for end-to-end tests and benchmarks. */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface Proc { child: ChildProcess; output: () => string; stop: () => Promise<void> }
 
-export function startProcess(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 120_000): Promise<Proc & { match: RegExpMatchArray }> {
+/** Resolves once the output has matched `ready` `times` times (several worker processes: one ready line each), with the first match. */
+export function startProcess(script: string, env: Record<string, string>, ready: RegExp, timeoutMs = 120_000, times = 1): Promise<Proc & { match: RegExpMatchArray }> {
   const child = spawn(process.execPath, ['--import', 'tsx', script], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const proc: Proc = {
@@ -21,7 +22,7 @@ export function startProcess(script: string, env: Record<string, string>, ready:
     const onData = (d: Buffer) => {
       out = (out + d.toString()).slice(-20_000);
       const m = out.match(ready);
-      if (m) { clearTimeout(timer); resolve({ ...proc, match: m }); }
+      if (m && (times === 1 || (out.match(new RegExp(ready.source, 'g')) ?? []).length >= times)) { clearTimeout(timer); resolve({ ...proc, match: m }); }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
