@@ -28,6 +28,8 @@ import type { RunningWorkView } from '../apps/api/src/progress.js';
 import { defaultLoadData } from '../workers/src/activities.js';
 import { saveUserModel } from './helpers/user-model.js';
 import { createSweepRows, UnknownUserModel } from '../prisma/src/sweep-rows.js';
+import { ModelsRepository } from '../apps/api/src/models/models.repository.js';
+import { STALE_SCHEDULE_REF_MS } from '../apps/api/src/models/models.service.js';
 import { SweepsRepository } from '../apps/api/src/sweeps/sweeps.repository.js';
 
 const MLP_KERNELS = [784 * 300, 300 * 100, 100 * 10];
@@ -582,9 +584,18 @@ describe("a sweep over a user's own uploaded model", () => {
     const spec = { name: 'e2e-user-delete', model: 'user', userModel: m.id, dataset: 'fashion-mnist', methods: ['l1-unstructured'], amounts: [0.5], seeds: [4], baselineEpochs: 0, finetuneEpochs: 1, trainSubset: 300, testSubset: 100, batchSize: 100 };
     const conflict = async () => { const e = (await api.deleteModel(m.id).catch((x: unknown) => x)) as ApiError; return [e.status, e.body.message]; };
 
+    // Refused at once after the schedule's create (recorded in Postgres; Temporal's list may not show it yet), and free
+    // again once it is deleted.
     const sc = await api.createSchedule({ name: 'uses the model', cron: '0 3 * * *', paused: true, sweep: spec });
+    expect(await prisma.scheduleModelRef.findMany({ where: { modelId: m.id }, select: { scheduleId: true } })).toEqual([{ scheduleId: sc.id }]);
     expect(await conflict()).toEqual([409, `model ${m.id} is named by schedule(s) ${sc.id}: delete them first`]);
     await api.deleteSchedule(sc.id);
+    expect(await prisma.scheduleModelRef.count({ where: { modelId: m.id } })).toBe(0);
+    // A record left by an API stopped between its two writes (no such schedule in Temporal): counted while young, as a
+    // schedule being created; dropped once stale.
+    await prisma.scheduleModelRef.create({ data: { scheduleId: 'sc-never-created', modelId: m.id } });
+    expect(await conflict()).toEqual([409, `model ${m.id} is named by schedule(s) sc-never-created: delete them first`]);
+    await prisma.scheduleModelRef.update({ where: { scheduleId: 'sc-never-created' }, data: { createdAt: new Date(Date.now() - STALE_SCHEDULE_REF_MS - 1000) } });
 
     const { id } = await api.submit(spec);
     expect(await conflict()).toEqual([409, `model ${m.id} is used by 1 sweep(s): ${id}; delete them first`]);
@@ -604,6 +615,13 @@ describe("a sweep over a user's own uploaded model", () => {
     const rows = await prisma.sweep.count();
     await expect(createSweepRows(prisma, 'sw-raced', { ...grid, model: 'user', userModel: m.id } as never)).rejects.toBeInstanceOf(UnknownUserModel);
     expect(await prisma.sweep.count()).toBe(rows);
+    // So does a schedule's record, and the schedule's create then answers 400 on the field, creating nothing.
+    expect(await new ModelsRepository(prisma).addScheduleRef('sc-raced', m.id)).toBe(false);
+    expect(await prisma.scheduleModelRef.count({ where: { modelId: m.id } })).toBe(0); // the stale record went at the next DELETE
+    const schedules = (await api.schedules()).length;
+    const noModel = (await api.createSchedule({ name: 'gone', cron: '0 3 * * *', paused: true, sweep: spec }).catch((x: unknown) => x)) as ApiError;
+    expect([noModel.status, noModel.body.errors]).toEqual([400, [{ field: 'sweep.userModel', message: `no uploaded model ${m.id} (POST /models first)` }]]);
+    expect((await api.schedules()).length).toBe(schedules);
     rmSync(dir, { recursive: true, force: true });
   }, 180_000);
 });

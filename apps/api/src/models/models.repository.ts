@@ -47,15 +47,41 @@ export class ModelsRepository {
   }
 
   /**
-   * Deletes the model's description and its stored bytes in one transaction, unless a sweep names it: then nothing is
-   * written and the answer names up to `show` of those sweeps (oldest first) and their count. The model's row is locked
-   * first, so a sweep being written now (createSweepRows holds a share lock on it) is either seen here or finds it gone.
-   * null when there is no such model.
+   * Records that schedule `scheduleId` names model `modelId`, under a share lock on the model's row (as createSweepRows
+   * writes a sweep), so that a delete of the model either sees the record or has already removed the model. false (and
+   * nothing written) when there is no such model.
    */
-  async delete(id: string, show = 5): Promise<{ freedBytes: number } | { usedBy: string[]; count: number } | null> {
+  async addScheduleRef(scheduleId: string, modelId: string): Promise<boolean> {
+    return this.prisma.$transaction(async (tx) => {
+      const found = await tx.$queryRaw<{ id: string }[]>`SELECT "id" FROM "UserModel" WHERE "id" = ${modelId} FOR SHARE`;
+      if (!found.length) return false;
+      await tx.scheduleModelRef.create({ data: { scheduleId, modelId } });
+      return true;
+    });
+  }
+
+  /** Forgets schedule `scheduleId`'s record (none: nothing to do). */
+  async removeScheduleRef(scheduleId: string): Promise<void> {
+    await this.prisma.scheduleModelRef.deleteMany({ where: { scheduleId } });
+  }
+
+  /** The schedules recorded as naming the model, oldest first. */
+  scheduleRefs(modelId: string) {
+    return this.prisma.scheduleModelRef.findMany({ where: { modelId }, orderBy: [{ createdAt: 'asc' }, { scheduleId: 'asc' }] });
+  }
+
+  /**
+   * Deletes the model's description and its stored bytes in one transaction, unless a schedule or a sweep names it: then
+   * nothing is written and the answer names the schedules, or up to `show` of the sweeps (oldest first) and their count.
+   * The model's row is locked first, so a sweep or a schedule's record being written now (both hold a share lock on it) is
+   * either seen here or finds the model gone. null when there is no such model.
+   */
+  async delete(id: string, show = 5): Promise<{ freedBytes: number } | { usedBy: string[]; count: number } | { schedules: string[] } | null> {
     return this.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ artifactUri: string }[]>`SELECT "artifactUri" FROM "UserModel" WHERE "id" = ${id} FOR UPDATE`;
       if (!locked.length) return null;
+      const refs = await tx.scheduleModelRef.findMany({ where: { modelId: id }, select: { scheduleId: true }, orderBy: [{ createdAt: 'asc' }, { scheduleId: 'asc' }] });
+      if (refs.length) return { schedules: refs.map((r) => r.scheduleId) };
       const where = { spec: { path: ['userModel'], equals: id } };
       const count = await tx.sweep.count({ where });
       if (count) {

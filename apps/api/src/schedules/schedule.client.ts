@@ -73,6 +73,17 @@ export class ScheduleClient {
     });
   }
 
+  /** Whether Temporal knows Lopper's schedule `id` (read from the schedule itself, not the lagging list). */
+  async exists(id: string): Promise<boolean> {
+    return this.describe(id).then(
+      () => true,
+      (e: unknown) => {
+        if (e instanceof NotFound) return false;
+        throw e;
+      },
+    );
+  }
+
   async delete(id: string): Promise<void> {
     await this.describe(id);
     await this.notFound(id, (s) => s.getHandle(id).delete());

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { scheduleTag, type SweepSpec } from '../../../../workflows/src/spec.js';
 import type { ScheduledSweepInput } from '../../../../workflows/src/scheduled-sweep.workflow.js';
 import { API_CONFIG, type ApiConfig } from '../config.js';
+import { NotFound } from '../errors.js';
 import { ModelsService } from '../models/models.service.js';
 import { ScheduleClient, type ScheduleMemo } from './schedule.client.js';
 import { parseCreateSchedule, type ScheduleView } from './schedules.dto.js';
@@ -36,8 +37,17 @@ export class SchedulesService {
 
   async create(body: unknown): Promise<ScheduleView> {
     const r = parseCreateSchedule(body, this.cfg.maxTrials);
-    if (r.spec.userModel) await this.models.requireUploaded(r.spec.userModel, 'sweep.userModel');
-    return describedView(await this.schedules.create(`sc-${randomUUID()}`, r));
+    const id = `sc-${randomUUID()}`;
+    // The model's record first: a model deleted from here on sees this schedule (or this create finds the model gone).
+    if (r.spec.userModel) await this.models.reserveForSchedule(id, r.spec.userModel, 'sweep.userModel');
+    try {
+      return describedView(await this.schedules.create(id, r));
+    } catch (e) {
+      // Not created (a cron Temporal refuses, Temporal unreachable): forget the record. If Temporal's answer is unknown, the
+      // record stays, and DELETE /models drops it once it is stale.
+      if (r.spec.userModel && !(await this.schedules.exists(id).catch(() => true))) await this.models.releaseSchedule(id);
+      throw e;
+    }
   }
 
   async list(): Promise<ScheduleView[]> {
@@ -49,7 +59,13 @@ export class SchedulesService {
   }
 
   async delete(id: string): Promise<{ id: string; deleted: true }> {
-    await this.schedules.delete(id);
+    try {
+      await this.schedules.delete(id);
+    } catch (e) {
+      if (e instanceof NotFound) await this.models.releaseSchedule(id); // gone already: no record should outlive it
+      throw e;
+    }
+    await this.models.releaseSchedule(id);
     return { id, deleted: true };
   }
 
