@@ -20,7 +20,7 @@ import { deserializeModel } from '../workers/src/pruning/serialize.js';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { records } from '../apps/api/src/csv.spec-helpers.js';
 import { compare as printComparison, downloadTrialModel, plan as planSweep, readModelUpload, status as printStatus, summary as printSummary, trials as printTrials } from '../apps/cli/src/commands.js';
@@ -838,6 +838,40 @@ describe('worker processes: stopped under running work (SIGTERM: a deploy, a res
     b.sup.child.kill('SIGKILL'); // no signal reaches the workers: they see their IPC channel close
     expect(await gone(b.pids)).toEqual([false, false]);
   }, 120_000);
+
+  it('a supervised worker process killed under its baseline (SIGKILL, out of memory): the supervisor fails it at once, and it is retried long before the heartbeat timeout', async () => {
+    const sup = await startProcess('workers/src/main.ts', { ...env(), LOPPER_WORKER_PROCESSES: '2' }, /\[worker \d\] ready/, 120_000, 2);
+    procs.push(sup);
+    const { id } = await submitLong('e2e-worker-killed');
+    const held = await heldBaseline(id);
+    const pid = Number(held.worker!.split('@')[0]);
+    const index = sup.output().match(new RegExp(`\\[worker (\\d)\\] ready \\(.*, pid ${pid}\\)`))?.[1];
+    expect(index).toBeDefined(); // one of this supervisor's processes
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    type Pending = NonNullable<Awaited<ReturnType<ReturnType<typeof temporal.workflow.getHandle>['describe']>>['raw']['pendingActivities']>[number];
+    let retry: Pending | undefined;
+    for (const end = Date.now() + 45_000; Date.now() < end && !retry; await new Promise((r) => setTimeout(r, 100))) {
+      const pending = (await temporal.workflow.getHandle(id).describe()).raw.pendingActivities ?? [];
+      retry = pending.find((a) => a.activityType?.name === 'trainBaseline' && Number(a.attempt) >= 2);
+    }
+    const retriedMs = Date.now() - killedAt;
+    expect(retry).toBeDefined();
+    expect([retry!.attempt, retry!.lastFailure?.applicationFailureInfo?.type, retry!.lastFailure?.applicationFailureInfo?.nonRetryable ?? false]).toEqual([2, 'WorkerProcessDied', false]);
+    expect(retry!.lastFailure?.message).toBe(`worker process ${index} (pid ${pid}) on ${hostname()} exited with signal SIGKILL while running this activity (attempt 1)`);
+    expect(retriedMs).toBeLessThan(20_000); // COMPUTE_HEARTBEAT_TIMEOUT is a minute
+    expect(sup.output()).toContain(`[workers] worker process ${index}'s trainBaseline of ${id} (attempt 1): failed, to be retried now`);
+    expect(sup.output()).toContain(`[workers] worker process ${index} (pid ${pid}) exited with signal SIGKILL; starting it again in`);
+    // Trained again by a live process of the same supervisor.
+    const worker = async () => (await api.progress(id)).running.find((w) => w.kind === 'baseline')?.worker ?? null;
+    let by = await worker();
+    for (const end = Date.now() + 60_000; Date.now() < end && (by === null || by.startsWith(`${pid}@`)); by = await worker()) await new Promise((r) => setTimeout(r, 200));
+    expect(by).toMatch(/^\d+@/);
+    expect(by!.startsWith(`${pid}@`)).toBe(false);
+    await api.cancel(id);
+    expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
+    await sup.stop();
+  }, 180_000);
 
   it('says in one line why a worker cannot start, and its supervisor stops with it', async () => {
     const err = await startProcess('workers/src/main.ts', { ...env(), TEMPORAL_ADDRESS: '127.0.0.1:1', LOPPER_WORKER_PROCESSES: '2' }, /\[worker \d\] ready/).catch((e: Error) => e.message);

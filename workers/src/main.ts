@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { workerConfigFromEnv } from './config.js';
 import { superviseWorkers, type ReadyMessage } from './supervisor.js';
 import type { LogLevel, LogMetadata } from '@temporalio/common';
+import type { AsyncCompletionClient } from '@temporalio/client';
+import { failLostActivities, type ActivityMessage, type LostActivity } from './lost-activities.js';
 
 /** Set by the supervisor: this process is its worker number `index`. */
 const index = process.env.LOPPER_WORKER_INDEX;
@@ -19,8 +21,15 @@ const fail = (e: unknown): never => {
 const cfg = (() => { try { return workerConfigFromEnv(); } catch (e) { return fail(e); } })();
 
 if (index === undefined && cfg.processes !== 1) {
-  // The supervisor loads neither TF.js nor Temporal's worker: it only starts, watches and stops the worker processes.
-  process.exit(await superviseWorkers({ requested: cfg.processes, cores: availableParallelism(), script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l) }));
+  // The supervisor loads neither TF.js nor Temporal's worker: it only starts, watches and stops the worker processes, and
+  // fails at once what a process that died was running (a Temporal client, connected when first needed).
+  let completion: Promise<AsyncCompletionClient> | undefined;
+  const reportLost = async (lost: LostActivity[], why: string) => {
+    const { Client, Connection } = await import('@temporalio/client');
+    completion ??= Connection.connect({ address: cfg.temporalAddress }).then((connection) => new Client({ connection, namespace: cfg.namespace }).activity);
+    return failLostActivities(await completion, lost, why);
+  };
+  process.exit(await superviseWorkers({ requested: cfg.processes, cores: availableParallelism(), script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l), reportLost }));
 }
 
 const { DefaultLogger, Runtime } = await import('@temporalio/worker');
@@ -32,7 +41,9 @@ class WorkerLogger extends DefaultLogger {
   }
 }
 Runtime.install({ logger: new WorkerLogger((process.env.LOPPER_LOG_LEVEL as 'WARN' | undefined) ?? 'WARN') });
-const workers = await createWorkers(cfg).catch(fail);
+// A supervised process tells its supervisor which activities it runs: if it dies, the supervisor fails them at once.
+const onActivity = process.send ? (m: ActivityMessage) => void (process.connected && process.send!(m)) : undefined;
+const workers = await createWorkers(cfg, { onActivity }).catch(fail);
 const { backend, device } = workers.backend;
 console.log(`${label} ready (${backend} on ${device}, pid ${process.pid})`);
 // Why no faster backend was chosen; Dawn's own "vkCreateInstance" warnings on a machine without a Vulkan driver come from the webgpu probe.

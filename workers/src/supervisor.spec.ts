@@ -2,7 +2,9 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPEAT_SIGNAL_MS, restartDelayMs, superviseWorkers, workerProcesses } from './supervisor.js';
+import { hostname } from 'node:os';
+import type { LostActivity } from './lost-activities.js';
+import { REPEAT_SIGNAL_MS, restartDelayMs, superviseWorkers, workerProcesses, type SupervisorOptions } from './supervisor.js';
 
 describe('workerProcesses', () => {
   it('takes the count asked for; with auto, one per core on a CPU backend and one on a GPU backend', () => {
@@ -35,6 +37,11 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
       if (process.env.FAKE_FAIL) process.exit(Number(process.env.FAKE_FAIL));
       for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => { note(sig); setTimeout(() => process.exit(0), Number(process.env.FAKE_STOP_MS ?? 0)); });
       process.on('disconnect', () => process.exit(0));
+      // FAKE_ACTIVITIES=A,B: says activities A and B started on it, and B ended.
+      if (process.env.FAKE_ACTIVITIES) {
+        process.env.FAKE_ACTIVITIES.split(',').forEach((token, i) => process.send({ type: 'activity-start', token, activityType: 'runTrial', workflowId: 'sw-' + i, attempt: i + 1 }));
+        process.send({ type: 'activity-end', token: 'B' });
+      }
       setTimeout(() => process.send({ type: 'ready', backend: process.env.LOPPER_BACKEND ?? process.env.FAKE_BACKEND, device: 'stand-in' }), Number(process.env.FAKE_READY_MS ?? 0));
       setInterval(() => {}, 1000);
     `);
@@ -54,11 +61,11 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
   const until = async (f: () => boolean, ms = 10_000) => {
     for (const end = Date.now() + ms; !f(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() > end) throw new Error(`timed out; journal:\n${readFileSync(journal, 'utf8')}`);
   };
-  function run(env: Record<string, string>, requested: number | 'auto', cores: number) {
+  function run(env: Record<string, string>, requested: number | 'auto', cores: number, reportLost?: SupervisorOptions['reportLost']) {
     writeFileSync(journal, '');
     const signals = new EventEmitter();
     const log: string[] = [];
-    const done = superviseWorkers({ requested, cores, script, env: { ...process.env, FAKE_JOURNAL: journal, ...env }, log: (l) => log.push(l), delayMs: () => 50, signals: signals as unknown as NodeJS.Process });
+    const done = superviseWorkers({ requested, cores, script, env: { ...process.env, FAKE_JOURNAL: journal, ...env }, log: (l) => log.push(l), delayMs: () => 50, signals: signals as unknown as NodeJS.Process, reportLost });
     current = { done, signal: (s: NodeJS.Signals) => signals.emit(s, s) };
     return { done, log, signal: current.signal };
   }
@@ -120,6 +127,47 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
     await new Promise((r) => setTimeout(r, 300));
     s.signal('SIGTERM');
     expect(await s.done).toBe(0);
+  });
+
+  it('reports the activities a process was running when it died, not those that ended, and restarts it', async () => {
+    const reported: { lost: LostActivity[]; why: string }[] = [];
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_ACTIVITIES: 'A,B,C' }, 2, 2, async (lost, why) => {
+      reported.push({ lost, why });
+      return lost.map((a) => `${a.activityType} of ${a.workflowId} (attempt ${a.attempt}): failed, to be retried now`);
+    });
+    await until(() => started().length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    const victim = Number(started().find((l) => l[0] === '2')![1]);
+    process.kill(victim, 'SIGKILL');
+    await until(() => started().length === 3 && reported.length === 1);
+    expect(reported).toEqual([{
+      lost: [{ token: 'A', activityType: 'runTrial', workflowId: 'sw-0', attempt: 1 }, { token: 'C', activityType: 'runTrial', workflowId: 'sw-2', attempt: 3 }],
+      why: `worker process 2 (pid ${victim}) on ${hostname()} exited with signal SIGKILL while running this activity`,
+    }]);
+    await until(() => s.log.length === 4);
+    expect(s.log.slice(1)).toEqual([
+      `[workers] worker process 2 (pid ${victim}) exited with signal SIGKILL; starting it again in 0.05 s`,
+      "[workers] worker process 2's runTrial of sw-0 (attempt 1): failed, to be retried now",
+      "[workers] worker process 2's runTrial of sw-2 (attempt 3): failed, to be retried now",
+    ]);
+    await new Promise((r) => setTimeout(r, 300));
+    s.signal('SIGTERM');
+    expect(await s.done).toBe(0);
+  });
+
+  it('finishes only after reporting what a process that died while stopping was running; a failed report is logged', async () => {
+    let reportedAt = 0;
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_ACTIVITIES: 'A' }, 1, 1, async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      reportedAt = Date.now();
+      throw new Error('Temporal unreachable');
+    });
+    await until(() => started().length === 1);
+    await new Promise((r) => setTimeout(r, 300));
+    s.signal('SIGTERM'); // the stand-in exits without ending its activity, as a process killed while stopping would
+    expect(await s.done).toBe(0);
+    expect(reportedAt).toBeGreaterThan(0);
+    expect(s.log).toContain("[workers] could not report worker process 1's 1 activity(ies): Temporal unreachable");
   });
 
   it('stops with the exit code of a process that fails before any was ready (bad configuration, no database)', async () => {

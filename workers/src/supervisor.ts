@@ -3,6 +3,8 @@
  * them, all polling the same task queue, and keeps them running. Which backend the first one picks decides how many.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { hostname } from 'node:os';
+import type { ActivityMessage, LostActivity } from './lost-activities.js';
 
 /** Backends that compute on a GPU: one process drives it (more would only share it). */
 export const GPU_BACKENDS: readonly string[] = ['cuda', 'webgpu'];
@@ -44,9 +46,14 @@ export interface SupervisorOptions {
   delayMs?: (failures: number) => number;
   /** Where SIGTERM and SIGINT come from (default: this process). */
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
+  /**
+   * Fails the activities a worker process was running when it died (`why` says how it died), so that Temporal retries
+   * them now, not after their heartbeat timeout (main.ts: `failLostActivities`); one line per activity back, for the log.
+   */
+  reportLost?: (lost: LostActivity[], why: string) => Promise<string[]>;
 }
 
-interface Child { index: number; proc: ChildProcess; ready: boolean; startedAt: number; failures: number }
+interface Child { index: number; proc: ChildProcess; ready: boolean; startedAt: number; failures: number; running: Map<string, LostActivity> }
 
 /**
  * Starts worker process 1; once it is ready, on the backend it picked, the rest (`workerProcesses`), each with that
@@ -55,7 +62,9 @@ interface Child { index: number; proc: ChildProcess; ready: boolean; startedAt: 
  * SIGINT goes to every process once: they stop as a lone worker does (running work handed back, or finished within
  * LOPPER_SHUTDOWN_GRACE); a second signal, REPEAT_SIGNAL_MS or more after the first, goes on to them and stops them at once. The processes run in their own
  * process group, so a terminal's Ctrl-C reaches them once, through here, and each stops by itself if this process dies
- * (its IPC channel closes). Resolves with the exit code once all have exited.
+ * (its IPC channel closes). Each process tells this one which activities it runs; when one dies under running activities
+ * (SIGKILL, out of memory, a crash), `reportLost` fails them at once. Resolves with the exit code once all have exited and
+ * those reports are done.
  */
 export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
   const { requested, cores, script, env, log } = opts;
@@ -66,8 +75,10 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
   let stopping = false;
   let exitCode = 0;
   const restarts = new Set<NodeJS.Timeout>();
+  /** Reports of lost activities under way: the supervisor finishes after them. */
+  const reports = new Set<Promise<void>>();
   let done!: (code: number) => void;
-  const finished = new Promise<number>((res) => { done = res; });
+  const finished = new Promise<number>((res) => { done = (code) => void Promise.allSettled([...reports]).then(() => res(code)); });
 
   const start = (index: number, failures: number) => {
     const proc = fork(script, [], {
@@ -75,9 +86,18 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
       detached: true,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const child: Child = { index, proc, ready: false, startedAt: Date.now(), failures };
+    const child: Child = { index, proc, ready: false, startedAt: Date.now(), failures, running: new Map() };
     children.set(index, child);
-    proc.on('message', (m: Partial<ReadyMessage>) => {
+    proc.on('message', (m: Partial<ReadyMessage> | ActivityMessage) => {
+      if (m?.type === 'activity-start') {
+        const { type: _, ...a } = m;
+        child.running.set(m.token, a);
+        return;
+      }
+      if (m?.type === 'activity-end') {
+        child.running.delete(m.token);
+        return;
+      }
       if (m?.type !== 'ready') return;
       child.ready = true;
       if (!everReady) {
@@ -92,6 +112,16 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
     proc.on('exit', (code, signal) => {
       children.delete(index);
       const how = signal ? `signal ${signal}` : `code ${code}`;
+      if (child.running.size && opts.reportLost) {
+        const lost = [...child.running.values()];
+        const why = `worker process ${index} (pid ${proc.pid}) on ${hostname()} exited with ${how} while running this activity`;
+        const report = opts.reportLost(lost, why).then(
+          (lines) => lines.forEach((l) => log(`[workers] worker process ${index}'s ${l}`)),
+          (e: unknown) => log(`[workers] could not report worker process ${index}'s ${lost.length} activity(ies): ${e instanceof Error ? e.message : String(e)}`),
+        );
+        reports.add(report);
+        void report.finally(() => reports.delete(report));
+      }
       if (stopping) {
         if (code) exitCode = exitCode || code;
         if (!children.size) done(exitCode);

@@ -7,6 +7,7 @@ import { createActivities } from './activities.js';
 import { createArtifactStore } from './artifacts.js';
 import { bookkeepingOf } from './bookkeeping.js';
 import { initBackend } from './backends/index.js';
+import { trackActivities, type ActivityMessage } from './lost-activities.js';
 import type { WorkerConfig } from './config.js';
 import { WorkerRepository } from './repository.js';
 
@@ -23,13 +24,19 @@ export interface RunningWorkers {
   skippedBackends: string[];
 }
 
-export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> {
+export interface WorkerHooks {
+  /** Told as each activity starts and ends (a supervised process passes this on to its supervisor: lost-activities.ts). */
+  onActivity?: (m: ActivityMessage) => void;
+}
+
+export async function createWorkers(cfg: WorkerConfig, hooks: WorkerHooks = {}): Promise<RunningWorkers> {
   const backend = await initBackend(cfg.backend, cfg.wasmFma);
   const prisma = createPrisma(cfg.databaseUrl, 2);
   const activities = createActivities({ repo: new WorkerRepository(prisma), artifacts: createArtifactStore(cfg.artifacts, prisma), backend });
   const connection = await NativeConnection.connect({ address: cfg.temporalAddress }).catch((e: Error) => {
     throw new Error(`cannot reach Temporal at TEMPORAL_ADDRESS=${cfg.temporalAddress}: ${e.message}`);
   });
+  const interceptors = hooks.onActivity ? { activity: [trackActivities(hooks.onActivity)] } : undefined;
   const workers: Worker[] = [
     await Worker.create({
       connection,
@@ -42,11 +49,12 @@ export async function createWorkers(cfg: WorkerConfig): Promise<RunningWorkers> 
       maxHeartbeatThrottleInterval: '5 seconds',
       // On SIGTERM/SIGINT: stop polling, let what runs finish for this long, then hand the rest back (WORKER_SHUTDOWN).
       shutdownGraceTime: cfg.shutdownGraceSeconds * 1000,
+      interceptors,
     }),
   ];
   if (cfg.runWorkflows) {
     // The workflows' bookkeeping activities (database writes) run on their own queue, beside the workflows.
-    workers.push(await Worker.create({ connection, namespace: cfg.namespace, taskQueue: WORKFLOW_TASK_QUEUE, workflowsPath: WORKFLOWS_PATH, activities: bookkeepingOf(activities) }));
+    workers.push(await Worker.create({ connection, namespace: cfg.namespace, taskQueue: WORKFLOW_TASK_QUEUE, workflowsPath: WORKFLOWS_PATH, activities: bookkeepingOf(activities), interceptors }));
   }
   return {
     backend: { backend: backend.backend, device: backend.device },

@@ -15,3 +15,10 @@ export const TRIALS_PER_RUN = 400;
  * stop does not spend one of the activity's retry attempts.
  */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
+
+/**
+ * The failure type of an activity whose worker process died under it (SIGKILL, out of memory, a crash): reported by the
+ * process's supervisor as soon as it sees the death, rather than left to the heartbeat timeout. Retryable: the work
+ * itself may have killed the process, so it spends one of the activity's retry attempts.
+ */
+export const WORKER_PROCESS_DIED = 'WorkerProcessDied';
