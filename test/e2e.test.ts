@@ -11,6 +11,7 @@ import { createActivities } from '../workers/src/activities.js';
 import { PostgresArtifactStore } from '../workers/src/artifacts.js';
 import { WorkerRepository } from '../workers/src/repository.js';
 import { startProcess, type Proc } from '../deploy/processes.js';
+import { REPEAT_SIGNAL_MS } from '../workers/src/supervisor.js';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { countNonzero } from '../workers/src/pruning/masks.js';
@@ -871,6 +872,34 @@ describe('worker processes: stopped under running work (SIGTERM: a deploy, a res
     await api.cancel(id);
     expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
     await sup.stop();
+  }, 180_000);
+
+  it('an impatient second SIGTERM kills a supervised worker process still finishing its baseline: the supervisor hands the baseline back (no attempt spent)', async () => {
+    const sup = await startProcess('workers/src/main.ts', { ...env(), LOPPER_WORKER_PROCESSES: '2', LOPPER_SHUTDOWN_GRACE: '300' }, /\[worker \d\] ready/, 120_000, 2);
+    procs.push(sup);
+    const { id } = await submitLong('e2e-worker-second-signal');
+    const pid = Number((await heldBaseline(id)).worker!.split('@')[0]);
+    const index = sup.output().match(new RegExp(`\\[worker (\\d)\\] ready \\(.*, pid ${pid}\\)`))?.[1];
+    expect(index).toBeDefined();
+    const exited = new Promise<number | null>((res) => sup.child.once('exit', (code) => res(code)));
+    sup.child.kill('SIGTERM'); // the processes stop polling and let the baseline run (LOPPER_SHUTDOWN_GRACE)
+    await new Promise((r) => setTimeout(r, REPEAT_SIGNAL_MS + 1000));
+    expect(sup.child.exitCode).toBeNull();
+    sup.child.kill('SIGTERM'); // passed on: the processes die of it
+    expect(await exited).toBe(0);
+    expect(sup.output()).toContain(`[workers] worker process ${index}'s trainBaseline of ${id} (attempt 1): handed back`);
+    // The workflow schedules the baseline again as a fresh first attempt (no GPU worker is left to take it).
+    let failures: unknown[] = [];
+    let again: { attempt?: number | null } | undefined;
+    for (const end = Date.now() + 20_000; Date.now() < end && !again; await new Promise((r) => setTimeout(r, 200))) {
+      failures = (await computeHistory(id)).failures;
+      const pending = (await temporal.workflow.getHandle(id).describe()).raw.pendingActivities ?? [];
+      again = failures.length ? pending.find((a) => a.activityType?.name === 'trainBaseline') : undefined;
+    }
+    expect(failures).toEqual([['WorkerShutdown', true]]);
+    expect(again?.attempt).toBe(1);
+    await api.cancel(id);
+    expect((await waitDone(id, 60_000)).status).toBe('CANCELLED');
   }, 180_000);
 
   it('says in one line why a worker cannot start, and its supervisor stops with it', async () => {

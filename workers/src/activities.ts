@@ -1,6 +1,5 @@
 /** Activities, built by a factory over their dependencies (all I/O is in the repository and artifact store). */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { ApplicationFailureCategory } from '@temporalio/common';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { createHash } from 'node:crypto';
@@ -24,7 +23,7 @@ import { weightsToHost } from './pruning/host.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
 import type { WorkerRepository } from './repository.js';
 import { UnknownUserModel } from '../../prisma/src/sweep-rows.js';
-import { WORKER_SHUTDOWN } from '../../workflows/src/constants.js';
+import { handBackFailure } from './lost-activities.js';
 
 export interface ActivityDeps {
   repo: WorkerRepository;
@@ -105,8 +104,7 @@ async function withLiveness<T>(intervalMs: number, subject: Pick<ComputeHeartbea
     // stop would spend one of the activity's retry attempts; as WORKER_SHUTDOWN the workflow schedules the work again.
     const reason: unknown = ctx.cancellationSignal.aborted ? ctx.cancellationSignal.reason : undefined;
     if (reason instanceof CancelledFailure && reason.message === 'WORKER_SHUTDOWN') {
-      // BENIGN: the SDK logs it at DEBUG, not as a failed activity, and leaves it out of its failure metrics.
-      throw ApplicationFailure.create({ type: WORKER_SHUTDOWN, nonRetryable: true, category: ApplicationFailureCategory.BENIGN, message: `the worker on ${hostname()} (pid ${process.pid}) stopped during phase "${details.phase}"; the work was handed back` });
+      throw handBackFailure(`the worker on ${hostname()} (pid ${process.pid}) stopped during phase "${details.phase}"; the work was handed back`);
     }
     throw e;
   } finally {

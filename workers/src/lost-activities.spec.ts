@@ -1,6 +1,6 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { WORKER_PROCESS_DIED } from '../../workflows/src/constants.js';
+import { WORKER_PROCESS_DIED, WORKER_SHUTDOWN } from '../../workflows/src/constants.js';
 import { failLostActivities, trackActivities, type ActivityMessage } from './lost-activities.js';
 
 describe('trackActivities', () => {
@@ -37,5 +37,13 @@ describe('failLostActivities', () => {
     expect(calls[0].err).toBeInstanceOf(ApplicationFailure);
     expect([calls[0].err.type, calls[0].err.nonRetryable, calls[0].err.message]).toEqual([WORKER_PROCESS_DIED, false, 'worker process 2 (pid 7) on h exited with signal SIGKILL while running this activity (attempt 1)']);
     expect(lines).toEqual(['trainBaseline of sw-1 (attempt 1): failed, to be retried now', 'runTrial of sw-2 (attempt 3): left to Temporal (activity not found)']);
+  });
+
+  it('hands the work back instead when the process died of being stopped: WorkerShutdown, non-retryable, benign', async () => {
+    const failures: ApplicationFailure[] = [];
+    const lines = await failLostActivities({ fail: async (_t: Uint8Array, err: unknown) => void failures.push(err as ApplicationFailure) } as never,
+      [{ token: 'dG9r', activityType: 'runTrial', workflowId: 'sw-1', attempt: 2 }], 'worker process 1 (pid 7) on h exited with signal SIGTERM while running this activity, being stopped', true);
+    expect(failures.map((f) => [f.type, f.nonRetryable, f.category, f.message])).toEqual([[WORKER_SHUTDOWN, true, ApplicationFailureCategory.BENIGN, 'worker process 1 (pid 7) on h exited with signal SIGTERM while running this activity, being stopped; the work was handed back']]);
+    expect(lines).toEqual(['runTrial of sw-1 (attempt 2): handed back']);
   });
 });

@@ -24,10 +24,10 @@ if (index === undefined && cfg.processes !== 1) {
   // The supervisor loads neither TF.js nor Temporal's worker: it only starts, watches and stops the worker processes, and
   // fails at once what a process that died was running (a Temporal client, connected when first needed).
   let completion: Promise<AsyncCompletionClient> | undefined;
-  const reportLost = async (lost: LostActivity[], why: string) => {
+  const reportLost = async (lost: LostActivity[], why: string, handBack: boolean) => {
     const { Client, Connection } = await import('@temporalio/client');
     completion ??= Connection.connect({ address: cfg.temporalAddress }).then((connection) => new Client({ connection, namespace: cfg.namespace }).activity);
-    return failLostActivities(await completion, lost, why);
+    return failLostActivities(await completion, lost, why, handBack);
   };
   process.exit(await superviseWorkers({ requested: cfg.processes, cores: availableParallelism(), script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l), reportLost }));
 }

@@ -130,9 +130,9 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
   });
 
   it('reports the activities a process was running when it died, not those that ended, and restarts it', async () => {
-    const reported: { lost: LostActivity[]; why: string }[] = [];
-    const s = run({ FAKE_BACKEND: 'wasm', FAKE_ACTIVITIES: 'A,B,C' }, 2, 2, async (lost, why) => {
-      reported.push({ lost, why });
+    const reported: { lost: LostActivity[]; why: string; handBack: boolean }[] = [];
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_ACTIVITIES: 'A,B,C' }, 2, 2, async (lost, why, handBack) => {
+      reported.push({ lost, why, handBack });
       return lost.map((a) => `${a.activityType} of ${a.workflowId} (attempt ${a.attempt}): failed, to be retried now`);
     });
     await until(() => started().length === 2);
@@ -143,6 +143,7 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
     expect(reported).toEqual([{
       lost: [{ token: 'A', activityType: 'runTrial', workflowId: 'sw-0', attempt: 1 }, { token: 'C', activityType: 'runTrial', workflowId: 'sw-2', attempt: 3 }],
       why: `worker process 2 (pid ${victim}) on ${hostname()} exited with signal SIGKILL while running this activity`,
+      handBack: false,
     }]);
     await until(() => s.log.length === 4);
     expect(s.log.slice(1)).toEqual([
@@ -155,9 +156,11 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
     expect(await s.done).toBe(0);
   });
 
-  it('finishes only after reporting what a process that died while stopping was running; a failed report is logged', async () => {
+  it('hands back what a process that died while stopping was running, and finishes only after that; a failed report is logged', async () => {
     let reportedAt = 0;
-    const s = run({ FAKE_BACKEND: 'wasm', FAKE_ACTIVITIES: 'A' }, 1, 1, async () => {
+    const reported: [string, boolean][] = [];
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_ACTIVITIES: 'A' }, 1, 1, async (_lost, why, handBack) => {
+      reported.push([why, handBack]);
       await new Promise((r) => setTimeout(r, 300));
       reportedAt = Date.now();
       throw new Error('Temporal unreachable');
@@ -167,6 +170,7 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
     s.signal('SIGTERM'); // the stand-in exits without ending its activity, as a process killed while stopping would
     expect(await s.done).toBe(0);
     expect(reportedAt).toBeGreaterThan(0);
+    expect(reported).toEqual([[expect.stringMatching(/^worker process 1 \(pid \d+\) on .* exited with code 0 while running this activity, being stopped$/), true]]);
     expect(s.log).toContain("[workers] could not report worker process 1's 1 activity(ies): Temporal unreachable");
   });
 

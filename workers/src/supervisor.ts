@@ -48,9 +48,10 @@ export interface SupervisorOptions {
   signals?: Pick<NodeJS.Process, 'on' | 'off'>;
   /**
    * Fails the activities a worker process was running when it died (`why` says how it died), so that Temporal retries
-   * them now, not after their heartbeat timeout (main.ts: `failLostActivities`); one line per activity back, for the log.
+   * them now, not after their heartbeat timeout, or hands them back (`handBack`: it died while being stopped) (main.ts:
+   * `failLostActivities`); one line per activity back, for the log.
    */
-  reportLost?: (lost: LostActivity[], why: string) => Promise<string[]>;
+  reportLost?: (lost: LostActivity[], why: string, handBack: boolean) => Promise<string[]>;
 }
 
 interface Child { index: number; proc: ChildProcess; ready: boolean; startedAt: number; failures: number; running: Map<string, LostActivity> }
@@ -114,8 +115,10 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
       const how = signal ? `signal ${signal}` : `code ${code}`;
       if (child.running.size && opts.reportLost) {
         const lost = [...child.running.values()];
-        const why = `worker process ${index} (pid ${proc.pid}) on ${hostname()} exited with ${how} while running this activity`;
-        const report = opts.reportLost(lost, why).then(
+        // While stopping, the stop killed it (a second signal before it finished its work): its work goes back, as a
+        // stopping worker's does; otherwise the work may have killed it, and the retry counts.
+        const why = `worker process ${index} (pid ${proc.pid}) on ${hostname()} exited with ${how} while running this activity${stopping ? ', being stopped' : ''}`;
+        const report = opts.reportLost(lost, why, stopping).then(
           (lines) => lines.forEach((l) => log(`[workers] worker process ${index}'s ${l}`)),
           (e: unknown) => log(`[workers] could not report worker process ${index}'s ${lost.length} activity(ies): ${e instanceof Error ? e.message : String(e)}`),
         );
