@@ -26,8 +26,13 @@ if (index === undefined && cfg.processes !== 1) {
   let completion: Promise<AsyncCompletionClient> | undefined;
   const reportLost = async (lost: LostActivity[], why: string, handBack: boolean) => {
     const { Client, Connection } = await import('@temporalio/client');
+    // Connected once; a failed connect is tried again at the next report.
     completion ??= Connection.connect({ address: cfg.temporalAddress }).then((connection) => new Client({ connection, namespace: cfg.namespace }).activity);
-    return failLostActivities(await completion, lost, why, handBack);
+    const client = await completion.catch((e: unknown) => {
+      completion = undefined;
+      throw e;
+    });
+    return failLostActivities(client, lost, why, handBack);
   };
   process.exit(await superviseWorkers({ requested: cfg.processes, cores: availableParallelism(), script: fileURLToPath(import.meta.url), env: process.env, log: (l) => console.log(l), reportLost }));
 }
