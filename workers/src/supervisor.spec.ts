@@ -42,6 +42,10 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
         process.env.FAKE_ACTIVITIES.split(',').forEach((token, i) => process.send({ type: 'activity-start', token, activityType: 'runTrial', workflowId: 'sw-' + i, attempt: i + 1 }));
         process.send({ type: 'activity-end', token: 'B' });
       }
+      // FAKE_CRASH_ON_START: once ready, says activity Z started and dies at once.
+      if (process.env.FAKE_CRASH_ON_START && process.env.LOPPER_WORKER_INDEX === '1' && !process.env.LOPPER_BACKEND) {
+        setTimeout(() => { process.send({ type: 'activity-start', token: 'Z', activityType: 'trainBaseline', workflowId: 'sw-z', attempt: 1 }); process.kill(process.pid, 'SIGKILL'); }, 200);
+      }
       setTimeout(() => process.send({ type: 'ready', backend: process.env.LOPPER_BACKEND ?? process.env.FAKE_BACKEND, device: 'stand-in' }), Number(process.env.FAKE_READY_MS ?? 0));
       setInterval(() => {}, 1000);
     `);
@@ -151,6 +155,19 @@ describe('superviseWorkers (with a stand-in worker process)', () => {
       "[workers] worker process 2's runTrial of sw-0 (attempt 1): failed, to be retried now",
       "[workers] worker process 2's runTrial of sw-2 (attempt 3): failed, to be retried now",
     ]);
+    await new Promise((r) => setTimeout(r, 300));
+    s.signal('SIGTERM');
+    expect(await s.done).toBe(0);
+  });
+
+  it('reports an activity whose start message the process sent just before it died', async () => {
+    const reported: string[] = [];
+    const s = run({ FAKE_BACKEND: 'wasm', FAKE_CRASH_ON_START: '1' }, 1, 1, async (lost) => {
+      reported.push(...lost.map((a) => a.token));
+      return [];
+    });
+    await until(() => started().length === 2 && reported.length === 1);
+    expect(reported).toEqual(['Z']);
     await new Promise((r) => setTimeout(r, 300));
     s.signal('SIGTERM');
     expect(await s.done).toBe(0);

@@ -56,6 +56,18 @@ export interface SupervisorOptions {
 
 interface Child { index: number; proc: ChildProcess; ready: boolean; startedAt: number; failures: number; running: Map<string, LostActivity> }
 
+/** Resolves once the process's IPC channel has closed (every message it sent read), or after `ms` if it stays open. */
+function channelClosed(proc: ChildProcess, ms = 2000): Promise<void> {
+  if (!proc.connected) return Promise.resolve();
+  return new Promise((res) => {
+    const t = setTimeout(res, ms);
+    proc.once('disconnect', () => {
+      clearTimeout(t);
+      res();
+    });
+  });
+}
+
 /**
  * Starts worker process 1; once it is ready, on the backend it picked, the rest (`workerProcesses`), each with that
  * backend set, so that all agree. A process that dies is started again after `restartDelayMs`; one that fails before any
@@ -113,15 +125,21 @@ export function superviseWorkers(opts: SupervisorOptions): Promise<number> {
     proc.on('exit', (code, signal) => {
       children.delete(index);
       const how = signal ? `signal ${signal}` : `code ${code}`;
-      if (child.running.size && opts.reportLost) {
-        const lost = [...child.running.values()];
+      if (opts.reportLost) {
+        const reportLost = opts.reportLost;
         // While stopping, the stop killed it (a second signal before it finished its work): its work goes back, as a
         // stopping worker's does; otherwise the work may have killed it, and the retry counts.
-        const why = `worker process ${index} (pid ${proc.pid}) on ${hostname()} exited with ${how} while running this activity${stopping ? ', being stopped' : ''}`;
-        const report = opts.reportLost(lost, why, stopping).then(
-          (lines) => lines.forEach((l) => log(`[workers] worker process ${index}'s ${l}`)),
-          (e: unknown) => log(`[workers] could not report worker process ${index}'s ${lost.length} activity(ies): ${e instanceof Error ? e.message : String(e)}`),
-        );
+        const handBack = stopping;
+        const why = `worker process ${index} (pid ${proc.pid}) on ${hostname()} exited with ${how} while running this activity${handBack ? ', being stopped' : ''}`;
+        // 'exit' can come before the last messages the process sent are read: report once its channel has closed.
+        const report = channelClosed(proc).then(async () => {
+          const lost = [...child.running.values()];
+          if (!lost.length) return;
+          await reportLost(lost, why, handBack).then(
+            (lines) => lines.forEach((l) => log(`[workers] worker process ${index}'s ${l}`)),
+            (e: unknown) => log(`[workers] could not report worker process ${index}'s ${lost.length} activity(ies): ${e instanceof Error ? e.message : String(e)}`),
+          );
+        });
         reports.add(report);
         void report.finally(() => reports.delete(report));
       }
