@@ -54,8 +54,8 @@ export class ModelsService {
    */
   async delete(id: string): Promise<{ id: string; deleted: true; freedBytes: number }> {
     await this.get(id);
-    const recorded = await this.liveScheduleRefs(id);
     const listed = (await this.schedules.sweeps()).filter((s) => s.spec.userModel === id).map((s) => s.id);
+    const recorded = await this.liveScheduleRefs(id, new Set(listed));
     const named = [...new Set([...recorded, ...listed])];
     if (named.length) throw this.namedBySchedules(id, named);
     const r = await this.repo.delete(id);
@@ -81,10 +81,11 @@ export class ModelsService {
     await this.repo.removeScheduleRef(scheduleId);
   }
 
-  private async liveScheduleRefs(id: string): Promise<string[]> {
+  /** The model's recorded schedules that exist or are being created; `listed` exist already (no need to ask Temporal again). */
+  private async liveScheduleRefs(id: string, listed: Set<string>): Promise<string[]> {
     const live: string[] = [];
     for (const ref of await this.repo.scheduleRefs(id)) {
-      if (await this.schedules.exists(ref.scheduleId)) live.push(ref.scheduleId);
+      if (listed.has(ref.scheduleId) || (await this.schedules.exists(ref.scheduleId))) live.push(ref.scheduleId);
       else if (Date.now() - ref.createdAt.getTime() > STALE_SCHEDULE_REF_MS) await this.repo.removeScheduleRef(ref.scheduleId);
       else live.push(ref.scheduleId); // being created now
     }
