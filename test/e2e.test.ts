@@ -384,6 +384,10 @@ describe('a pruning sweep from the HTTP API to the Pareto front', () => {
 
     const malformed = await fetch(`${api.baseUrl}/sweeps`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": "x",' });
     expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as { errors: unknown }).errors).toEqual([{ field: 'body', message: expect.stringMatching(/^is not valid JSON \(.+\)$/) }]);
+    // Not sent as JSON: Express leaves the body unread, and the error says how to send it.
+    const plain = await fetch(`${api.baseUrl}/sweeps`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(grid) });
+    expect([plain.status, ((await plain.json()) as { errors: unknown }).errors]).toEqual([400, [{ field: 'body', message: 'is required: a JSON object, sent with content-type: application/json' }]]);
 
     const cases: [unknown, string][] = [
       [{ ...grid, methods: ['l1-unstructured', 'magic'] }, 'methods.1'],

@@ -19,13 +19,15 @@ export class ErrorsFilter implements ExceptionFilter {
       res.status(409).json({ statusCode: 409, error: 'Conflict', message: err.message });
       return;
     }
-    const e = err as { type?: string; status?: number; message?: string };
+    // Nest's Express adapter wraps body-parser's errors in an HttpException; the parser's own error is its cause.
+    const e = (err instanceof HttpException && err.cause ? err.cause : err) as { type?: string; status?: number; message?: string; length?: number; limit?: number };
     if (e?.type === 'entity.parse.failed') {
-      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: `malformed JSON body: ${e.message}`, errors: [{ field: 'body', message: 'malformed JSON' }] });
+      res.status(400).json({ statusCode: 400, error: 'Bad Request', message: `body: is not valid JSON (${e.message})`, errors: [{ field: 'body', message: `is not valid JSON (${e.message})` }] });
       return;
     }
     if (e?.type === 'entity.too.large') {
-      res.status(413).json({ statusCode: 413, error: 'Payload Too Large', message: e.message, errors: [{ field: 'body', message: 'too large' }] });
+      const why = e.limit !== undefined && e.length !== undefined ? `is ${e.length} bytes, over the limit of ${e.limit} bytes` : `is too large (${e.message})`;
+      res.status(413).json({ statusCode: 413, error: 'Payload Too Large', message: `body: ${why}`, errors: [{ field: 'body', message: why }] });
       return;
     }
     if (err instanceof HttpException) {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ModelHeader, WeightSpec } from '../../../../workers/src/pruning/model-format.js';
-import { fieldErrors, ValidationError } from '../errors.js';
+import { fieldErrors, requireJsonObject, ValidationError } from '../errors.js';
 
 /** The input every dataset Lopper trains on feeds (Fashion-MNIST: 28 x 28 grey images). */
 export const USER_MODEL_INPUT = [28, 28, 1] as const;
@@ -66,7 +66,7 @@ export function topologyInputShape(topology: Record<string, unknown>): (number |
 
 /** Validates an upload into Lopper's model header and weight bytes, or throws ValidationError naming each bad field. */
 export function parseUserModelUpload(body: unknown): UserModelUpload {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
+  requireJsonObject(body);
   const r = UploadModelSchema.safeParse(body);
   if (!r.success) {
     throw new ValidationError(fieldErrors(r.error.issues));

@@ -21,7 +21,7 @@ describe('parseCreateSchedule', () => {
     expect(errors({ ...ok, sweep: { ...sweep, structured: { flopsPenalty: 0.2 } } })).toEqual([
       { field: 'sweep.structured.flopsPenalty', message: 'is read by taylor-structured only, and methods (l1-unstructured) include none of them: remove it or add such a method' },
     ]);
-    expect(errors({ ...ok, sweep: [1] })).toEqual([{ field: 'sweep', message: 'must be a JSON object' }]);
+    expect(errors({ ...ok, sweep: [1] })).toEqual([{ field: 'sweep', message: 'must be a JSON object (got an array)' }]);
     expect(errors({ name: 'x', cron: '0 2 * * *' })).toEqual([{ field: 'sweep', message: 'is required: the sweep each run starts (the body POST /sweeps takes)' }]);
     expect(errors({ ...ok, timezone: 'Mars/Olympus' })).toEqual([{ field: 'timezone', message: 'must be an IANA time zone name, such as UTC or Europe/Paris' }]);
     expect(errors({ ...ok, cron: 'CRON_TZ=Asia/Tokyo 0 2 * * *' })).toEqual([{ field: 'cron', message: 'must not name a time zone: use the timezone field' }]);
@@ -29,6 +29,6 @@ describe('parseCreateSchedule', () => {
     expect(errors({ ...ok, every: 'day' })).toEqual([{ field: 'body', message: 'unknown field(s): every' }]);
     // Errors of both levels together.
     expect(errors({ ...ok, name: '', sweep: { ...sweep, model: 'gpt' } }).map((e) => e.field)).toEqual(['name', 'sweep.model']);
-    expect(errors(null)).toEqual([{ field: 'body', message: 'must be a JSON object' }]);
+    expect(errors(null)).toEqual([{ field: 'body', message: 'must be a JSON object (got null)' }]);
   });
 });

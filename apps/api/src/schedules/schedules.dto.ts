@@ -1,7 +1,7 @@
 /** The HTTP contract of /schedules: sweeps that start on a cron schedule (nightly compression runs). */
 import { z } from 'zod';
 import type { SweepSpec } from '../../../../workflows/src/spec.js';
-import { fieldErrors, ValidationError } from '../errors.js';
+import { fieldErrors, requireJsonObject, ValidationError } from '../errors.js';
 import { parseSweepSpec } from '../sweeps/sweeps.dto.js';
 
 const isTimeZone = (tz: string) => {
@@ -32,7 +32,7 @@ export interface ScheduleRequest { name: string; cron: string; timezone: string;
 
 /** Validates a schedule, its sweep included (fields named `sweep.<field>`), or throws ValidationError naming each bad field. */
 export function parseCreateSchedule(body: unknown, maxTrials: number): ScheduleRequest {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
+  requireJsonObject(body);
   const r = CreateScheduleSchema.safeParse(body);
   const errors = r.success ? [] : fieldErrors(r.error.issues);
   let spec: SweepSpec | undefined;

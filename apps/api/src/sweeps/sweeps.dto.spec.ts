@@ -26,7 +26,7 @@ describe('parseSweepSpec', () => {
   it('says which fields are missing, and what each takes', () => {
     const { seeds: _s, baselineEpochs: _b, ...partial } = ok as Record<string, unknown>;
     expect(errors(partial)).toEqual([{ field: 'seeds', message: 'is required (array)' }, { field: 'baselineEpochs', message: 'is required (number)' }]);
-    expect(errors({ ...ok, seeds: 'x' })).toEqual([{ field: 'seeds', message: 'Invalid input: expected array, received string' }]);
+    expect(errors({ ...ok, seeds: 'x' })).toEqual([{ field: 'seeds', message: 'must be an array (got string)' }]);
   });
   it('enforces the grid cap', () => {
     const big = { ...ok, amounts: [0.1, 0.2, 0.3], seeds: [1, 2] };

@@ -1,7 +1,7 @@
 /** The HTTP contract of /sweeps: request validation and response shapes (also the source of the OpenAPI document). */
 import { z } from 'zod';
 import { BATCHNORM_MODELS, DATASETS, DEFAULT_GRADUAL, METHODS, MODELS, OPTION_READERS, modelNames, SCHEDULED_METHOD_NAMES, STRUCTURED_METHOD_NAMES, USER_MODEL, gridSize, type MethodName, type SweepSpec } from '../../../../workflows/src/spec.js';
-import { fieldErrors, ValidationError } from '../errors.js';
+import { fieldErrors, requireJsonObject, ValidationError } from '../errors.js';
 import { enumParam, intParam, onlyParams, pageLimit, queryValue } from '../query.js';
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');
@@ -99,9 +99,7 @@ export type CreateSweepDto = z.input<typeof CreateSweepSchema>;
 
 /** Validates a request body into a full SweepSpec, or throws ValidationError naming each bad field. */
 export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new ValidationError([{ field: 'body', message: 'must be a JSON object' }]);
-  }
+  requireJsonObject(body);
   const r = CreateSweepSchema.safeParse(body);
   if (!r.success) {
     throw new ValidationError(fieldErrors(r.error.issues));
