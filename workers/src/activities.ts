@@ -21,6 +21,7 @@ import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/p
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
 import { weightsToHost } from './pruning/host.js';
 import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
+import { recalibrateBatchNorm, type Recalibration } from './pruning/recalibrate.js';
 import type { WorkerRepository } from './repository.js';
 import { UnknownUserModel } from '../../prisma/src/sweep-rows.js';
 import { handBackFailure } from './lost-activities.js';
@@ -53,6 +54,8 @@ export function baselineConfig(spec: SweepSpec, seed: number) {
   return {
     version: BASELINE_VERSION, model: spec.model, ...(spec.model === USER_MODEL ? { userModel: spec.userModel } : {}), dataset: spec.dataset, seed, epochs: spec.baselineEpochs,
     batchSize: spec.batchSize, learningRate: spec.learningRate, trainSubset: spec.trainSubset ?? null, testSubset: spec.testSubset ?? null,
+    // Only when on: the keys of baselines trained before the option existed (and of sweeps without it) stay as they were.
+    ...(spec.batchNormRecalibration ? { batchNormRecalibration: spec.batchNormRecalibration } : {}),
   };
 }
 
@@ -69,6 +72,16 @@ interface Liveness {
   phase(phase: string): void;
   /** A training loop's progress callback: a heartbeat after every batch, and cancellation checked. */
   progress(phase: string): (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
+}
+
+/**
+ * The sweep's BatchNorm recalibration (batchNormRecalibration batches, seeded by the baseline's or trial's seed) of a
+ * trained or fine-tuned model, before it is evaluated and stored; what it did, or undefined when the sweep has it off.
+ */
+async function recalibrate(model: tfl.LayersModel, data: Dataset, spec: SweepSpec, seed: number, live: Liveness): Promise<Recalibration | undefined> {
+  if (!spec.batchNormRecalibration) return undefined;
+  live.phase('recalibrate BatchNorm');
+  return recalibrateBatchNorm(model, data, { batches: spec.batchNormRecalibration, batchSize: spec.batchSize, seed });
 }
 
 /**
@@ -262,6 +275,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           const { model, notes } = await baselineModel(spec, seed);
           try {
             await train(model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: live.progress('baseline') });
+            const recalibration = await recalibrate(model, trainSet, spec, seed, live);
             live.phase('evaluate');
             const accuracy = await evaluate(model, test);
             live.phase('store');
@@ -269,7 +283,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
             const artifactUri = await artifacts.put('baseline', bytes);
             baselineBytes.set(key, bytes);
             return await repo.saveBaseline({
-              key, model: spec.model, dataset: spec.dataset, seed, config: { ...baselineConfig(spec, seed), ...(notes.length ? { notes } : {}) }, accuracy,
+              key, model: spec.model, dataset: spec.dataset, seed, config: { ...baselineConfig(spec, seed), ...(recalibration ? { recalibration } : {}), ...(notes.length ? { notes } : {}) }, accuracy,
               totalParams: totalParams(model), flops: flops(model), artifactUri, durationMs: Date.now() - started, backend: backend.backend,
             });
           } finally {
@@ -322,6 +336,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
             cosine: ft.lrSchedule === 'cosine' ? { minLearningRate: ft.minLearningRate } : undefined,
             distill: ft.distill && teacher ? { teacher, ...ft.distill } : undefined,
           });
+          const recalibration = await recalibrate(model, trainSet, spec, seed, live);
           live.phase('evaluate');
           const accuracy = await evaluate(model, test);
           live.phase('measure');
@@ -336,7 +351,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
             compressionRate: compressionRate(nonzero, baseline.totalParams), flops: flops(model), effectiveFlops: effectiveFlops(model),
             latencyMs: await inferenceLatencyMs(model), baselineLatencyMs, sizeBytes: size.bytes, gzipBytes: size.gzipBytes,
             durationMs: Date.now() - started, backend: backend.backend, device: backend.device, artifactUri,
-            config: { model: spec.model, method, amount, seed, finetuneSetting: finetune, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}) },
+            config: { model: spec.model, method, amount, seed, finetuneSetting: finetune, finetuneEpochs: spec.finetuneEpochs, finetuneLearningRate, finetune: ft, prunedLayers: [...pruned.prunedLayers], unprunedLayers: unpruned, batchSize: spec.batchSize, baselineKey: baseline.key, ...pruned.config, ...(pruned.gradual ? { gradualSteps: pruned.gradual.history } : {}), ...(recalibration ? { batchNormRecalibration: recalibration } : {}) },
           };
           live.phase('store');
           await repo.completeTrial(trialId, result);

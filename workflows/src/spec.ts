@@ -131,6 +131,12 @@ export interface SweepSpec {
   gradual?: GradualOptions;
   /** The grid's fine-tuning axis (absent: one setting, DEFAULT_FINETUNE, the fields above). */
   finetuneSettings?: FinetuneSetting[];
+  /**
+   * BatchNorm recalibration: training batches over which every BatchNorm layer's moving mean and variance are recomputed,
+   * weights untouched, after the baseline's training and after each trial's pruning and fine-tuning (workers/src/pruning/
+   * recalibrate.ts). 0 or absent (sweeps stored before it existed): off, the moving averages as training left them.
+   */
+  batchNormRecalibration?: number;
   tags: string[];
 }
 

@@ -1,4 +1,7 @@
-import { listSweeps, pareto, status, summary, trials } from './commands.js';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listSweeps, pareto, plan, status, summary, trials } from './commands.js';
 import type { LopperApi } from './api-client.js';
 import type { SweepView } from '../../api/src/sweeps/sweeps.dto.js';
 
@@ -124,5 +127,30 @@ describe('lopper sweep status', () => {
     const f = stream(false);
     await status(failing, 's', { follow: false, stream: f.s });
     expect(f.out.join('').split('\n').filter(Boolean)).toEqual([expect.stringMatching(/0\/1 trials .* PENDING$/)]);
+  });
+});
+
+describe('lopper sweep submit --dry-run', () => {
+  it('prints the grid and the training settings the API filled in, BatchNorm recalibration when on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lopper-plan-'));
+    const file = join(dir, 's.json');
+    writeFileSync(file, JSON.stringify({ name: 'x' }));
+    const answer = (spec: object) => ({
+      valid: true, totalTrials: 2, baselines: 1, spec: { baselineEpochs: 2, finetuneEpochs: 1, batchSize: 128, concurrency: 4, requireGpu: false, ...spec },
+      axes: { models: ['vgg-small'], seeds: [1], methods: ['l1-structured'], amounts: [0.3, 0.6], finetuneSettings: ['default'] },
+    });
+    const lines = async (spec: object) => {
+      const out: string[] = [];
+      const api = { validateSweep: async () => answer(spec) } as unknown as LopperApi;
+      expect(await plan(api, file, (l) => out.push(l))).toBe(2);
+      return out;
+    };
+    expect(await lines({ batchNormRecalibration: 0 })).toEqual([
+      'valid: 2 trial(s) and 1 baseline(s); nothing submitted',
+      '  models vgg-small x seeds 1 x methods l1-structured x amounts 0.3, 0.6 x fine-tuning default',
+      '  2 baseline epoch(s), 1 fine-tuning epoch(s), batch 128, 4 trial(s) at a time on CPU workers',
+    ]);
+    expect((await lines({ batchNormRecalibration: 20, requireGpu: true }))[2]).toBe('  2 baseline epoch(s), 1 fine-tuning epoch(s), batch 128, BatchNorm recalibrated over 20 batch(es), 4 trial(s) at a time on GPU workers');
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -71,7 +71,7 @@ export async function plan(api: LopperApi, path: string, out: (s: string) => voi
   const a = p.axes;
   out(`valid: ${p.totalTrials} trial(s) and ${p.baselines} baseline(s); nothing submitted`);
   out(`  models ${a.models.join(', ')} x seeds ${a.seeds.join(', ')} x methods ${a.methods.join(', ')} x amounts ${a.amounts.join(', ')} x fine-tuning ${a.finetuneSettings.join(', ')}`);
-  out(`  ${p.spec.baselineEpochs} baseline epoch(s), ${p.spec.finetuneEpochs} fine-tuning epoch(s), batch ${p.spec.batchSize}, ${p.spec.concurrency} trial(s) at a time on ${p.spec.requireGpu ? 'GPU' : 'CPU'} workers`);
+  out(`  ${p.spec.baselineEpochs} baseline epoch(s), ${p.spec.finetuneEpochs} fine-tuning epoch(s), batch ${p.spec.batchSize}, ${p.spec.batchNormRecalibration ? `BatchNorm recalibrated over ${p.spec.batchNormRecalibration} batch(es), ` : ''}${p.spec.concurrency} trial(s) at a time on ${p.spec.requireGpu ? 'GPU' : 'CPU'} workers`);
   return p.totalTrials;
 }
 

@@ -35,7 +35,8 @@ export interface TrainOptions {
   onProgress?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
 }
 
-function batchTensors(data: Dataset, idx: Int32Array, from: number, to: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
+/** Examples idx[from..to) of a dataset as tensors (x NHWC, y one-hot). The caller disposes them. */
+export function batchTensors(data: Dataset, idx: Int32Array, from: number, to: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const [h, w, c] = data.shape;
   const px = h * w * c;
   const n = to - from;

@@ -42,6 +42,16 @@ describe('parseSweepSpec', () => {
     expect(fields({ ...ok, slimming: { lambda: 1e-4, bogus: 1 } })).toEqual(['slimming']);
     expect(fields({ ...ok, structured: { minKeepFraction: 1 } })).toEqual(['structured.minKeepFraction']);
   });
+  it('takes BatchNorm recalibration (batches; 0, the default, is off) for models that can have BatchNorm', () => {
+    expect(parseSweepSpec(ok, 10).batchNormRecalibration).toBe(0);
+    expect(parseSweepSpec({ ...ok, model: 'vgg-small', batchNormRecalibration: 20 }, 10).batchNormRecalibration).toBe(20);
+    expect(parseSweepSpec({ ...ok, models: ['mlp', 'lenet5'], model: undefined, batchNormRecalibration: 5 }, 10).batchNormRecalibration).toBe(5); // lenet5's
+    expect(parseSweepSpec({ ...ok, model: 'user', userModel: `um-${'a'.repeat(64)}`, batchNormRecalibration: 5 }, 10).batchNormRecalibration).toBe(5); // checked on load
+    expect(errors({ ...ok, batchNormRecalibration: 20 })).toEqual([{ field: 'batchNormRecalibration', message: 'recalibrates BatchNorm layers, and model is "mlp", without any: remove it or use lenet5, vgg-small, resnet-small' }]);
+    expect(errors({ ...ok, model: 'lenet5', batchNormRecalibration: 2.5 })).toEqual([{ field: 'batchNormRecalibration', message: 'must be an integer' }]);
+    expect(errors({ ...ok, model: 'lenet5', batchNormRecalibration: -1 })).toEqual([{ field: 'batchNormRecalibration', message: 'must be >= 0' }]);
+    expect(parseSweepSpec({ ...ok, batchNormRecalibration: 0 }, 10).batchNormRecalibration).toBe(0); // the default, re-posted from a stored spec
+  });
   it('takes ln-structured\'s norm order and the gradual schedule, naming each bad field', () => {
     const spec = parseSweepSpec({ ...ok, methods: ['ln-structured', 'random-structured', 'gradual-l1-unstructured'] }, 10);
     expect(spec.structured.norm).toBe(2);

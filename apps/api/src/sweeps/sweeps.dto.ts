@@ -91,6 +91,7 @@ export const CreateSweepSchema = z
       .strict()
       .refine((g) => g.end > g.begin, { message: 'must be greater than gradual.begin', path: ['end'] })
       .default(DEFAULT_GRADUAL),
+    batchNormRecalibration: z.number().int('must be an integer').min(0).max(10_000).default(0),
     tags: z.array(z.string().min(1).max(100)).max(50).default([]),
   })
   .strict();
@@ -120,6 +121,9 @@ export function parseSweepSpec(body: unknown, maxTrials: number): SweepSpec {
   const noBatchNorm = all.filter((m) => m !== USER_MODEL && !BATCHNORM_MODELS.includes(m));
   if (spec.methods.includes('network-slimming') && noBatchNorm.length) {
     throw new ValidationError([{ field: 'methods', message: `network-slimming needs BatchNorm layers; ${noBatchNorm.length > 1 ? 'models' : 'model'} ${noBatchNorm.map((m) => `"${m}"`).join(', ')} ${noBatchNorm.length > 1 ? 'have' : 'has'} none (use ${BATCHNORM_MODELS.join(', ')})` }]);
+  }
+  if ((spec.batchNormRecalibration ?? 0) > 0 && noBatchNorm.length === all.length) {
+    throw new ValidationError([{ field: 'batchNormRecalibration', message: `recalibrates BatchNorm layers, and ${named} ${all.map((m) => `"${m}"`).join(', ')}, without any: remove it or use ${BATCHNORM_MODELS.join(', ')}` }]);
   }
   const settings = spec.finetuneSettings ?? [];
   const seen = new Set<string>();
