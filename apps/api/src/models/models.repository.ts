@@ -65,9 +65,9 @@ export class ModelsRepository {
     await this.prisma.scheduleModelRef.deleteMany({ where: { scheduleId } });
   }
 
-  /** The schedules recorded as naming the model, oldest first. */
-  scheduleRefs(modelId: string) {
-    return this.prisma.scheduleModelRef.findMany({ where: { modelId }, orderBy: [{ createdAt: 'asc' }, { scheduleId: 'asc' }] });
+  /** The schedules recorded as naming the model, oldest first (through `db`: this client, or a transaction's). */
+  scheduleRefs(modelId: string, db: Pick<PrismaClient, 'scheduleModelRef'> = this.prisma) {
+    return db.scheduleModelRef.findMany({ where: { modelId }, orderBy: [{ createdAt: 'asc' }, { scheduleId: 'asc' }] });
   }
 
   /**
@@ -80,7 +80,7 @@ export class ModelsRepository {
     return this.prisma.$transaction(async (tx) => {
       const locked = await tx.$queryRaw<{ artifactUri: string }[]>`SELECT "artifactUri" FROM "UserModel" WHERE "id" = ${id} FOR UPDATE`;
       if (!locked.length) return null;
-      const refs = await tx.scheduleModelRef.findMany({ where: { modelId: id }, select: { scheduleId: true }, orderBy: [{ createdAt: 'asc' }, { scheduleId: 'asc' }] });
+      const refs = await this.scheduleRefs(id, tx);
       if (refs.length) return { schedules: refs.map((r) => r.scheduleId) };
       const where = { spec: { path: ['userModel'], equals: id } };
       const count = await tx.sweep.count({ where });
