@@ -130,6 +130,16 @@ export function heapOffset(backend: BackendWasm, t: tf.TensorInfo): number {
   return (backend.typedArrayFromHeap(t) as Float32Array).byteOffset;
 }
 
+/**
+ * A copy of a float32 tensor's data, off the WASM heap. A view from typedArrayFromHeap is valid only until the next
+ * allocation: makeOutput, or any kernel that allocates, may grow the WASM memory, which detaches every view of it (a
+ * detached view reads undefined, so NaN, and drops writes). Kernels copy the small vectors they read after allocating
+ * (per-channel parameters, filters to rearrange) with this, and take views of large tensors right before their use.
+ */
+export function heapFloats(backend: BackendWasm, t: tf.TensorInfo): Float32Array {
+  return (backend.typedArrayFromHeap(t) as Float32Array).slice();
+}
+
 /** The smallest multiple of both n and 4: a per-channel vector of n entries tiled to it fills whole SIMD lanes. */
 export function laneMultiple(n: number): number {
   const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
@@ -139,12 +149,16 @@ export function laneMultiple(n: number): number {
 /** Number of elements of a tensor. */
 export const sizeOf = (t: tf.TensorInfo) => t.shape.reduce((p, d) => p * d, 1);
 
-/** A per-channel vector (per(c) for c < C) tiled to laneMultiple(C) floats on the WASM heap; the caller disposes it. */
+/**
+ * A per-channel vector (per(c) for c < C) tiled to laneMultiple(C) floats on the WASM heap; the caller disposes it.
+ * per(c) is evaluated before the allocation, so it may read heap views taken just before the call.
+ */
 export function tiledVector(wasm: BackendWasm, C: number, per: (c: number) => number): tf.TensorInfo {
   const L = laneMultiple(C);
+  const values = Float32Array.from({ length: C }, (_, c) => per(c));
   const t = wasm.makeOutput([L], 'float32');
   const v = wasm.typedArrayFromHeap(t) as Float32Array;
-  for (let j = 0; j < L; j++) v[j] = per(j % C);
+  for (let j = 0; j < L; j++) v[j] = values[j % C];
   return t;
 }
 
@@ -185,11 +199,11 @@ export function columnSums(wasm: BackendWasm, simd: SimdKernels, x: tf.TensorInf
   return sums;
 }
 
-/** A new float32 tensor of `shape` ([C] or [1, C] ...) holding value(c) for c < C. */
+/** A new float32 tensor of `shape` ([C] or [1, C] ...) holding value(c) for c < C (evaluated before the allocation). */
 export function channelValues(wasm: BackendWasm, shape: number[], C: number, value: (c: number) => number): tf.TensorInfo {
+  const values = Float32Array.from({ length: C }, (_, c) => value(c));
   const out = wasm.makeOutput(shape, 'float32');
-  const o = wasm.typedArrayFromHeap(out) as Float32Array;
-  for (let c = 0; c < C; c++) o[c] = value(c);
+  (wasm.typedArrayFromHeap(out) as Float32Array).set(values);
   return out;
 }
 

@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { ADAM_KERNEL, type AdamKernelAttrs } from '../pruning/adam.js';
-import { batchNormGradSums, channelValues, columnSums, heapOffset, perChannelPass, simdKernels, simdVariant, sizeOf, type SimdKernels } from './simd.js';
+import { batchNormGradSums, channelValues, columnSums, heapFloats, heapOffset, perChannelPass, simdKernels, simdVariant, sizeOf, type SimdKernels } from './simd.js';
 import { installFusedMoments } from './wasm-moments.js';
 import { RELU_GRAD_KERNEL, overrideGradient, registerReluGradient } from './fused-ops.js';
 
@@ -266,7 +266,7 @@ function stridedBackpropInputByPhases(wasm: BackendWasm, simd: SimdKernels, dy: 
   const used = (p: Phase) => p.n > 0 && p.A > 0;
   if ([...rowsP, ...colsP].some((p) => used(p) && (p.P < 0 || p.Pb < 0))) return null;
   const conv = tf.getKernel('Conv2D', 'wasm')!.kernelFunc;
-  const w = wasm.typedArrayFromHeap(filter) as Float32Array;
+  const w = heapFloats(wasm, filter); // a copy: the allocations and convolutions below may grow the heap
   const out = wasm.makeOutput([B, H, W, CI], 'float32');
   // phases no tap reaches (a filter smaller than the stride) stay zero
   if (!rowsP.every(used) || !colsP.every(used)) (wasm.typedArrayFromHeap(out) as Float32Array).fill(0);
@@ -489,7 +489,7 @@ function tiledBroadcast(name: string, stock: tf.KernelFunc): tf.KernelConfig {
     // A per-channel vector (or a scalar) against the full tensor, but not vector / tensor: one SIMD pass of x * s + t
     // (tensor / vector: x / d, correctly rounded).
     if (simd && padded.slice(0, -1).every((d) => d === 1) && !(name === 'RealDiv' && small === a)) {
-      const v = wasm.typedArrayFromHeap(small) as Float32Array;
+      const v = heapFloats(wasm, small);
       const bIsSmall = small === b;
       return perChannelPass(wasm, simd, big, Cs, (c) => {
         const k = v[c];
@@ -599,10 +599,10 @@ function fastFusedBatchNorm(stock: tf.KernelFunc): tf.KernelConfig {
     const params = [mean, variance, offset, scale].filter((t): t is tf.TensorInfo => t != null);
     const perChannel = (t: tf.TensorInfo) => t.dtype === 'float32' && sizeOf(t) === C && t.shape.slice(0, -1).every((d) => d === 1) && (t.shape.length === 0 ? C === 1 : t.shape[t.shape.length - 1] === C);
     if (!simd || x.dtype !== 'float32' || x.shape.length === 0 || !params.every(perChannel)) return stock({ inputs, backend, attrs });
-    const m = wasm.typedArrayFromHeap(mean) as Float32Array;
-    const v = wasm.typedArrayFromHeap(variance) as Float32Array;
-    const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
-    const o = offset ? wasm.typedArrayFromHeap(offset) as Float32Array : null;
+    const m = heapFloats(wasm, mean);
+    const v = heapFloats(wasm, variance);
+    const g = scale ? heapFloats(wasm, scale) : null;
+    const o = offset ? heapFloats(wasm, offset) : null;
     return perChannelPass(wasm, simd, x, C, (c) => {
       const sc = Math.fround((g ? g[c] : 1) / Math.sqrt(v[c] + varianceEpsilon));
       return [sc, (o ? o[c] : 0) - m[c] * sc];
@@ -674,9 +674,10 @@ const batchNormGradKernel: tf.KernelConfig = {
     const wasm = backend as BackendWasm;
     const simd = simdKernels(wasm)!;
     const C = x.shape[x.shape.length - 1];
-    const { sumDy, sumDyXm } = batchNormGradSums(wasm, simd, x, dy, wasm.typedArrayFromHeap(mean) as Float32Array, C);
-    const v = wasm.typedArrayFromHeap(variance) as Float32Array;
-    const g = scale ? wasm.typedArrayFromHeap(scale) as Float32Array : null;
+    // copies: batchNormGradSums and the outputs below allocate, which may grow the heap and detach views of it
+    const v = heapFloats(wasm, variance);
+    const g = scale ? heapFloats(wasm, scale) : null;
+    const { sumDy, sumDyXm } = batchNormGradSums(wasm, simd, x, dy, heapFloats(wasm, mean), C);
     const f = Math.fround;
     const rs = Float32Array.from({ length: C }, (_, c) => f(1 / Math.sqrt(f(v[c] + varianceEpsilon))));
     const perC = (value: (c: number) => number) => channelValues(wasm, mean.shape, C, value);

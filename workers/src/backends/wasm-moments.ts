@@ -8,7 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { batchNormGradSums, channelValues, columnSums, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
+import { batchNormGradSums, channelValues, columnSums, heapFloats, heapOffset, laneMultiple, perChannelPass, simdKernels, sizeOf, tiledVector } from './simd.js';
 import { BN_TRAIN_GRAD_KERNEL, MOMENTS_GRAD_KERNEL, MOMENTS_KERNEL, installMomentsRouting } from './fused-ops.js';
 
 /** Per-channel mean and (biased) variance over every axis but the last: outputs [C] and [C]. */
@@ -22,13 +22,10 @@ const momentsKernel: tf.KernelConfig = {
     if (!simd) throw new Error(`${MOMENTS_KERNEL} needs the SIMD kernels`);
     const C = x.shape[x.shape.length - 1];
     const rows = sizeOf(x) / C;
-    const mean = wasm.makeOutput([C], 'float32');
-    const variance = wasm.makeOutput([C], 'float32');
-    const m = wasm.typedArrayFromHeap(mean) as Float32Array;
-    const v = wasm.typedArrayFromHeap(variance) as Float32Array;
-    columnSums(wasm, simd, x, C).forEach((sum, c) => { m[c] = sum / rows; });
-    columnSums(wasm, simd, x, C, m).forEach((sum, c) => { v[c] = sum / rows; });
-    return [mean, variance];
+    // the statistics first, in JS arrays: columnSums allocates, which may grow the heap and detach views of it
+    const m = Float32Array.from(columnSums(wasm, simd, x, C), (sum) => sum / rows);
+    const v = Float32Array.from(columnSums(wasm, simd, x, C, m), (sum) => sum / rows);
+    return [m, v].map((values) => channelValues(wasm, [C], C, (c) => values[c]));
   },
 };
 
@@ -42,7 +39,7 @@ const momentsGradKernel: tf.KernelConfig = {
     const simd = simdKernels(wasm)!;
     const C = x.shape[x.shape.length - 1];
     const rows = sizeOf(x) / C;
-    const [m, dm, dv] = [mean, dMean, dVariance].map((t) => wasm.typedArrayFromHeap(t) as Float32Array);
+    const [m, dm, dv] = [mean, dMean, dVariance].map((t) => heapFloats(wasm, t));
     return perChannelPass(wasm, simd, x, C, (c) => {
       const s = (2 * dv[c]) / rows;
       return [s, dm[c] / rows - s * m[c]];
@@ -61,9 +58,8 @@ const batchNormTrainGradKernel: tf.KernelConfig = {
     const simd = simdKernels(wasm)!;
     const C = x.shape[x.shape.length - 1];
     const N = sizeOf(x) / C;
-    const m = wasm.typedArrayFromHeap(mean) as Float32Array;
-    const v = wasm.typedArrayFromHeap(variance) as Float32Array;
-    const g = wasm.typedArrayFromHeap(scale) as Float32Array;
+    // copies: everything below allocates, which may grow the heap and detach views of it
+    const [m, v, g] = [mean, variance, scale].map((t) => heapFloats(wasm, t));
     const { sumDy, sumDyXm } = batchNormGradSums(wasm, simd, x, dy, m, C);
     const f = Math.fround;
     const rs = Array.from({ length: C }, (_, c) => f(1 / Math.sqrt(f(v[c] + varianceEpsilon))));
