@@ -350,6 +350,28 @@ describe('user models', () => {
   });
 });
 
+describe('a diverging training run', () => {
+  it('fails the baseline without retrying, naming the step and the rate, and stores nothing', async () => {
+    // A model whose weights hold a NaN (stored before uploads were checked for them): its first training step's loss is NaN.
+    const { serializeModel } = await import('../workers/src/pruning/serialize.js');
+    const net = tfl.sequential({ layers: [tfl.layers.flatten({ inputShape: [28, 28, 1] }), tfl.layers.dense({ units: 10 })] });
+    const [kernel, bias] = net.getWeights();
+    const poisoned = tf.tidy(() => tf.where(tf.equal(tf.reshape(tf.range(0, 7840), [784, 10]), 123), tf.fill([784, 10], NaN), kernel));
+    net.setWeights([poisoned, bias]);
+    const bytes = await serializeModel(net);
+    poisoned.dispose();
+    net.dispose();
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    await prisma.artifact.upsert({ where: { uri: userModelUri(`um-${sha}`) }, create: { uri: userModelUri(`um-${sha}`), kind: USER_MODEL_KIND, bytes: new Uint8Array(bytes), sizeBytes: bytes.length, sha256: sha }, update: {} });
+    const spec = testSpec({ model: 'user', userModel: `um-${sha}`, learningRate: 0.01 });
+    const before = heldMemory();
+    const err = await env.run(acts.trainBaseline, { sweepId: 'none', spec, seed: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: 'baseline: training diverged: the loss is NaN at epoch 1, batch 1 of 4 (learning rate 0.01); a lower learningRate may avoid it', type: 'TrainingDiverged', nonRetryable: true });
+    expect(heldMemory()).toEqual(before);
+    expect(await prisma.baseline.count({ where: { key: baselineKey(specForModel(spec), 1) } })).toBe(0);
+  });
+});
+
 describe('knowledge distillation', () => {
   it('distils from an untouched copy of the baseline (pure KD still moves the pruned student)', async () => {
     const { trials } = await runSweep(testSpec({

@@ -20,7 +20,7 @@ import { buildModel, loadUserModelBytes, prunableWeights, type ModelName } from 
 import { computeMasks, type MaskSet, type UnstructuredMethod } from './pruning/prune.js';
 import { deserializeModel, serializeModel } from './pruning/serialize.js';
 import { weightsToHost } from './pruning/host.js';
-import { evaluate, sliceBatch, train, type Dataset } from './pruning/train.js';
+import { evaluate, sliceBatch, train, TrainingDiverged, type Dataset } from './pruning/train.js';
 import { recalibrateBatchNorm, type Recalibration } from './pruning/recalibrate.js';
 import type { WorkerRepository } from './repository.js';
 import { UnknownUserModel } from '../../prisma/src/sweep-rows.js';
@@ -72,6 +72,19 @@ interface Liveness {
   phase(phase: string): void;
   /** A training loop's progress callback: a heartbeat after every batch, and cancellation checked. */
   progress(phase: string): (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
+}
+
+/**
+ * train(), with divergence as a failure no retry can fix (training is deterministic per seed): the baseline or trial
+ * fails with the step where the loss stopped being finite, naming the spec field whose rate it trained at.
+ */
+async function trainOrFail(what: string, rateField: 'learningRate' | 'finetuneLearningRate', ...args: Parameters<typeof train>): Promise<number> {
+  try {
+    return await train(...args);
+  } catch (e) {
+    if (e instanceof TrainingDiverged) throw ApplicationFailure.nonRetryable(`${what}: ${e.message}; a lower ${rateField} may avoid it`, 'TrainingDiverged');
+    throw e;
+  }
 }
 
 /**
@@ -198,7 +211,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
       const bnLayers = groups.flatMap((g) => activationLayers(model, g)).map((m) => model.getLayer(m.layer));
       if (bnLayers.some((l) => l.getClassName() !== 'BatchNormalization')) throw ApplicationFailure.nonRetryable(`network-slimming: model ${spec.model} lacks BatchNorm after a hidden layer`, 'InvalidConfig');
       const gammaVars = bnLayers.map((l) => l.trainableWeights[0]);
-      await train(model, trainSet, {
+      await trainOrFail('network-slimming sparsity training', 'finetuneLearningRate', model, trainSet, {
         epochs: slimming.sparsityEpochs, batchSize: spec.batchSize, learningRate, seed: seed + 2, onProgress: live.progress('sparsity'),
         penalty: () => tf.tidy(() => tf.mul(slimming.lambda, tf.addN(gammaVars.map((v) => tf.sum(tf.abs(v.read())))))),
       });
@@ -274,7 +287,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           const { train: trainSet, test } = loadData(spec, seed);
           const { model, notes } = await baselineModel(spec, seed);
           try {
-            await train(model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: live.progress('baseline') });
+            await trainOrFail('baseline', 'learningRate', model, trainSet, { epochs: spec.baselineEpochs, batchSize: spec.batchSize, learningRate: spec.learningRate, seed, onProgress: live.progress('baseline') });
             const recalibration = await recalibrate(model, trainSet, spec, seed, live);
             live.phase('evaluate');
             const accuracy = await evaluate(model, test);
@@ -329,7 +342,7 @@ export function createActivities(deps: ActivityDeps): LopperActivities {
           const pruned = await prune(model, { ...input, spec }, trainSet, finetuneLearningRate, live);
           model = pruned.model;
           const unpruned = model.layers.filter((l) => l.trainableWeights.length && !pruned.prunedLayers.has(l.name)).map((l) => l.name);
-          await train(model, trainSet, {
+          await trainOrFail('fine-tuning', 'finetuneLearningRate', model, trainSet, {
             epochs: spec.finetuneEpochs, batchSize: spec.batchSize, learningRate: finetuneLearningRate, seed: seed + 1, onProgress: live.progress('finetune'),
             masks: pruned.masks, gradual: pruned.gradual,
             layerLrMultipliers: ft.unprunedLrMultiplier !== 1 ? new Map(unpruned.map((n) => [n, ft.unprunedLrMultiplier])) : undefined,

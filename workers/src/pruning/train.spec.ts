@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { buildModel, prunableWeights } from './models.js';
 import { computeMasks } from './prune.js';
-import { evaluate, train, type Dataset } from './train.js';
+import { evaluate, train, TrainingDiverged, type Dataset } from './train.js';
 import { nonzeroParams, totalParams, flops, effectiveFlops } from './metrics.js';
 import { deserializeModel, serializeModel } from './serialize.js';
 import { heldMemory } from '../backends/memory.spec-helpers.js';
@@ -36,6 +36,21 @@ describe('masked training', () => {
     expect(zeroKernel).toBe(masks.reduce((n, m) => n + m.mask.filter((x) => x === 0).length, 0));
     expect(nonzeroParams(model)).toBeLessThanOrEqual(totalParams(model) - zeroKernel);
     expect(kernels).toBe(784 * 300 + 300 * 100 + 100 * 10);
+    expect(heldMemory()).toEqual(before);
+    model.dispose();
+  });
+
+  it('stops at the step whose loss is not finite (TrainingDiverged, with where and at which rate), leaking nothing', async () => {
+    const model = buildModel('mlp', 4);
+    const before = heldMemory();
+    let steps = 0;
+    // A penalty that turns NaN at the third step stands in for a divergence (deterministic, whatever the backend).
+    const penalty = () => tf.scalar(++steps >= 3 ? NaN : 0);
+    const seen: number[] = [];
+    const err = await train(model, toyData(128, 3), { epochs: 2, batchSize: 32, learningRate: 1e-3, seed: 3, penalty, onProgress: (p) => seen.push(p.batch) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TrainingDiverged);
+    expect((err as TrainingDiverged).message).toBe('training diverged: the loss is NaN at epoch 1, batch 3 of 4 (learning rate 0.001)');
+    expect(seen).toEqual([1, 2]); // no progress reported for the diverged step, none after it
     expect(heldMemory()).toEqual(before);
     model.dispose();
   });

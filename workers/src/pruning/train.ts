@@ -35,6 +35,17 @@ export interface TrainOptions {
   onProgress?: (p: { epoch: number; batch: number; batches: number; loss: number }) => void;
 }
 
+/**
+ * The loss stopped being a finite number: training diverged (typically a learning rate too high for the model), and
+ * every weight the step touched is now NaN or infinite. train() throws it at the step where it happens.
+ */
+export class TrainingDiverged extends Error {
+  constructor(readonly epoch: number, readonly batch: number, readonly batches: number, readonly loss: number, readonly learningRate: number) {
+    super(`training diverged: the loss is ${loss} at epoch ${epoch + 1}, batch ${batch} of ${batches} (learning rate ${learningRate})`);
+    this.name = 'TrainingDiverged';
+  }
+}
+
 /** Examples idx[from..to) of a dataset as tensors (x NHWC, y one-hot). The caller disposes them. */
 export function batchTensors(data: Dataset, idx: Int32Array, from: number, to: number): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const [h, w, c] = data.shape;
@@ -57,7 +68,10 @@ export function sliceBatch(data: Dataset, from: number, to: number): { x: tf.Ten
   return batchTensors(data, idx, 0, idx.length);
 }
 
-/** Trains with Adam and softmax cross-entropy; returns the mean loss of the last epoch. */
+/**
+ * Trains with Adam and softmax cross-entropy; returns the mean loss of the last epoch. Throws TrainingDiverged as soon
+ * as a step's loss is NaN or infinite (the weights are then lost: nothing evaluated after it would mean anything).
+ */
 export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOptions): Promise<number> {
   const batches = Math.ceil(data.count / opts.batchSize);
   const totalSteps = opts.epochs * batches;
@@ -113,6 +127,7 @@ export async function train(model: tfl.LayersModel, data: Dataset, opts: TrainOp
         enforceMasks();
         const loss = (await lossT.data())[0];
         lossT.dispose();
+        if (!Number.isFinite(loss)) throw new TrainingDiverged(epoch, b + 1, batches, loss, lr);
         sum += loss;
         opts.onProgress?.({ epoch, batch: b + 1, batches, loss });
         await yieldToEventLoop(); // let heartbeats and cancellation run

@@ -12,7 +12,7 @@ import { parseUserModelUpload, topologyInputShape } from './models.dto.js';
 
 const fields = (body: unknown) => {
   try { parseUserModelUpload(body); } catch (e) { return (e as ValidationError).errors.map((x) => x.field); }
-  throw new Error('expected a ValidationError');
+  return undefined; // valid
 };
 
 describe('POST /models upload validation', () => {
@@ -64,6 +64,31 @@ describe('POST /models upload validation', () => {
     expect(fields({ ...body, modelJson: { weightsManifest: [] } })).toEqual(['modelJson.modelTopology', 'modelJson.weightsManifest']);
     expect(fields({ name: '', modelJson: body.modelJson, weights: body.weights, extra: 1 })).toEqual(['name', 'body']);
     expect(fields([])).toEqual(['body']);
+  });
+
+  it('refuses weights holding NaN or an infinity, naming each weight, where and how many', () => {
+    // the manifest's weights in order: conv2d kernel [3,3,1,4], bias [4], dense kernel [2704,10], bias [10], over two files
+    const poisoned = (edits: [number, number][]) => {
+      const b = JSON.parse(JSON.stringify(body)) as typeof body;
+      const files = ['group1-shard1of2.bin', 'group1-shard2of2.bin'];
+      const all = Buffer.concat(files.map((f) => Buffer.from(b.weights[f], 'base64')));
+      for (const [index, value] of edits) all.writeFloatLE(value, 4 * index);
+      let from = 0;
+      for (const f of files) {
+        const n = Buffer.from(b.weights[f], 'base64').length;
+        b.weights[f] = all.subarray(from, from + n).toString('base64');
+        from += n;
+      }
+      return b;
+    };
+    expect(fields(poisoned([]))).toBeUndefined();
+    let err: ValidationError | undefined;
+    try { parseUserModelUpload(poisoned([[37, NaN], [40 + 5, Infinity], [40 + 7, NaN], [40 + 27040 + 9, -Infinity]])); } catch (e) { err = e as ValidationError; }
+    expect(err?.errors).toEqual([
+      { field: 'modelJson.weightsManifest.0.weights.1', message: 'conv2d_Conv2D1/bias: 1 of 4 values are NaN or infinite (the first at index 1)' },
+      { field: 'modelJson.weightsManifest.0.weights.2', message: 'dense_Dense1/kernel: 2 of 27040 values are NaN or infinite (the first at index 5)' },
+      { field: 'modelJson.weightsManifest.0.weights.3', message: 'dense_Dense1/bias: 1 of 10 values are NaN or infinite (the first at index 9)' },
+    ]);
   });
 
   it('finds the input shape of sequential and functional topologies', () => {

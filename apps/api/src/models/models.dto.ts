@@ -64,6 +64,26 @@ export function topologyInputShape(topology: Record<string, unknown>): (number |
   return null;
 }
 
+/**
+ * The weights holding NaN or an infinity, one error each: a model with them trains to NaN (the baseline fails at its first
+ * step) or, with no training, evaluates to noise. `bytes` are the manifest's weights in its order, float32 little-endian.
+ */
+function nonFiniteWeights(manifest: { weights: { name: string; shape: number[] }[] }[], bytes: Buffer): { field: string; message: string }[] {
+  const errors: { field: string; message: string }[] = [];
+  let at = 0;
+  manifest.forEach((group, g) => group.weights.forEach((w, k) => {
+    const size = w.shape.reduce((a, b) => a * b, 1);
+    let bad = 0;
+    let first = -1;
+    for (let i = 0; i < size; i++) {
+      if (!Number.isFinite(bytes.readFloatLE(4 * (at + i)))) { bad++; if (first < 0) first = i; }
+    }
+    if (bad) errors.push({ field: `modelJson.weightsManifest.${g}.weights.${k}`, message: `${w.name}: ${bad} of ${size} values are NaN or infinite (the first at index ${first})` });
+    at += size;
+  }));
+  return errors;
+}
+
 /** Validates an upload into Lopper's model header and weight bytes, or throws ValidationError naming each bad field. */
 export function parseUserModelUpload(body: unknown): UserModelUpload {
   requireJsonObject(body);
@@ -110,6 +130,7 @@ export function parseUserModelUpload(body: unknown): UserModelUpload {
     }
   });
   for (const p of Object.keys(weights)) if (!used.has(p)) errors.push({ field: `weights.${p}`, message: 'is not a path of the manifest' });
+  if (!errors.length) errors.push(...nonFiniteWeights(modelJson.weightsManifest, Buffer.concat(parts)));
   const total = parts.reduce((n, b) => n + b.length, 0);
   if (total > MAX_USER_MODEL_BYTES) errors.push({ field: 'weights', message: `${total} bytes, over the limit of ${MAX_USER_MODEL_BYTES}` });
   if (errors.length) throw new ValidationError(errors);
