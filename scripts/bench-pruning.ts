@@ -2,13 +2,14 @@
  * `npm run bench:pruning`: the pruning-quality benchmark of the pruning-engine issue. LeNet-5 (BatchNorm) on the full
  * Fashion-MNIST (60,000 / 10,000), 3 seeds, through the product's own activities (trainBaseline, runTrial: the same
  * code a sweep runs), with a file-backed repository instead of Postgres. Prints one table (mean and spread over
- * seeds) and writes it to docs/results.md with the command.
+ * seeds) and writes it to docs/results.md with the command. `--model=vgg-small` or `--model=resnet-small` runs a
+ * shorter grid (one control, the structured criteria and LAMP at one amount each) on that model, in its own section.
  *
  * Resumable: baselines and finished trials are kept under .cache/bench-pruning/ (delete it to start over).
  * One child process per seed, up to --jobs at a time (default: the number of cores); WASM is single-threaded.
  * After the runs, the parent measures inference latency of every baseline/pruned pair again, one model pair at a time with
  * nothing else running (the in-trial latency is taken while the other seeds train), and reports that speedup.
- *   --seeds=1,2,3  --jobs=N  --baseline-epochs=6  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
+ *   --model=lenet5  --seeds=1,2,3  --jobs=N  --baseline-epochs=6 (3 for the larger models)  --finetune-epochs=3  --finetune-lr=1e-3  --report-only
  *   --only=KEY[,KEY]: run only these rows' trials now, KEY a method or method:amount:epochs[:kd][:flopsP][:keepF] (the report covers every row)
  */
 import { MockActivityEnvironment } from '@temporalio/testing';
@@ -23,10 +24,14 @@ import { DirectoryArtifactStore } from '../workers/src/artifacts.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import type { BaselineRow, TrialResult, WorkerRepository } from '../workers/src/repository.js';
 import { mean, sampleSd } from '../apps/api/src/summary.js';
+import type { ModelName } from '../workers/src/pruning/models.js';
 
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k, v ?? 'true'] as [string, string]; }));
+const BENCH_MODELS = ['lenet5', 'vgg-small', 'resnet-small'] as const satisfies readonly ModelName[];
+const model = (args.get('model') ?? 'lenet5') as (typeof BENCH_MODELS)[number];
+if (!BENCH_MODELS.includes(model)) throw new Error(`--model=${model} is not one of ${BENCH_MODELS.join(', ')} (the models with BatchNorm, which Network Slimming needs)`);
 const seeds = (args.get('seeds') ?? '1,2,3').split(',').map(Number);
-const baselineEpochs = Number(args.get('baseline-epochs') ?? 6);
+const baselineEpochs = Number(args.get('baseline-epochs') ?? (model === 'lenet5' ? 6 : 3));
 const finetuneEpochs = Number(args.get('finetune-epochs') ?? 3);
 const finetuneLr = Number(args.get('finetune-lr') ?? 1e-3);
 const jobs = Number(args.get('jobs') ?? cpus().length);
@@ -34,12 +39,17 @@ const jobs = Number(args.get('jobs') ?? cpus().length);
 const subset = args.has('subset') ? Number(args.get('subset')) : undefined;
 const CACHE = '.cache/bench-pruning';
 const COMMAND = 'npm run bench:pruning';
+/** The command as run (the options that shape the results; --jobs and --only do not), for the results' heading. */
+const commandRun = () => {
+  const opts = [...(model !== 'lenet5' ? [`--model=${model}`] : []), ...['seeds', 'baseline-epochs', 'finetune-epochs', 'finetune-lr'].filter((k) => args.has(k)).map((k) => `--${k}=${args.get(k)}`)];
+  return opts.length ? `${COMMAND} -- ${opts.join(' ')}` : COMMAND;
+};
 
 type Distill = { temperature: number; alpha: number } | null;
 /** One row of the grid; `goal` names the issue's target it is measured against. Rows may fine-tune longer or distil. */
 interface Row { method: MethodName; amount: number; target: string; goal: 'control' | 'unstructured-90' | 'headline' | 'structured' | 'reference'; finetuneEpochs?: number; distill?: Distill; flopsPenalty?: number; minKeepFraction?: number }
 const KD: Distill = { temperature: 4, alpha: 0.5 };
-const ROWS: Row[] = [
+const LENET_ROWS: Row[] = [
   // One control per fine-tuning configuration (no pruning, the same fine-tuning): "drop vs control" is the cost of pruning itself.
   { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning' },
   { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning', finetuneEpochs: 6, distill: KD },
@@ -71,6 +81,15 @@ const ROWS: Row[] = [
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
   { method: 'network-slimming', amount: 0.3, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x', finetuneEpochs: 12 },
 ];
+/** vgg-small and resnet-small: each method once at half the channels (LAMP at 0.9 of the weights), the default fine-tuning. */
+const LARGER_ROWS: Row[] = [
+  { method: 'l1-unstructured', amount: 0, goal: 'control', target: 'control: no pruning, same fine-tuning' },
+  { method: 'gradual-lamp-unstructured', amount: 0.9, goal: 'headline', target: '80% smaller, drop <= 0.3' },
+  { method: 'ln-structured', amount: 0.5, goal: 'reference', target: 'reference: torch ln_structured, n = 2' },
+  { method: 'taylor-structured', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+  { method: 'network-slimming', amount: 0.5, goal: 'structured', target: '>= 60% params removed, drop <= 1.0, >= 1.8x' },
+];
+const ROWS = model === 'lenet5' ? LENET_ROWS : LARGER_ROWS;
 const rowEpochs = (r: Row) => r.finetuneEpochs ?? finetuneEpochs;
 const rowDistill = (r: Row): Distill => r.distill ?? null;
 const rowKey = (r: Row) => `${r.method}:${r.amount}:${rowEpochs(r)}${rowDistill(r) ? ':kd' : ''}${r.flopsPenalty ? `:flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `:keep${r.minKeepFraction}` : ''}`;
@@ -82,7 +101,7 @@ const rowLabel = (r: Row) => {
 };
 
 const spec: SweepSpec = {
-  name: 'bench-pruning', model: 'lenet5', dataset: 'fashion-mnist', methods: [...new Set(ROWS.map((r) => r.method))], amounts: [...new Set(ROWS.map((r) => r.amount))],
+  name: 'bench-pruning', model, dataset: 'fashion-mnist', methods: [...new Set(ROWS.map((r) => r.method))], amounts: [...new Set(ROWS.map((r) => r.amount))],
   seeds, baselineEpochs, finetuneEpochs, finetuneLearningRate: finetuneLr, batchSize: 128, ...(subset ? { trainSubset: subset, testSubset: Math.ceil(subset / 5) } : {}), learningRate: 1e-3, concurrency: 1, requireGpu: false,
   slimming: { lambda: 1e-4, sparsityEpochs: 1 },
   finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null },
@@ -146,7 +165,7 @@ async function runTask(seed: number, row: number) {
 
 function trialId(r: Row, seed: number) {
   const d = rowDistill(r);
-  return `bench-b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `-keep${r.minKeepFraction}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
+  return `bench-${model === 'lenet5' ? '' : `${model}-`}b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `-keep${r.minKeepFraction}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
 }
 
 const LATENCY_ROUNDS = 15;
@@ -252,7 +271,7 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
   }
   const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
   const table = lines.map((l) => `| ${l.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`).join('\n');
-  const verdicts = TARGETS.map((t) => {
+  const verdicts = TARGETS.filter((t) => outcomes.get(t)!.length).map((t) => {
     const rows = outcomes.get(t)!;
     const list = (xs: typeof rows) => xs.map((x) => `${x.label} (${x.text})`).join('; ');
     const met = rows.filter((x) => x.met);
@@ -268,13 +287,18 @@ function writeResults(table: string, verdicts: string[], baselines: BaselineRow[
   const code = [...byCommit].map(([c, n]) => `${c} (${n} trial${n === 1 ? '' : 's'})`).join(', ');
   const path = 'docs/results.md';
   const doc = readFileSync(path, 'utf8');
-  const start = doc.indexOf('## Pruning quality');
-  const end = doc.indexOf('\n## ', start + 5);
+  // LeNet-5's section keeps its heading; each larger model has its own, after LeNet-5's discussion (or replaces its previous run).
+  const heading = model === 'lenet5' ? `## Pruning quality (\`${COMMAND}\`)` : `## Pruning quality on ${model} (`;
+  const found = doc.indexOf(heading);
+  const start = found >= 0 ? found : doc.indexOf('## Pruning quality: the second configuration');
+  const end = found >= 0 ? doc.indexOf('\n## ', start + 5) + 1 : start;
+  if (start < 0) throw new Error(`docs/results.md has no "${heading}" section and no place to put one`);
   const accs = baselines.map((b) => 100 * b.accuracy);
-  const section = `## Pruning quality (\`${COMMAND}\`)
+  const described = { lenet5: 'LeNet-5 with BatchNorm', 'vgg-small': 'vgg-small (six 3x3 convolutions of 16-64 channels with BatchNorm, two dense layers)', 'resnet-small': 'resnet-small (a stem convolution and three residual blocks of 16-64 channels with BatchNorm; channel groups joined by the additions are pruned together)' }[model];
+  const section = `${model === 'lenet5' ? heading : `## Pruning quality on ${model} (\`${commandRun()}\`)`}
 
-Command: \`${COMMAND}\` (defaults: --seeds=${seeds.join(',')} --baseline-epochs=${baselineEpochs} --finetune-epochs=${finetuneEpochs} --finetune-lr=${finetuneLr}). Machine: ${device}.
-LeNet-5 with BatchNorm, full Fashion-MNIST (60,000 train / 10,000 test), batch 128, Adam 1e-3; baselines trained ${baselineEpochs} epochs
+Command: \`${commandRun()}\` (settings: --seeds=${seeds.join(',')} --baseline-epochs=${baselineEpochs} --finetune-epochs=${finetuneEpochs} --finetune-lr=${finetuneLr}). Machine: ${device}.
+${described}, full Fashion-MNIST (60,000 train / 10,000 test), batch 128, Adam 1e-3; baselines trained ${baselineEpochs} epochs
 (accuracy ${pm(accs, 2)}% over seeds ${seeds.join(', ')}); every row fine-tunes ${finetuneEpochs} epoch(s) from lr ${finetuneLr} with cosine annealing
 unless its method column says otherwise ("N ep, KD": N epochs with knowledge distillation from the unpruned baseline, T = ${KD!.temperature},
 alpha = ${KD!.alpha}), through the same activities a sweep runs. Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned
@@ -286,14 +310,14 @@ training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of
 gradual-l1-unstructured and gradual-lamp-unstructured raise sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
 steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least
-10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer, minus ("FLOPs penalty p") p x the channel's FLOPs / the costliest channel's (Molchanov et al. 2017's FLOPs regularisation; a conv1 filter is the costliest); ln-structured (torch n = 2) and random-structured (seeded) remove that fraction of the channels of every layer.
+10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer${ROWS.some((r) => r.flopsPenalty) ? `, minus ("FLOPs penalty p") p x the channel's FLOPs / the costliest channel's (Molchanov et al. 2017's FLOPs regularisation; a conv1 filter is the costliest)` : ''}; ln-structured (torch n = 2)${ROWS.some((r) => r.method === 'random-structured') ? ' and random-structured (seeded)' : ''} remove that fraction of the channels of every layer.
 Code: the trials were trained at commit ${code}; baselines are cached per configuration and seed (.cache/bench-pruning).
 
 ${table}
 
 ${verdicts.map((v) => `- ${v}`).join('\n')}
 `;
-  writeFileSync(path, doc.slice(0, start) + section + (end > 0 ? doc.slice(end) : ''));
+  writeFileSync(path, doc.slice(0, start) + section + (found >= 0 && end <= 0 ? '' : `\n${doc.slice(end).replace(/^\n+/, '')}`));
 }
 
 if (args.has('child')) {
@@ -302,7 +326,7 @@ if (args.has('child')) {
 }
 if (!args.has('report-only')) {
   // Baselines first (each trial needs its seed's), then every (seed, row) trial, longest first, --jobs at a time.
-  const common = [`--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])];
+  const common = [`--model=${model}`, `--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])];
   const runOne = (seed: number, row: number) => new Promise<void>((resolveRun, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1], '--child', `--seeds=${seed}`, `--row=${row}`, ...common], { stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`seed ${seed} row ${row} exited with ${code}`))));
