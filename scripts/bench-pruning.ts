@@ -17,7 +17,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join } from 'node:path';
-import type { BaselineRef, TrialOutcome } from '../workflows/src/activity-types.js';
+import type { BaselineRef, ComputeHeartbeat, TrialOutcome } from '../workflows/src/activity-types.js';
 import type { SweepSpec, MethodName } from '../workflows/src/spec.js';
 import { createActivities, baselineKey } from '../workers/src/activities.js';
 import { DirectoryArtifactStore } from '../workers/src/artifacts.js';
@@ -146,8 +146,8 @@ async function activitiesFor(seed: number) {
   const activities = createActivities({ repo: repo as unknown as WorkerRepository, artifacts: new DirectoryArtifactStore(join(CACHE, 'artifacts')), backend });
   const env = new MockActivityEnvironment();
   let last = 0;
-  env.on('heartbeat', (d: { phase: string; epoch: number; batch: number; batches: number }) => {
-    if (Date.now() - last > 30_000) { last = Date.now(); console.log(`seed ${seed}: ${d.phase} epoch ${d.epoch + 1} batch ${d.batch}/${d.batches}`); }
+  env.on('heartbeat', (d: ComputeHeartbeat) => {
+    if (Date.now() - last > 30_000) { last = Date.now(); console.log(`seed ${seed}: ${d.phase}${d.epoch !== undefined ? ` epoch ${d.epoch + 1} batch ${d.batch}/${d.batches}` : ''}`); }
   });
   return { activities, env };
 }
