@@ -28,7 +28,7 @@ export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/{apps,workers,workflows,prisma,deploy}/**/*.spec.ts'] },
     // The WASM kernel specs once more on the kernels' plain SIMD128 build (the unit run takes the fused multiply-add build).
-    { ...common, displayName: 'unit-simd128', testMatch: ['<rootDir>/workers/src/backends/wasm-{kernels,moments}.spec.ts'], setupFiles: ['<rootDir>/test/quiet-tfjs-banner.setup.mjs', '<rootDir>/test/simd128.setup.mjs'] },
+    { ...common, displayName: 'unit-simd128', testMatch: ['<rootDir>/workers/src/backends/wasm-{kernels,moments,heap-views}.spec.ts'], setupFiles: ['<rootDir>/test/quiet-tfjs-banner.setup.mjs', '<rootDir>/test/simd128.setup.mjs'] },
     { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/**/*.test.ts'], globalSetup: '<rootDir>/test/global-setup.mjs', globalTeardown: '<rootDir>/test/global-teardown.mjs' },
   ],
   testTimeout: 120000,
