@@ -318,7 +318,7 @@ reduction); "nonzero params" the mean count (baseline: ${(mean(baselines.map((b)
 "speedup" = latency of one batch-64 forward pass of the baseline / of the pruned model on the WASM backend, measured after all
 training, one pair at a time: the median over ${LATENCY_ROUNDS} paired rounds of (median of 10 baseline passes / median of 10 pruned passes).
 ${ROWS.some((r) => r.method === 'gradual-l1-unstructured') ? 'gradual-l1-unstructured and gradual-lamp-unstructured raise' : 'gradual-lamp-unstructured raises'} sparsity on a polynomial (AGP) schedule over the first 70% of fine-tuning
-steps, with one global threshold on |w| or on per-layer LAMP scores (Lee et al. 2021).
+steps, with one global threshold on ${ROWS.some((r) => r.method === 'gradual-l1-unstructured') ? '|w| or on ' : ''}per-layer LAMP scores (Lee et al. 2021).
 Network Slimming trains one extra sparsity epoch (L1 1e-4 on BatchNorm gamma) before its global |gamma| threshold and keeps at least
 10% of each layer. taylor-structured ranks channels by |mean(activation x gradient)| over ${spec.structured!.importanceBatches} batches, normalised per layer${ROWS.some((r) => r.flopsPenalty) ? `, minus ("FLOPs penalty p") p x the channel's FLOPs / the costliest channel's (Molchanov et al. 2017's FLOPs regularisation${model === 'lenet5' ? '; a conv1 filter is the costliest' : ''})` : ''}; ln-structured (torch n = 2)${ROWS.some((r) => r.method === 'random-structured') ? ' and random-structured (seeded) remove' : ' removes'} that fraction of the channels of every layer.
 Code: the trials were trained at commit ${code}; baselines are cached per configuration and seed (.cache/bench-pruning).
