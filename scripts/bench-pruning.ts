@@ -304,7 +304,7 @@ function writeResults(table: string, verdicts: string[], baselines: BaselineRow[
   const end = found >= 0 ? doc.indexOf('\n## ', start + 5) + 1 : start;
   if (start < 0) throw new Error(`docs/results.md has no "${heading}" section and no place to put one`);
   const accs = baselines.map((b) => 100 * b.accuracy);
-  const described = { lenet5: 'LeNet-5 with BatchNorm', 'vgg-small': 'vgg-small (six 3x3 convolutions of 16-64 channels with BatchNorm, two dense layers)', 'resnet-small': 'resnet-small (a stem convolution and three residual blocks of 16-64 channels with BatchNorm; channel groups joined by the additions are pruned together)' }[model];
+  const described = { lenet5: 'LeNet-5 with BatchNorm', 'vgg-small': 'vgg-small (six 3x3 convolutions of 16, 16, 32, 32, 64 and 64 channels, each with BatchNorm, max-pooled in pairs; a 128-unit dense layer with BatchNorm)', 'resnet-small': 'resnet-small (a 16-channel stem and two residual stages of two 3x3 convolutions, 16 and 32 channels, the second strided with a 1x1 projection shortcut, BatchNorm after every convolution, global average pooling; the channels an addition joins are pruned together)' }[model];
   const section = `${model === 'lenet5' ? heading : `## Pruning quality on ${model} (\`${commandRun()}\`)`}
 
 Command: \`${commandRun()}\` (settings: --seeds=${seeds.join(',')} --baseline-epochs=${baselineEpochs} --finetune-epochs=${finetuneEpochs} --finetune-lr=${finetuneLr}). Machine: ${device}.
