@@ -35,13 +35,19 @@ const baselineEpochs = Number(args.get('baseline-epochs') ?? (model === 'lenet5'
 const finetuneEpochs = Number(args.get('finetune-epochs') ?? 3);
 const finetuneLr = Number(args.get('finetune-lr') ?? 1e-3);
 const jobs = Number(args.get('jobs') ?? cpus().length);
+/**
+ * --recalibrate=N: batchNormRecalibration N (the baselines' and trials' BatchNorm statistics recomputed from N training
+ * batches before evaluation; 0, the default, keeps the sweep default and every cached baseline's key).
+ */
+const recalibrate = Number(args.get('recalibrate') ?? 0);
+if (!(Number.isInteger(recalibrate) && recalibrate >= 0)) throw new Error(`--recalibrate=${args.get('recalibrate')} must be a whole number of batches >= 0`);
 /** Smoke runs only (--subset=N: N train and N/5 test images); the benchmark itself uses the full data and writes nothing else. */
 const subset = args.has('subset') ? Number(args.get('subset')) : undefined;
 const CACHE = '.cache/bench-pruning';
 const COMMAND = 'npm run bench:pruning';
 /** The command as run (the options that shape the results; --jobs and --only do not), for the results' heading. */
 const commandRun = () => {
-  const opts = [...(model !== 'lenet5' ? [`--model=${model}`] : []), ...['seeds', 'baseline-epochs', 'finetune-epochs', 'finetune-lr'].filter((k) => args.has(k)).map((k) => `--${k}=${args.get(k)}`)];
+  const opts = [...(model !== 'lenet5' ? [`--model=${model}`] : []), ...['seeds', 'baseline-epochs', 'finetune-epochs', 'finetune-lr', 'recalibrate'].filter((k) => args.has(k)).map((k) => `--${k}=${args.get(k)}`)];
   return opts.length ? `${COMMAND} -- ${opts.join(' ')}` : COMMAND;
 };
 
@@ -112,7 +118,7 @@ const rowLabel = (r: Row) => {
 
 const spec: SweepSpec = {
   name: 'bench-pruning', model, dataset: 'fashion-mnist', methods: [...new Set(ROWS.map((r) => r.method))], amounts: [...new Set(ROWS.map((r) => r.amount))],
-  seeds, baselineEpochs, finetuneEpochs, finetuneLearningRate: finetuneLr, batchSize: 128, ...(subset ? { trainSubset: subset, testSubset: Math.ceil(subset / 5) } : {}), learningRate: 1e-3, concurrency: 1, requireGpu: false,
+  seeds, baselineEpochs, finetuneEpochs, finetuneLearningRate: finetuneLr, batchSize: 128, ...(recalibrate ? { batchNormRecalibration: recalibrate } : {}), ...(subset ? { trainSubset: subset, testSubset: Math.ceil(subset / 5) } : {}), learningRate: 1e-3, concurrency: 1, requireGpu: false,
   slimming: { lambda: 1e-4, sparsityEpochs: 1 },
   finetune: { lrSchedule: 'cosine', minLearningRate: 1e-6, unprunedLrMultiplier: 1, distill: null },
   structured: { minKeepFraction: 0.1, importanceBatches: 10, hybridChannelFraction: 0.5, norm: 2 },
@@ -175,7 +181,7 @@ async function runTask(seed: number, row: number) {
 
 function trialId(r: Row, seed: number) {
   const d = rowDistill(r);
-  return `bench-${model === 'lenet5' ? '' : `${model}-`}b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `-keep${r.minKeepFraction}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
+  return `bench-${model === 'lenet5' ? '' : `${model}-`}b${baselineEpochs}-f${rowEpochs(r)}-lr${finetuneLr}${d ? `-kd${d.temperature}-${d.alpha}` : ''}${r.flopsPenalty ? `-flops${r.flopsPenalty}` : ''}${r.minKeepFraction ? `-keep${r.minKeepFraction}` : ''}${recalibrate ? `-bn${recalibrate}` : ''}${subset ? `-s${subset}` : ''}:${r.method}:${r.amount}:${seed}`;
 }
 
 const LATENCY_ROUNDS = 15;
@@ -311,7 +317,7 @@ Command: \`${commandRun()}\` (settings: --seeds=${seeds.join(',')} --baseline-ep
 ${described}, full Fashion-MNIST (60,000 train / 10,000 test), batch 128, Adam 1e-3; baselines trained ${baselineEpochs} epochs
 (accuracy ${pm(accs, 2)}% over seeds ${seeds.join(', ')}); every row fine-tunes ${finetuneEpochs} epoch(s) from lr ${finetuneLr} with cosine annealing
 unless its method column says otherwise ("N ep, KD": N epochs with knowledge distillation from the unpruned baseline, T = ${KD!.temperature},
-alpha = ${KD!.alpha}), through the same activities a sweep runs. Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned
+alpha = ${KD!.alpha}), through the same activities a sweep runs.${recalibrate ? ` Before each evaluation, the BatchNorm moving statistics of the baseline and of every trial were recomputed from ${recalibrate} training batches (\`batchNormRecalibration: ${recalibrate}\`).` : ''} Mean ± sample standard deviation over the seeds. "drop" = baseline - pruned
 accuracy of the same seed; because fine-tuning is extra training, the table also gives "drop vs control": the same fine-tuning of the
 unpruned baseline (amount 0, one control per fine-tuning configuration) minus the pruned model, the cost of pruning itself. "params removed" counts parameters physically gone from the model; "compression" is 1 - nonzero / baseline params (the nonzero
 reduction); "nonzero params" the mean count (baseline: ${(mean(baselines.map((b) => b.totalParams)) / 1e3).toFixed(1)}k). "size" is the stored model (topology + float32 weights, zeros included) and "gzip size" its gzip.
@@ -336,7 +342,7 @@ if (args.has('child')) {
 }
 if (!args.has('report-only')) {
   // Baselines first (each trial needs its seed's), then every (seed, row) trial, longest first, --jobs at a time.
-  const common = [`--model=${model}`, `--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])];
+  const common = [`--model=${model}`, `--recalibrate=${recalibrate}`, `--baseline-epochs=${baselineEpochs}`, `--finetune-epochs=${finetuneEpochs}`, `--finetune-lr=${finetuneLr}`, ...(subset ? [`--subset=${subset}`] : [])];
   const runOne = (seed: number, row: number) => new Promise<void>((resolveRun, reject) => {
     const child = spawn(process.execPath, [...process.execArgv, process.argv[1], '--child', `--seeds=${seed}`, `--row=${row}`, ...common], { stdio: 'inherit' });
     child.on('exit', (code) => (code === 0 ? resolveRun() : reject(new Error(`seed ${seed} row ${row} exited with ${code}`))));
