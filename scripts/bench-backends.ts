@@ -16,6 +16,7 @@ import { initBackend, BACKEND_NAMES } from '../workers/src/backends/index.js';
 import { flops } from '../workers/src/pruning/metrics.js';
 import type { ModelName } from '../workers/src/pruning/models.js';
 import { syntheticTrainStep } from './train-step.js';
+import { markdownTable } from './markdown-table.js';
 
 const BATCH = 128;
 const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
@@ -113,6 +114,4 @@ for (const b of backends) {
 }
 if (allTorch.length) for (const model of models) rows.push(['pytorch', model, median(allTorch.map((t) => (t[model] as Rates).train)).toFixed(0), '', '1.00', median(allTorch.map((t) => (t[model] as Rates).infer)).toFixed(0), '', '1.00', '']);
 const head = ['backend', 'model', 'train img/s', 'torch train', 'ratio', 'infer img/s', 'torch infer', 'ratio', 'train % of peak'];
-const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(w[i])).join(' | ') + ' |';
-console.log([line(head), '| ' + w.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n'));
+console.log(markdownTable(head, rows));

@@ -29,6 +29,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { conv2DBackpropFilterViaConv, registerWasmKernels, winogradApplies, winogradFilterGrad } from '../workers/src/backends/wasm-kernels.js';
 import { RELU_GRAD_KERNEL, fusedMoments } from '../workers/src/backends/fused-ops.js';
 import { configureSimd, heapOffset, simdKernels, type SimdFmaSetting } from '../workers/src/backends/simd.js';
+import { markdownTable } from './markdown-table.js';
 
 const variant = configureSimd((process.env.LOPPER_WASM_FMA || 'auto') as SimdFmaSetting);
 await tf.setBackend('wasm');
@@ -237,7 +238,5 @@ for (const [shape, rows0] of [[[64, 28, 28, 1], 64], [[256, 28, 28, 1], 128]] as
   x.dispose();
 }
 const head = ['kernel', 'shape', 'Lopper ms', 'GFLOP/s', 'reference ms', 'reference', 'speedup'];
-const wd = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (r: string[]) => '| ' + r.map((c, i) => c.padEnd(wd[i])).join(' | ') + ' |';
 console.log(`TF.js ${tf.version_core} WASM backend, one thread, Lopper's ${variant === 'fma' ? 'fused multiply-add (relaxed SIMD)' : 'SIMD128'} kernels; median of 15 calls after ${WARMUP} warm-up calls and at least ${WARMUP_MS} ms`);
-console.log([line(head), '| ' + wd.map((n) => '-'.repeat(n)).join(' | ') + ' |', ...rows.map(line)].join('\n'));
+console.log(markdownTable(head, rows));

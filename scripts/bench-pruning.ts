@@ -24,6 +24,7 @@ import { DirectoryArtifactStore } from '../workers/src/artifacts.js';
 import { initBackend } from '../workers/src/backends/index.js';
 import type { BaselineRow, TrialResult, WorkerRepository } from '../workers/src/repository.js';
 import { mean, sampleSd } from '../apps/api/src/summary.js';
+import { markdownTable } from './markdown-table.js';
 import type { ModelName } from '../workers/src/pruning/models.js';
 
 const args = new Map(process.argv.slice(2).map((a) => { const [k, v] = a.replace(/^--/, '').split('='); return [k, v ?? 'true'] as [string, string]; }));
@@ -269,7 +270,7 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
   /** The control row that fine-tunes exactly as `r` does (same epochs, same distillation), if the grid has one. */
   const controlFor = (r: Row) => ROWS.find((c) => c.goal === 'control' && rowEpochs(c) === rowEpochs(r) && JSON.stringify(rowDistill(c)) === JSON.stringify(rowDistill(r)));
   const header = ['method', 'amount', 'target', 'seeds', 'params removed', 'compression (nonzero reduction)', 'nonzero params', 'accuracy %', 'drop (pts)', 'drop vs control', 'eff. FLOPs (vs baseline)', 'speedup', 'size', 'gzip size'];
-  const lines = [header, header.map((h) => '-'.repeat(h.length))];
+  const lines: string[][] = [];
   const outcomes = new Map<Target, { label: string; met: boolean; text: string }[]>(TARGETS.map((t) => [t, []]));
   let complete = true;
   for (const r of ROWS) {
@@ -292,8 +293,7 @@ function report(baselines: BaselineRow[], all: Stored[], speedups: Map<string, n
     const m = { nonzero: mean(nonzero), removed: mean(removed), drop: mean(drop), speed: mean(speed) };
     for (const t of TARGETS) if (t.applies(r)) outcomes.get(t)!.push({ label: rowLabel(r), met: t.met(m), text: t.text(m) });
   }
-  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i].length)));
-  const table = lines.map((l) => `| ${l.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`).join('\n');
+  const table = markdownTable(header, lines);
   const verdicts = TARGETS.filter((t) => outcomes.get(t)!.length).map((t) => {
     const rows = outcomes.get(t)!;
     const list = (xs: typeof rows) => xs.map((x) => `${x.label} (${x.text})`).join('; ');

@@ -12,6 +12,7 @@ import { loadSplit, subset } from '../workers/src/data/fashion-mnist.js';
 import { MODEL_NAMES, buildModel, type ModelName } from '../workers/src/pruning/models.js';
 import { recalibrateBatchNorm } from '../workers/src/pruning/recalibrate.js';
 import { evaluate, train } from '../workers/src/pruning/train.js';
+import { markdownTable } from './markdown-table.js';
 
 const arg = (name: string, dflt: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? dflt;
 const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
@@ -27,10 +28,11 @@ const info = await initBackend(arg('backend', 'wasm'));
 
 console.log(`${info.backend} on ${info.device}; Adam 1e-3, batch 128, ${epochs} epoch(s) on ${trainSubset ?? 'all 60000'} training images; test on ${testSubset ?? 'all 10000'}; recalibration over ${batches} batch(es)`);
 const rows: string[][] = [];
+const [trainSplit, testSplit] = [loadSplit('train'), loadSplit('test')]; // read once; each seed draws its subsets from them
 for (const model of models) {
   for (const seed of seeds) {
-    const tr = subset(loadSplit('train'), trainSubset, seed);
-    const te = subset(loadSplit('test'), testSubset, seed);
+    const tr = subset(trainSplit, trainSubset, seed);
+    const te = subset(testSplit, testSubset, seed);
     const m = buildModel(model, seed);
     try {
       const started = Date.now();
@@ -45,7 +47,4 @@ for (const model of models) {
     }
   }
 }
-const head = ['model', 'seed', 'training steps', 'test acc %', 'recalibrated %', 'gain (pts)', 'layers x batches'];
-const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
-console.log([line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'));
+console.log(markdownTable(['model', 'seed', 'training steps', 'test acc %', 'recalibrated %', 'gain (pts)', 'layers x batches'], rows));

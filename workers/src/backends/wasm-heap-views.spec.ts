@@ -46,8 +46,7 @@ async function strictHeapViews<T>(f: () => Promise<T>): Promise<{ result: T; vie
   try {
     return { result: await f(), views, allocations };
   } finally {
-    Object.assign(patched, original);
-    for (const k of Object.keys(original)) delete patched[k as keyof typeof original];
+    for (const k of Object.keys(original)) delete patched[k as keyof typeof original]; // the prototype's methods again
   }
 }
 
