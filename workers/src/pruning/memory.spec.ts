@@ -8,8 +8,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initBackend } from '../backends/index.js';
-import { batchNormGammaImportance, gradientImportance, keepPlan, l1FilterImportance } from './channels.js';
-import { analyseChannels, runWithTaps } from './graph.js';
+import {
+  batchNormGammaImportance, channelFlops, flopsRegularised, gradientImportance, keepPlan, l1FilterImportance, lnFilterImportance, randomChannelImportance,
+} from './channels.js';
+import { activationLayers, analyseChannels, runWithTaps } from './graph.js';
+import { hostValues, toHost, weightsToHost } from './host.js';
+import { recalibrateBatchNorm } from './recalibrate.js';
+import { adam } from './adam.js';
 import { GradualPruner } from './gradual.js';
 import { compressionRate, effectiveFlops, flops, inferenceLatencyMs, nonzeroParams, serializedSize, totalParams } from './metrics.js';
 import { buildModel, loadUserModel, prunableWeights, MODEL_NAMES } from './models.js';
@@ -17,7 +22,7 @@ import { PruningRegistry } from './parametrize.js';
 import { computeMasks, UNSTRUCTURED_METHODS } from './prune.js';
 import { deserializeModel, serializeModel, serializeModelRaw } from './serialize.js';
 import { channelGroups, maskChannelsInPlace, removeChannels } from './surgery.js';
-import { distillationLoss, evaluate, sliceBatch, train, type Dataset } from './train.js';
+import { batchTensors, distillationLoss, evaluate, sliceBatch, train, type Dataset } from './train.js';
 import { heldMemory } from '../backends/memory.spec-helpers.js';
 
 const data: Dataset = {
@@ -138,5 +143,35 @@ describe('no public function of the pruning library leaks tensors', () => {
       return [b, loss];
     });
     teacher.dispose();
+  });
+  it.each(['lenet5', 'resnet-small'] as const)('channelFlops / flopsRegularised / lnFilterImportance / randomChannelImportance / activationLayers (%s)', async (name) => {
+    await noLeak(name, (m) => {
+      const groups = channelGroups(m);
+      const cost = channelFlops(m);
+      const ln = lnFilterImportance(m, 2, groups);
+      const penalised = flopsRegularised(ln, cost, 0.2);
+      const random = randomChannelImportance(groups, 3);
+      for (const g of groups) expect(activationLayers(m, g).length).toBeGreaterThan(0);
+      expect([...penalised.keys()]).toEqual([...ln.keys()]);
+      expect([...random.keys()]).toEqual([...ln.keys()]);
+    });
+  });
+
+  it('weightsToHost / toHost / hostValues / batchTensors / recalibrateBatchNorm / adam', async () => {
+    await noLeak('lenet5', async (m) => {
+      await weightsToHost(m);
+      const k = m.getLayer('conv1').getWeights()[0]; // the layer's own variable, not a copy
+      await toHost([k]);
+      expect(hostValues(k, 'conv1 kernel').length).toBe(k.size);
+      const batch = batchTensors(data, Int32Array.from({ length: 8 }, (_, i) => 7 - i), 2, 8);
+      expect(batch.x.shape).toEqual([6, 28, 28, 1]);
+      const r = await recalibrateBatchNorm(m, data, { batches: 2, batchSize: 16, seed: 1 });
+      expect(r.layers).toBeGreaterThan(0);
+      const opt = adam(1e-3);
+      const vars = m.trainableWeights.map((w) => w.read() as tf.Variable);
+      for (let i = 0; i < 2; i++) opt.minimize(() => tf.losses.softmaxCrossEntropy(batch.y, m.apply(batch.x, { training: true }) as tf.Tensor) as tf.Scalar, false, vars);
+      opt.dispose();
+      return batch;
+    });
   });
 });
