@@ -144,6 +144,7 @@ describe('no public function of the pruning library leaks tensors', () => {
     });
     teacher.dispose();
   });
+
   it.each(['lenet5', 'resnet-small'] as const)('channelFlops / flopsRegularised / lnFilterImportance / randomChannelImportance / activationLayers (%s)', async (name) => {
     await noLeak(name, (m) => {
       const groups = channelGroups(m);
